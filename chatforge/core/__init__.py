@@ -1,0 +1,1 @@
+"""Foundation shared by every stage: config, run directory, atomic writes, logging, device."""

@@ -1,0 +1,45 @@
+"""Device and dtype choice, shared by training and inference."""
+
+from __future__ import annotations
+
+from chatforge.core.errors import UserError
+
+
+def pick_device(pref: str = "auto"):
+    """'auto' picks cuda, then mps, then cpu; an explicit choice must be available."""
+    import torch
+
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if pref.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device '{pref}' was asked for but no CUDA GPU is available.")
+    if pref == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("device 'mps' was asked for but Apple MPS is not available.")
+    if pref not in ("cpu", "mps") and not pref.startswith("cuda"):
+        raise UserError(f"unknown device '{pref}' (use auto, cpu, cuda or mps).")
+    return torch.device(pref)
+
+
+def bf16_supported(device) -> bool:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            a = torch.ones(8, 8, dtype=torch.bfloat16)
+            return bool(torch.isfinite(a @ a).all())
+        except RuntimeError:
+            return False
+    return device.type == "mps"
+
+
+def apply_threads(threads: int) -> None:
+    if threads and threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
