@@ -1,0 +1,39 @@
+"""Shared fixtures.
+
+`smoke_run` runs `chatforge run --preset smoke` once per test session into a temporary run
+directory and returns its path; stage tests read the outputs of the stages they need instead of
+each building their own pipeline. `shared_data` is ../shared/data (real samples) or a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("CHATFORGE_SHARED_DATA")
+    p = Path(env) if env else REPO.parent / "shared" / "data"
+    return p if p.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    p = shared_data_dir()
+    if p is None:
+        pytest.skip("real sample data (../shared/data) is not available")
+    return p
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    from chatforge.cli import main
+
+    run_dir = tmp_path_factory.mktemp("smoke") / "run"
+    rc = main(["--quiet", "run", "--preset", "smoke", "--run-dir", str(run_dir)])
+    assert rc == 0, "the smoke pipeline failed"
+    return run_dir
