@@ -1,0 +1,1 @@
+"""Supervised fine-tuning: conversation mixtures from the world, packed, assistant-only loss."""
