@@ -209,7 +209,8 @@ def _stats(args) -> int:
         held = Path(tdir) / HELDOUT_FILE
         if args.encoding or not held.is_file():
             raise UserError("give text files to measure on (this tokenizer has no held-out sample).")
-        texts = [json.loads(line)["text"] for line in held.read_text(encoding="utf-8").splitlines() if line]
+        # split on "\n" only: str.splitlines would also cut at U+2028 inside a JSON string
+        texts = [json.loads(line)["text"] for line in held.read_text(encoding="utf-8").split("\n") if line]
         where = str(held)
     toks = [tok] + ([Tokenizer.from_encoding(args.compare)] if args.compare and args.compare != tok.name else [])
     rows = compare(toks, texts)
