@@ -1,0 +1,27 @@
+"""The data stage: raw crawl (WARC / HTML / JSONL / parquet) -> clean, deduplicated documents.
+
+`iter_documents(D)` is the contract for later stages; it needs only pyarrow (no datatrove).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+
+def iter_documents(data_dir: str | Path, columns: list[str] | None = None) -> Iterator[dict]:
+    """Yield {id, url, text, ...} from D/docs/*.parquet, shards in sorted order, rows in order."""
+    import pyarrow.parquet as pq
+
+    docs = Path(data_dir) / "docs"
+    if not docs.is_dir():
+        from chatforge.core.errors import UserError
+
+        raise UserError(f"no documents in {data_dir} (expected {docs}/*.parquet); run `chatforge data` first.")
+    for shard in sorted(docs.glob("*.parquet")):
+        pf = pq.ParquetFile(shard)
+        for batch in pf.iter_batches(batch_size=1024, columns=columns):
+            yield from batch.to_pylist()
+
+
+__all__ = ["iter_documents"]

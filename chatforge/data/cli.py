@@ -1,0 +1,68 @@
+"""`chatforge data`: standalone on any input, or as the `data` stage of a run directory.
+
+    chatforge data --input crawl.warc.gz pages/ sample.jsonl --out clean/
+    chatforge data --run-dir runs/cpu            # stage: the world's crawl by default
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub, parents) -> None:
+    from chatforge.core.cliutil import add_stage_args
+
+    p = sub.add_parser(
+        "data", parents=parents, help="clean raw web data with the FineWeb recipe (datatrove)",
+        description="Run the FineWeb recipe (URL filter, extraction, language ID, Gopher, C4 and "
+        "FineWeb filters, MinHash dedup, PII masking) on WARC / HTML / JSONL / parquet inputs. "
+        "With --input and no --run-dir it runs standalone into --out; otherwise it is the data "
+        "stage of a run directory (default input: the world's crawl).")
+    p.add_argument("--input", nargs="+", default=None, metavar="PATH",
+                   help="input files or folders (WARC, WARC.gz, HTML, JSONL, parquet; mixed)")
+    p.add_argument("--out", type=Path, default=None, help="output folder when standalone (default: data_out)")
+    p.add_argument("--labels", type=Path, default=None,
+                   help="labels.jsonl to score the output against (default: one next to the input)")
+    p.add_argument("--tasks", type=int, default=None, help="datatrove tasks (input shards)")
+    p.add_argument("--workers", type=int, default=None, help="tasks run in parallel")
+    p.add_argument("--extractor", choices=["trafilatura", "resiliparse"], default=None)
+    add_stage_args(p)
+    p.set_defaults(func=main)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    out = list(args.overrides or [])
+    if args.input:
+        import json
+
+        out.append(f"data.inputs={json.dumps([str(Path(i).resolve()) for i in args.input])}")
+    for key in ("tasks", "workers", "extractor"):
+        v = getattr(args, key)
+        if v is not None:
+            out.append(f"data.{key}={v}")
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from chatforge.core.errors import UserError
+
+    args.overrides = _overrides(args)
+    if args.input and args.run_dir is None:
+        from chatforge.core.config import load_config
+        from chatforge.core.log import Logger
+        from chatforge.data.stage import find_labels, process
+
+        cfg = load_config(args.preset, args.overrides)
+        out = args.out or Path("data_out")
+        labels = args.labels or find_labels(cfg.data.inputs)
+        if labels is not None and not Path(labels).is_file():
+            raise UserError(f"labels file '{labels}' does not exist.")
+        out.mkdir(parents=True, exist_ok=True)
+        process(cfg.data, cfg.data.inputs, out, Logger(out / "metrics.jsonl", prefix="data"), labels)
+        return 0
+    if args.out is not None:
+        raise UserError("--out is for standalone runs with --input; with --run-dir the output is <run-dir>/data.")
+    from chatforge.core.cliutil import stage_main
+
+    return stage_main("data", args)

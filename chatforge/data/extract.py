@@ -1,0 +1,44 @@
+"""Main-text extraction from HTML: trafilatura (FineWeb's choice) or resiliparse (fast).
+
+Both are measured on the 204-page html-extraction benchmark (see docs/data.md and
+`python -m chatforge.data.extract_bench`); the config picks one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+def trafilatura_extract(html: str) -> str:
+    import trafilatura
+
+    # FineWeb's settings: favor_precision, no comments. deduplicate=False on purpose: trafilatura's
+    # dedup is an LRU cache shared across documents, so the output of a page would depend on
+    # which pages the same process saw before it (breaking resume == uninterrupted run).
+    out = trafilatura.extract(html, favor_precision=True, include_comments=False,
+                              include_tables=True, deduplicate=False)
+    return out or ""
+
+
+def resiliparse_extract(html: str) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    return extract_plain_text(tree, main_content=True, alt_texts=False, links=False,
+                              form_fields=False, noscript=False, list_bullets=True,
+                              preserve_formatting=True)
+
+
+EXTRACTORS: dict[str, Callable[[str], str]] = {
+    "trafilatura": trafilatura_extract,
+    "resiliparse": resiliparse_extract,
+}
+
+
+def get_extractor(name: str) -> Callable[[str], str]:
+    from chatforge.core.errors import UserError
+
+    if name not in EXTRACTORS:
+        raise UserError(f"unknown extractor '{name}' (choose {' or '.join(EXTRACTORS)}).")
+    return EXTRACTORS[name]

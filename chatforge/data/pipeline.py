@@ -1,0 +1,135 @@
+"""The FineWeb recipe as datatrove executors.
+
+    filter  (tasks=N): read -> URL filter -> extract -> language ID -> Gopher repetition ->
+                       Gopher quality -> C4 quality -> FineWeb quality -> _work/filtered/*.jsonl.gz
+    sigs    (tasks=N): MinHash signatures of the filtered documents
+    buckets (tasks=B): candidate pairs per LSH bucket
+    cluster (tasks=1): duplicate clusters -> ids to remove (one document kept per cluster)
+    final   (tasks=N): drop duplicates -> PII masking -> docs/<rank>.parquet (atomic)
+
+Each executor keeps per-task completion markers and per-task stats in _work/logs/<name>/, so a
+killed run started again redoes only the unfinished tasks, and because every task rewrites its
+outputs whole, the result is identical to an uninterrupted run. `make_executor` is the one place
+that knows the executor class: swap in SlurmPipelineExecutor/RayPipelineExecutor to scale out.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from chatforge.data.config import DataConfig
+from chatforge.data.inputs import InputFile
+
+# datatrove's MinHash cluster step draws a tqdm bar; tqdm reads this when it is first imported
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def local_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=None):
+    from datatrove.executor import LocalPipelineExecutor
+
+    return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
+                                 logging_dir=logging_dir, depends=depends, skip_completed=True,
+                                 start_method="fork")
+
+
+def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
+                    make_executor: Callable = local_executor) -> list[tuple[str, object, list[str]]]:
+    """[(name, executor, step labels)] in run order."""
+    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
+                                                  MinhashDedupCluster, MinhashDedupFilter,
+                                                  MinhashDedupSignature)
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
+                                            GopherQualityFilter, GopherRepetitionFilter)
+    from datatrove.pipeline.formatters import PIIFormatter
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from datatrove.utils.hashing import HashConfig
+
+    from chatforge.data.steps import (Extract, FastEnglishTokenizer, InputReader, LanguageID,
+                                      RejectSampler, ShardWriter)
+    from chatforge.data.urlfilter import URLFilter
+
+    work = out / "_work"
+    tok = FastEnglishTokenizer()
+    tasks = max(1, min(cfg.tasks, max(1, len(files))))
+    workers = max(1, cfg.workers)
+    rejected = str(work / "rejected")
+
+    def rej(step: str, f):
+        f.exclusion_writer = RejectSampler(rejected, step, cfg.rejected_samples)
+        return f
+
+    steps: list[tuple[str, object]] = [("read", InputReader(files, cfg.max_doc_bytes))]
+    if cfg.url_filter:
+        steps.append(("url_filter", rej("url_filter", URLFilter(
+            cfg.url_soft_word_threshold, cfg.url_extra_domains, cfg.url_extra_banned_words))))
+    steps.append(("extract", rej("extract", Extract(cfg.extractor))))
+    steps.append(("language", rej("language", LanguageID(cfg.langid_backend, cfg.languages,
+                                                         cfg.language_threshold))))
+    if cfg.gopher_repetition:
+        steps.append(("gopher_repetition", rej("gopher_repetition", GopherRepetitionFilter(
+            dup_line_frac=cfg.dup_line_frac, dup_para_frac=cfg.dup_para_frac,
+            dup_line_char_frac=cfg.dup_line_char_frac, dup_para_char_frac=cfg.dup_para_char_frac,
+            top_n_grams=tuple(zip((2, 3, 4), cfg.top_ngram_fracs)),
+            dup_n_grams=tuple(zip(range(5, 11), cfg.dup_ngram_fracs)), language=tok))))
+    if cfg.gopher_quality:
+        steps.append(("gopher_quality", rej("gopher_quality", GopherQualityFilter(
+            min_doc_words=cfg.min_doc_words, max_doc_words=cfg.max_doc_words,
+            min_avg_word_length=cfg.min_avg_word_length, max_avg_word_length=cfg.max_avg_word_length,
+            max_symbol_word_ratio=cfg.max_symbol_word_ratio,
+            max_bullet_lines_ratio=cfg.max_bullet_lines_ratio,
+            max_ellipsis_lines_ratio=cfg.max_ellipsis_lines_ratio,
+            max_non_alpha_words_ratio=cfg.max_non_alpha_words_ratio,
+            min_stop_words=cfg.min_stop_words, language=tok))))
+    if cfg.c4_quality:
+        steps.append(("c4_quality", rej("c4_quality", C4QualityFilter(
+            filter_no_terminal_punct=False, language=tok))))
+    if cfg.fineweb_quality:
+        steps.append(("fineweb_quality", rej("fineweb_quality", FineWebQualityFilter(
+            line_punct_thr=cfg.line_punct_thr, short_line_thr=cfg.short_line_thr,
+            char_duplicates_ratio=cfg.char_duplicates_ratio, new_line_ratio=cfg.new_line_ratio,
+            language=tok))))
+    filtered = str(work / "filtered")
+    steps.append(("write_filtered", JsonlWriter(filtered, output_filename="${rank}.jsonl.gz")))
+
+    logs = work / "logs"
+    plans: list[tuple[str, object, list[str]]] = []
+    filt = make_executor([s for _, s in steps], tasks, workers, str(logs / "filter"))
+    plans.append(("filter", filt, [n for n, _ in steps]))
+
+    final_steps: list[tuple[str, object]] = [("read_filtered", JsonlReader(filtered))]
+    if cfg.minhash:
+        mh = MinhashConfig(n_grams=cfg.minhash_ngrams, num_buckets=cfg.minhash_buckets,
+                           hashes_per_bucket=cfg.minhash_hashes_per_bucket,
+                           # datatrove 0.10's xxhash path is handed str and fails; sha1 is its other choice
+                           hash_config=HashConfig(precision=64, hash_fc="sha1"))
+        sigs = make_executor([JsonlReader(filtered),
+                              MinhashDedupSignature(str(work / "sigs"), config=mh, language=tok)],
+                             tasks, workers, str(logs / "sigs"))
+        buckets = make_executor([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"),
+                                                     config=mh)],
+                                cfg.minhash_buckets, workers, str(logs / "buckets"))
+        cluster = make_executor([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"),
+                                                     config=mh)], 1, 1, str(logs / "cluster"))
+        plans += [("sigs", sigs, ["read_filtered", "minhash_signatures"]),
+                  ("buckets", buckets, ["minhash_buckets"]),
+                  ("cluster", cluster, ["minhash_cluster"])]
+        final_steps.append(("minhash_dedup", MinhashDedupFilter(
+            str(work / "remove"),
+            exclusion_writer=RejectSampler(rejected, "near-duplicate", cfg.rejected_samples))))
+    if cfg.pii:
+        final_steps.append(("pii", PIIFormatter(email_replacement=cfg.email_replacement,
+                                                ip_replacement=cfg.ip_replacement)))
+    final_steps.append(("write_docs", ShardWriter(str(out / "docs"))))
+    final = make_executor([s for _, s in final_steps], tasks, workers, str(logs / "final"))
+    plans.append(("final", final, [n for n, _ in final_steps]))
+    return plans
+
+
+def run_pipelines(plans, on_start: Callable[[str], None] | None = None) -> None:
+    for name, ex, _ in plans:
+        if on_start:
+            on_start(name)
+        ex.run()
