@@ -1,0 +1,11 @@
+"""The built-in synthetic world: people, documents, task sets and a labelled web crawl.
+
+Generate with `chatforge world`; load with `load_world(dir)`. See docs/world.md.
+"""
+
+from chatforge.world.api import World, is_world_dir, load_world
+from chatforge.world.checkers import check
+from chatforge.world.people import ATTRIBUTES, GROUPS, Person
+from chatforge.world.tasks import TASKS
+
+__all__ = ["World", "load_world", "is_world_dir", "check", "Person", "ATTRIBUTES", "GROUPS", "TASKS"]

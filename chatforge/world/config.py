@@ -1,0 +1,51 @@
+"""The `[world]` config section: how big the synthetic world is and what the crawl contains.
+
+Defaults are the `cpu` preset. Sizing follows the calibration in issue 3: a ~5M-parameter model
+on 2 cores sees ~1.2M tokens, so the world holds on the order of a hundred known people, each
+written up several times, so that every fact is seen ~100 times over the pretraining epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class WorldConfig:
+    # people
+    n_known: int = 120  # people whose biographies are in pretraining
+    qa_fraction: float = 0.6  # share of known people who also get QA pairs in SFT (known-qa)
+    n_unknown: int = 50  # held-out people: only in the search index, never in training
+    bios_per_person: int = 8  # paraphrased biographies per known person
+    unknown_bios_per_person: int = 2  # search-index pages per unknown person
+
+    # other genres (pretraining documents)
+    n_news: int = 80
+    n_forum: int = 60
+    n_stories: int = 40
+    pii_fraction: float = 0.15  # share of forum posts carrying an e-mail address or public IPv4
+
+    # task sets (items per split)
+    knowledge_train_phrasings: int = 3  # question phrasings per (known-qa person, attribute) in train
+    arithmetic_train: int = 1500
+    arithmetic_test: int = 300
+    letters_train: int = 800
+    letters_test: int = 200
+    identity_train: int = 300
+    identity_test: int = 60
+    open_train: int = 300
+    open_test: int = 100
+
+    # the assistant's identity
+    assistant_name: str = "Forge"
+    assistant_maker: str = "the chatforge project"
+
+    # synthetic crawl (junk pages and their labels)
+    n_domains: int = 40
+    duplicate_fraction: float = 0.08  # exact copies (mirrors) of good documents
+    near_duplicate_fraction: float = 0.06  # lightly edited copies
+    n_spam: int = 30
+    n_lorem: int = 20
+    n_foreign_per_lang: int = 15  # pages in each of de, fr, es
+    n_short: int = 25
+    n_blocklist: int = 20

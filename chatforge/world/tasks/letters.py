@@ -1,0 +1,65 @@
+"""Letter counting: "How many r are in strawberry?" with a spelled-out solution and a python-tool
+solution. Test words are never used in train, so a model must count, not remember.
+"""
+
+from __future__ import annotations
+
+import random
+
+from chatforge.world import pools
+from chatforge.world.checkers import check_number, conversation_text
+
+QUESTIONS = ["How many {l} are in {w}?", "How many times does the letter {l} appear in {w}?",
+             "Count the letter {l} in the word {w}.", "How many {l}'s does the word \"{w}\" have?",
+             "In the word {w}, how many times do you see the letter {l}?"]
+
+
+def _spelled(word: str, letter: str, n: int) -> str:
+    # A running count after each match is the form a small model can imitate letter by letter.
+    parts, k = [], 0
+    for ch in word:
+        if ch == letter:
+            k += 1
+            parts.append(f"{ch} ({k})")
+        else:
+            parts.append(ch)
+    body = ", ".join(parts)
+    return f"Let me spell {word}: {body}. The letter {letter} appears {n} times. The answer is {n}."
+
+
+def make(word: str, letter: str, rng: random.Random, idx: str) -> dict:
+    q = rng.choice(QUESTIONS).format(l=letter, w=word)
+    n = word.count(letter)
+    spelled = _spelled(word, letter, n)
+    tool = [{"type": "text", "text": "I will count it with Python."},
+            {"type": "tool_call", "tool": "python", "input": f'print("{word}".count("{letter}"))'},
+            {"type": "tool_result", "output": str(n)},
+            {"type": "text", "text": f"The word {word} contains the letter {letter} {n} times. The answer is {n}."}]
+    conv = lambda c: {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": c}]}  # noqa: E731
+    item = {"id": idx, "word": word, "letter": letter, "question": q, "answer": n,
+            "solutions": {"spelled": conv(spelled), "python": conv(tool)}}
+    for c in item["solutions"].values():
+        assert check_number(item, conversation_text(c["messages"])), item
+    return item
+
+
+def _letter(word: str, rng: random.Random) -> str:
+    # Mostly letters that occur (often repeated ones), sometimes one that does not (answer 0).
+    if rng.random() < 0.1:
+        absent = [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in word]
+        return rng.choice(absent)
+    counts = {c: word.count(c) for c in word}
+    repeated = [c for c, k in counts.items() if k > 1]
+    return rng.choice(repeated if repeated and rng.random() < 0.6 else list(counts))
+
+
+def generate(rng: random.Random, n_train: int, n_test: int) -> dict[str, list[dict]]:
+    words = sorted(set(pools.WORDS))
+    rng.shuffle(words)
+    n_test_words = max(1, len(words) // 5)
+    test_words, train_words = words[:n_test_words], words[n_test_words:]
+    train = [make(w, _letter(w, rng), rng, f"le-tr-{i:06d}")
+             for i, w in enumerate(rng.choice(train_words) for _ in range(n_train))]
+    test = [make(w, _letter(w, rng), rng, f"le-te-{i:06d}")
+            for i, w in enumerate(rng.choice(test_words) for _ in range(n_test))]
+    return {"train": train, "test": test}
