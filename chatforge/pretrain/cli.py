@@ -1,0 +1,53 @@
+"""`chatforge pretrain`: train the base model (also under `torchrun --nproc_per_node=N`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from chatforge.core.cliutil import add_stage_args
+
+
+def register(sub: argparse._SubParsersAction, parents: list) -> None:
+    p = sub.add_parser(
+        "pretrain", parents=parents, help="pretrain the base model on the run's documents",
+        description="Tokenize the data stage's documents into shards and train the base model, "
+        "printing samples from fixed prompts as it learns. An interrupted run continues exactly "
+        "where its last checkpoint left off when the same command is repeated (or with --resume). "
+        "Under `torchrun --nproc_per_node=N -m chatforge pretrain ...` it trains data-parallel.")
+    add_stage_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run (the default when one is found; kept for clarity)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from chatforge.core.cliutil import stage_main
+    from chatforge.train.dist import env_rank, env_world_size
+
+    if getattr(args, "resume", False) and getattr(args, "force", False):
+        from chatforge.core.errors import UserError
+
+        raise UserError("--resume and --force contradict each other; use one.")
+    if env_world_size() > 1 and env_rank() != 0:
+        return _follower(args)
+    return stage_main("pretrain", args)
+
+
+def _follower(args: argparse.Namespace) -> int:
+    """Ranks other than 0 under torchrun: rank 0 owns the run directory (config, markers,
+    moving stale outputs aside); the others only train, and skip exactly when rank 0 will."""
+    from chatforge.core.cliutil import resolve
+    from chatforge.core.log import Logger
+    from chatforge.core.rundir import StageContext, is_complete
+    from chatforge.core.stages import stage as stage_spec
+    from chatforge.pretrain import stage as pretrain_stage
+
+    run_dir, cfg = resolve(args)
+    spec = stage_spec("pretrain")
+    if not args.force and is_complete(spec, run_dir, cfg):
+        return 0
+    ctx = StageContext(name="pretrain", run_dir=run_dir, out=run_dir / "pretrain", config=cfg,
+                       log=Logger(None, prefix=f"pretrain rank {__import__('os').environ.get('RANK')}"),
+                       resuming=True)
+    pretrain_stage.run(ctx)
+    return 0

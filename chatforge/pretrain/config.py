@@ -1,0 +1,45 @@
+"""The "pretrain" config section. Defaults are the `cpu` preset's values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PretrainConfig:
+    # batch: batch_size rows of seq_len tokens per rank, times grad_accum, per optimizer step
+    steps: int = 1200
+    batch_size: int = 16
+    grad_accum: int = 1
+    seq_len: int = 0  # 0 = the model's max_seq_len
+    # optimizer: adamw, or muon for hidden matrices (AdamW for embeddings and gains)
+    optimizer: str = "muon"
+    lr: float = 3e-3  # AdamW learning rate (all params with adamw; embeddings/gains with muon)
+    muon_lr: float = 0.02
+    weight_decay: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    # schedule: linear warmup, flat, then decay over the last decay_frac of steps to final_lr_frac
+    warmup_steps: int = 30
+    decay_frac: float = 0.3
+    final_lr_frac: float = 0.05
+    schedule: str = "linear"  # linear | cosine (shape of the decay)
+    # speed
+    dtype: str = "auto"  # auto | bfloat16 | float32 (auto: bf16 only where it is measured faster)
+    compile: bool = False
+    # data
+    val_frac: float = 0.02
+    shard_tokens: int = 1 << 24
+    # watching it learn
+    log_every: int = 10
+    eval_every: int = 100
+    eval_tokens: int = 65536  # validation tokens per evaluation (per all ranks)
+    sample_every: int = 20
+    sample_prompts: list[str] = field(default_factory=list)  # empty: openings of a few documents
+    sample_tokens: int = 48
+    sample_temperature: float = 0.8
+    sample_top_k: int = 40
+    # checkpoints
+    ckpt_every: int = 100
+    keep_every: int = 0  # also keep every k-th step's checkpoint (0 = only the newest two)

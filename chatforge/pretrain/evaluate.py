@@ -1,0 +1,121 @@
+"""Watching a base model learn: validation loss, bits per byte, and samples from fixed prompts.
+
+Bits per byte divides the summed loss (in bits) by the number of UTF-8 bytes the predicted
+tokens stand for. Unlike loss per token it does not depend on the tokenizer, so runs with
+different vocabularies compare. Special tokens stand for no bytes and are left out of both sums.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+
+def token_byte_lengths(tokenizer) -> torch.Tensor:
+    """LongTensor[n_vocab]: UTF-8 bytes of each token, 0 for special tokens and unused ids."""
+    out = torch.zeros(tokenizer.n_vocab, dtype=torch.long)
+    for i in range(tokenizer.n_vocab):
+        if tokenizer.is_special(i):
+            continue
+        try:
+            out[i] = len(tokenizer.id_to_bytes(i))
+        except Exception:  # an id no token uses
+            pass
+    return out
+
+
+@torch.no_grad()
+def val_loss_bpb(model: torch.nn.Module, val, max_windows: int, byte_lens: torch.Tensor,
+                 autocast: Callable) -> tuple[float, float]:
+    """(mean loss in nats per token, bits per byte) over the first max_windows validation windows,
+    summed across ranks."""
+    from chatforge.train.dist import all_reduce_sum
+
+    was_training = model.training
+    model.eval()
+    device = byte_lens.device
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # nats, tokens, bytes (byte tokens only)
+    for x, y in val.all_windows(max_windows):
+        x, y = x.to(device), y.to(device)
+        with autocast():
+            logits = model(x)
+        nll = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction="none")
+        nbytes = byte_lens[y.flatten()]
+        counted = nbytes > 0
+        sums[0] += nll[counted].double().sum()
+        sums[1] += counted.sum()
+        sums[2] += nbytes.sum()
+    all_reduce_sum(sums)
+    model.train(was_training)
+    nats, tokens, nbytes = sums.tolist()
+    if tokens == 0:
+        return float("nan"), float("nan")
+    return nats / tokens, nats / math.log(2) / max(nbytes, 1.0)
+
+
+def sample_prompts(tokens_dir: str | Path, tokenizer, n: int = 3, words: int = 4) -> list[str]:
+    """Default prompts: the first few words of the first n validation documents (fixed for the
+    run, drawn from the data itself, so they read like the documents the model is learning)."""
+    from chatforge.pretrain.shards import load_index, open_split
+
+    index = load_index(tokens_dir)
+    bos = index["bos_id"]
+    prompts: list[str] = []
+    for split in ("val", "train"):
+        for shard in open_split(tokens_dir, split):
+            starts = [int(i) for i in (shard[:200_000] == bos).nonzero()[0][:50]]
+            for a in starts:
+                ids = [int(t) for t in shard[a + 1: a + 64] if int(t) != bos]
+                text = tokenizer.decode(ids).strip()
+                head = " ".join(text.split()[:words])
+                if head and head not in prompts:
+                    prompts.append(head)
+                if len(prompts) == n:
+                    return prompts
+    return prompts or ["The"]
+
+
+@torch.no_grad()
+def generate(model: torch.nn.Module, tokenizer, prompts: list[str], max_new_tokens: int,
+             temperature: float, top_k: int, seed: int, autocast: Callable) -> list[str]:
+    """Continuations of `prompts` (each preceded by <|endoftext|>, as documents are in training).
+
+    TODO(engine): switch to chatforge.engine once it lands; this is a small KV-cache sampler
+    kept so training does not depend on the engine's schedule."""
+    from chatforge.model.gpt import KVCache
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    bos = tokenizer.special("<|endoftext|>")
+    out = []
+    for prompt in prompts:
+        ids = [bos] + tokenizer.encode(prompt)
+        limit = model.config.max_seq_len
+        ids = ids[-(limit - max_new_tokens):] if len(ids) + max_new_tokens > limit else ids
+        cache = KVCache.for_model(model, 1, len(ids) + max_new_tokens)
+        x = torch.tensor([ids], device=device)
+        new: list[int] = []
+        for _ in range(max_new_tokens):
+            with autocast():
+                logits = model(x, kv_cache=cache)[0, -1].float()
+            if temperature <= 0:
+                nxt = int(logits.argmax())
+            else:
+                logits = logits / temperature
+                if top_k > 0:
+                    kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                probs = torch.softmax(logits, dim=-1).cpu()
+                nxt = int(torch.multinomial(probs, 1, generator=gen))
+            if nxt == bos:
+                break
+            new.append(nxt)
+            x = torch.tensor([[nxt]], device=device)
+        out.append(tokenizer.decode([t for t in new if not tokenizer.is_special(t)]))
+    model.train(was_training)
+    return out

@@ -1,0 +1,216 @@
+"""The pretrain stage: documents + tokenizer -> a base model, watched as it learns.
+
+    pretrain/tokens/          token shards (built once; a resume reuses them)
+    pretrain/ckpt/            step_XXXXXX.pt checkpoints, latest.json, a copy of the tokenizer
+    pretrain/samples.jsonl    continuations of fixed prompts every sample_every steps
+    pretrain/samples.md       the same, grouped by prompt, to read the progression top to bottom
+    pretrain/metrics.jsonl    train loss every log_every steps, val loss / bits per byte, samples
+    pretrain/peak_flops.json  this machine's measured matmul peak (the MFU denominator)
+
+Everything model-agnostic (the loop, optimizer, checkpoints, DDP) is in chatforge/train; this
+file only wires pretraining's data, loss, evaluation and samples into it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Callable, Iterable
+
+from chatforge.core.atomic import atomic_write_text
+from chatforge.core.errors import UserError
+
+
+def run(ctx) -> dict:
+    from chatforge.data import iter_documents
+
+    data_dir = ctx.input_dir("data")
+    tok_dir = ctx.input_dir("tokenizer")
+    return pretrain(ctx, lambda: iter_documents(data_dir), tok_dir)
+
+
+def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | Path) -> dict:
+    """The stage body, with its inputs passed in (tests feed their own documents)."""
+    import torch
+
+    from chatforge.core.device import pick_device
+    from chatforge.model.gpt import GPT
+    from chatforge.pretrain import shards as sh
+    from chatforge.pretrain.evaluate import sample_prompts, token_byte_lengths, val_loss_bpb
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train import dist as dd
+    from chatforge.train.loop import Hook, LoopConfig, Trainer
+    from chatforge.train.mfu import auto_dtype, matmul_peak
+    from chatforge.train.optim import OptimConfig, build_optimizer
+    from chatforge.train.schedule import lr_multiplier
+
+    cfg = ctx.config.pretrain
+    seed = ctx.config.run.seed
+    _validate(cfg)
+    dist = dd.setup(pick_device(ctx.config.run.device))
+    device, main = dist.device, dist.is_main
+    tokenizer = Tokenizer.load(tokenizer_dir)
+
+    # 1. token shards, built once by rank 0
+    tokens_dir = ctx.out / "tokens"
+    if main and sh.load_index(tokens_dir) is None:
+        ctx.log.info("tokenizing documents into shards ...")
+        index = sh.build_shards(tokens_dir, documents(), tokenizer, cfg.val_frac, cfg.shard_tokens)
+        ctx.log.info(f"tokens: {index['tokens']['train']:,} train / {index['tokens']['val']:,} val "
+                     f"in {index['docs']['train']:,} / {index['docs']['val']:,} documents")
+        if index.get("note"):
+            ctx.log.warn(index["note"])
+    dd.barrier()
+    index = sh.load_index(tokens_dir)
+
+    # 2. model and data
+    mcfg = ctx.config.model
+    seq_len = cfg.seq_len or mcfg.max_seq_len
+    if seq_len > mcfg.max_seq_len:
+        raise UserError(f"pretrain.seq_len ({seq_len}) exceeds model.max_seq_len ({mcfg.max_seq_len}).")
+    torch.manual_seed(seed)
+    model = GPT.build(mcfg, tokenizer.n_vocab).to(device)
+    train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size, seed,
+                            dist.rank, dist.world_size)
+    val_shards = sh.open_split(tokens_dir, "val")
+    val_len = min(seq_len, max(1, sum(len(s) for s in val_shards) - 1))
+    val = sh.TokenBatches(val_shards, val_len, cfg.batch_size, seed, dist.rank, dist.world_size,
+                          shuffle=False, require=False)
+    tokens_per_step = cfg.batch_size * seq_len * cfg.grad_accum * dist.world_size
+    epochs = cfg.steps * tokens_per_step / max(1, index["tokens"]["train"])
+
+    # 3. speed bookkeeping: dtype that is actually fast here, the measured peak for MFU
+    dtype = auto_dtype(device, ctx.out / "peak_flops.json") if cfg.dtype == "auto" else cfg.dtype
+    peak = matmul_peak(device, getattr(torch, dtype), ctx.out / "peak_flops.json")
+    fpt = model.flops_per_token(seq_len)
+    if main:
+        ctx.log.info(
+            f"model: {model.num_params() / 1e6:.2f}M params ({model.num_params(True) / 1e6:.2f}M "
+            f"non-embedding), {fpt / 1e6:.1f} MFLOP/token; {dtype} on {device}, measured matmul "
+            f"peak {peak / 1e9:.0f} GFLOP/s x {dist.world_size} rank(s)")
+        ctx.log.info(f"training: {cfg.steps} steps x {tokens_per_step:,} tokens = "
+                     f"{cfg.steps * tokens_per_step / 1e6:.2f}M tokens ({epochs:.1f} epochs), {cfg.optimizer}")
+
+    optimizer = build_optimizer(model, OptimConfig(
+        name=cfg.optimizer, lr=cfg.lr, muon_lr=cfg.muon_lr, weight_decay=cfg.weight_decay,
+        beta1=cfg.beta1, beta2=cfg.beta2))
+
+    def lr_fn(step: int) -> float:
+        return lr_multiplier(step, cfg.steps, cfg.warmup_steps, cfg.decay_frac, cfg.final_lr_frac, cfg.schedule)
+
+    def loss_fn(m, batch):
+        x, y = batch
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        return m(x, targets=y), x.numel()
+
+    # 4. hooks: validation loss / bits per byte, samples from fixed prompts
+    byte_lens = token_byte_lengths(tokenizer).to(device)
+    eval_windows = max(1, cfg.eval_tokens // max(1, val_len))
+    last_eval: dict = {}
+
+    def do_eval(tr: Trainer) -> None:
+        if val.windows_per_epoch() == 0:
+            return
+        loss, bpb = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
+        last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb)
+        if main:
+            ctx.log.metric(event="val", step=tr.step, val_loss=round(loss, 5), val_bpb=round(bpb, 5))
+            ctx.log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
+                         f"val bpb {bpb:.3f}")
+
+    prompts = cfg.sample_prompts or sample_prompts(tokens_dir, tokenizer)
+    samples_path = ctx.out / "samples.jsonl"
+
+    def do_samples(tr: Trainer) -> None:
+        from chatforge.pretrain.evaluate import generate
+
+        texts = generate(ckpt.unwrap(tr.model), tokenizer, prompts, cfg.sample_tokens,
+                         cfg.sample_temperature, cfg.sample_top_k, seed=seed + tr.step, autocast=tr.autocast)
+        ctx.log.info(f"samples at step {tr.step} (loss {tr.stats.loss:.3f}):")
+        with open(samples_path, "a", encoding="utf-8") as f:
+            for p, t in zip(prompts, texts):
+                ctx.log.info(f"  {p!r} -> {t!r}")
+                rec = {"step": tr.step, "loss": round(tr.stats.loss, 4), "prompt": p, "text": t}
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                ctx.log.metric(event="sample", **rec)
+
+    ckpt_dir = ctx.out / "ckpt"
+    trainer = Trainer(
+        model, optimizer, train, loss_fn,
+        LoopConfig(steps=cfg.steps, grad_accum=cfg.grad_accum, grad_clip=cfg.grad_clip, dtype=dtype,
+                   compile=cfg.compile, ckpt_every=cfg.ckpt_every, keep_every=cfg.keep_every,
+                   log_every=cfg.log_every),
+        lr_fn=lr_fn, ckpt_dir=ckpt_dir, dist=dist, log=ctx.log,
+        hooks=[Hook(cfg.eval_every, do_eval), Hook(cfg.sample_every, do_samples, main_only=True)],
+        model_config=dataclasses.asdict(model.config),
+        meta={"stage": "pretrain", "seq_len": seq_len, "dtype": dtype, "tokens_per_step": tokens_per_step},
+        flops_per_token=fpt, peak_flops=peak)
+    if main:
+        ckpt.copy_tokenizer(tokenizer_dir, ckpt_dir)
+    start = trainer.resume()
+    if start and main:
+        ctx.log.info(f"resuming from step {start} of {cfg.steps} ({trainer.last_ckpt.name})")
+    stats = trainer.fit()
+    if "val_loss" not in last_eval:  # resumed after the final checkpoint: evaluate once more
+        do_eval(trainer)
+    if main:
+        _write_samples_md(samples_path, ctx.out / "samples.md")
+    dd.barrier()
+
+    metrics = {
+        "steps": cfg.steps, "params": model.num_params(), "flops_per_token": fpt,
+        "tokens_per_step": tokens_per_step, "epochs": round(epochs, 2),
+        "train_tokens": index["tokens"]["train"], "val_tokens": index["tokens"]["val"],
+        "final_train_loss": round(stats.loss, 5),
+        "val_loss": round(last_eval.get("val_loss", float("nan")), 5),
+        "val_bpb": round(last_eval.get("val_bpb", float("nan")), 5),
+        "dtype": dtype, "world_size": dist.world_size, "peak_flops": round(peak),
+        "checkpoint": str(trainer.last_ckpt),
+    }
+    if stats.step_time > 0 and start < cfg.steps:
+        metrics["tokens_per_s_last_step"] = round(stats.tokens / stats.step_time, 1)
+        metrics["mfu_last_step"] = round(trainer.mfu() or 0.0, 4)
+    return metrics
+
+
+def _validate(cfg) -> None:
+    for name in ("steps", "batch_size", "grad_accum"):
+        if getattr(cfg, name) <= 0:
+            raise UserError(f"pretrain.{name} must be positive, got {getattr(cfg, name)}.")
+    if cfg.optimizer not in ("adamw", "muon"):
+        raise UserError(f"pretrain.optimizer must be adamw or muon, got {cfg.optimizer!r}.")
+    if cfg.schedule not in ("linear", "cosine"):
+        raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
+    if cfg.dtype not in ("auto", "bfloat16", "float32"):
+        raise UserError(f"pretrain.dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
+    if not 0.0 <= cfg.val_frac < 1.0:
+        raise UserError(f"pretrain.val_frac must be in [0, 1), got {cfg.val_frac}.")
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise UserError(f"pretrain.lr must be a positive number, got {cfg.lr}.")
+
+
+def _write_samples_md(jsonl: Path, md: Path) -> None:
+    """Group the samples by prompt, oldest step first; a resumed run's repeated steps keep the
+    newest record."""
+    if not jsonl.exists():
+        return
+    latest: dict[tuple[str, int], dict] = {}
+    for line in jsonl.read_text(encoding="utf-8").splitlines():
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a kill
+            continue
+        latest[(r["prompt"], r["step"])] = r
+    prompts = list(dict.fromkeys(p for p, _ in latest))
+    out = ["# Samples during pretraining", "",
+           "Each prompt's continuation at every sampling step: watch noise turn into text.", ""]
+    for p in prompts:
+        out += [f"## Prompt: `{p}`", ""]
+        for (_, step), r in sorted((k, v) for k, v in latest.items() if k[0] == p):
+            text = r["text"].replace("\n", " ⏎ ")
+            out.append(f"- step {step} (loss {r['loss']}): {p}**{text}**")
+        out.append("")
+    atomic_write_text(md, "\n".join(out))

@@ -1,0 +1,95 @@
+"""Model FLOPs utilisation against this machine's *measured* matmul peak.
+
+Vendor peak numbers mean little on a laptop CPU (turbo, AVX-512 down-clocking, shared cores), so
+the denominator is what a large matmul actually reaches here in the training dtype, measured once
+and cached as JSON (in the run directory) so repeated runs do not pay for it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from chatforge.core.atomic import atomic_write_json, read_json
+
+
+def training_flops_per_token(n_params_matmul: int, n_layer: int, d_model: int, seq_len: int) -> float:
+    """6 FLOPs per weight per token (forward 2, backward 4) for the weight matmuls, plus the
+    attention score/value matmuls (12 * layers * d_model * seq_len, counting the full square as
+    PaLM and nanoGPT do, so numbers are comparable with theirs)."""
+    return 6.0 * n_params_matmul + 12.0 * n_layer * d_model * seq_len
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def measure_matmul_peak(device: torch.device, dtype: torch.dtype, size: int | None = None,
+                        seconds: float = 1.0) -> float:
+    """FLOP/s of repeated square matmuls: the best of a few timed bursts after a warm-up."""
+    if size is None:
+        size = 4096 if device.type == "cuda" else 1024
+        if device.type == "cpu":  # emulated dtypes are so slow that a 1024 matmul takes seconds
+            a = torch.randn(256, 256, dtype=dtype)
+            a @ a
+            t0 = time.perf_counter()
+            a @ a
+            if 2.0 * 256 ** 3 / max(time.perf_counter() - t0, 1e-9) < 5e9:
+                size, seconds = 256, min(seconds, 0.3)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(3):
+        a @ b
+    sync()
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while True:
+        n = 0
+        t0 = time.perf_counter()
+        while n < 4 or time.perf_counter() - t0 < seconds / 4:
+            a @ b
+            n += 1
+        sync()
+        el = time.perf_counter() - t0
+        best = max(best, 2.0 * size ** 3 * n / el)
+        if time.perf_counter() > deadline:
+            return best
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, cache: str | Path | None = None) -> float:
+    """The measured peak, read from / written to `cache` (a JSON file keyed by device, dtype and
+    thread count)."""
+    key = f"{device.type}:{_dtype_name(dtype)}:threads={torch.get_num_threads()}"
+    if device.type == "cuda":
+        key += ":" + torch.cuda.get_device_name(device)
+    data = read_json(cache, {}) if cache else {}
+    if key in data:
+        return float(data[key])
+    peak = measure_matmul_peak(device, dtype)
+    if cache:
+        data[key] = peak
+        atomic_write_json(cache, data)
+    return peak
+
+
+def auto_dtype(device: torch.device, cache: str | Path | None = None) -> str:
+    """bfloat16 where it is both supported and faster, else float32.
+
+    On CUDA with bf16 support that is always bf16. On a CPU it depends on the chip: with
+    AVX512-BF16 / AMX bf16 matmuls run ~2x fp32, but on AVX2-only CPUs PyTorch emulates them and
+    they are 30-50x *slower* than fp32 (measured on this project's 2-core AVX2 machine:
+    ~1 vs ~45 GFLOP/s). So on CPU both peaks are measured (and cached) and the faster one wins."""
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    if device.type != "cpu":
+        return "float32"
+    bf16 = matmul_peak(device, torch.bfloat16, cache)
+    fp32 = matmul_peak(device, torch.float32, cache)
+    return "bfloat16" if bf16 > 1.2 * fp32 else "float32"
