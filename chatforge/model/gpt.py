@@ -105,8 +105,10 @@ class KVCache:
         out = KVCache(n_layer, len(index), h, max_len or L, d, self.k.dtype, self.k.device)
         out.k[:, :, :, : self.pos] = self.k[:, index, :, : self.pos]
         out.v[:, :, :, : self.pos] = self.v[:, index, :, : self.pos]
-        out.pos = self.pos
-        out.lengths = None if self.lengths is None else self.lengths[index].clone()
+        if self.lengths is None:
+            out.pos = self.pos
+        else:
+            out.set_lengths(self.lengths[index])
         return out
 
 
@@ -231,7 +233,7 @@ class GPT(nn.Module):
         if not path.is_file():
             raise UserError(f"checkpoint '{path}' does not exist.")
         try:
-            obj = torch.load(path, map_location=device, weights_only=False)
+            obj = torch.load(path, map_location=device, weights_only=True)
         except Exception as e:  # a truncated or foreign file
             raise UserError(f"checkpoint '{path}' could not be read ({type(e).__name__}).") from None
         if not isinstance(obj, dict) or "model" not in obj or "model_config" not in obj:
