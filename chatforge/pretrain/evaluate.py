@@ -78,44 +78,22 @@ def sample_prompts(tokens_dir: str | Path, tokenizer, n: int = 3, words: int = 4
     return prompts or ["The"]
 
 
-@torch.no_grad()
 def generate(model: torch.nn.Module, tokenizer, prompts: list[str], max_new_tokens: int,
              temperature: float, top_k: int, seed: int, autocast: Callable) -> list[str]:
-    """Continuations of `prompts` (each preceded by <|endoftext|>, as documents are in training).
-
-    TODO(engine): switch to chatforge.engine once it lands; this is a small KV-cache sampler
-    kept so training does not depend on the engine's schedule."""
-    from chatforge.model.gpt import KVCache
+    """Continuations of `prompts`, each after <|endoftext|> as documents are in training, all
+    prompts batched in one engine call; the engine's private generator leaves the training RNG
+    untouched (which exact resume relies on)."""
+    from chatforge.engine import Engine
 
     was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    bos = tokenizer.special("<|endoftext|>")
-    out = []
-    for prompt in prompts:
-        ids = [bos] + tokenizer.encode(prompt)
-        limit = model.config.max_seq_len
-        ids = ids[-(limit - max_new_tokens):] if len(ids) + max_new_tokens > limit else ids
-        cache = KVCache.for_model(model, 1, len(ids) + max_new_tokens)
-        x = torch.tensor([ids], device=device)
-        new: list[int] = []
-        for _ in range(max_new_tokens):
-            with autocast():
-                logits = model(x, kv_cache=cache)[0, -1].float()
-            if temperature <= 0:
-                nxt = int(logits.argmax())
-            else:
-                logits = logits / temperature
-                if top_k > 0:
-                    kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                probs = torch.softmax(logits, dim=-1).cpu()
-                nxt = int(torch.multinomial(probs, 1, generator=gen))
-            if nxt == bos:
-                break
-            new.append(nxt)
-            x = torch.tensor([[nxt]], device=device)
-        out.append(tokenizer.decode([t for t in new if not tokenizer.is_special(t)]))
-    model.train(was_training)
-    return out
+    eot = tokenizer.special("<|endoftext|>")
+    limit = model.config.max_seq_len - max_new_tokens
+    ids = [([eot] + tokenizer.encode(p))[-max(1, limit):] for p in prompts]
+    try:
+        with autocast():
+            outs = Engine(model, tokenizer).generate(
+                ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k or None,
+                seed=seed, stop_ids=[eot])
+    finally:
+        model.train(was_training)
+    return [tokenizer.decode([t for t in o.tokens if not tokenizer.is_special(t)]) for o in outs]
