@@ -207,3 +207,11 @@ def test_lone_surrogates_do_not_crash(trained):
     # "\udcff" is how surrogateescape carries the byte 0xff; "\ud800" matches no byte -> U+FFFD.
     assert trained.decode_bytes(trained.encode("a\udcffb")) == b"a\xffb"
     assert trained.decode(trained.encode("a\ud800b")) == "a\ufffdb"
+
+
+def test_pickles(trained):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(trained))
+    text = varied_text(20, seed=4)
+    assert copy.encode(text) == trained.encode(text) and copy.special_tokens == trained.special_tokens

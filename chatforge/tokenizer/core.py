@@ -238,5 +238,13 @@ class Tokenizer:
             self._reference = ReferenceEncoder(self.ranks, self.pattern)
         return self._reference
 
+    # Pickle as data (DataLoader workers, multiprocessing): the Rust core is rebuilt on load.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"ranks": self.ranks, "special_tokens": self.special_tokens, "pattern": self.pattern,
+                "name": self.name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["ranks"], state["special_tokens"], state["pattern"], state["name"])
+
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r}, n_vocab={self.n_vocab}, specials={len(self.special_tokens)})"
