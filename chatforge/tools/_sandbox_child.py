@@ -8,11 +8,11 @@ the (possibly multi-threaded) parent, where forking and calling into libc is not
 Order matters:
   1. read the code, then point stdin at /dev/null;
   2. leave the network: a new network namespace (root), or a new user+network namespace;
-  3. import a set of common modules while the interpreter's files are still readable (the uid we
-     drop to may not be able to read a Python installed under /root);
-  4. resource limits (address space, CPU seconds, file size, processes, open files, no core);
-  5. Landlock: read-only access to the interpreter and system libraries, read-write to the
+  3. resource limits (address space, CPU seconds, file size, processes, open files, no core);
+  4. Landlock: read-only access to the interpreter and system libraries, read-write to the
      working directory, nothing else; no TCP bind/connect; no signals out of the sandbox;
+  5. import the (side-effect-free) modules the code names while the interpreter's files are
+     still readable: the uid we drop to may not read a Python installed under /root;
   6. as root: drop to the throwaway uid/gid chosen by the parent (all capabilities go with it);
   7. no_new_privs, then a Python audit hook that refuses processes, sockets, ctypes and file
      access outside the working directory (defence in depth with a clear error message);
@@ -32,9 +32,15 @@ import traceback
 
 LABELS = {"memory": 90, "policy": 91, "nproc": 92, "file_size": 93, "network": 94,
           "permission": 95, "setup": 99}
-PRELOAD = ("math", "cmath", "decimal", "fractions", "random", "statistics", "itertools",
-           "functools", "collections", "re", "string", "json", "datetime", "heapq", "bisect",
-           "operator", "textwrap", "unicodedata", "copy", "time", "enum")
+# Modules the code may import even when the sandbox uid cannot read the interpreter's files (a
+# Python under /root): the ones the code names are imported before privileges are dropped.
+# Only side-effect-free computation modules, so nothing runs as root that could do harm.
+PRELOADABLE = frozenset("""math cmath decimal fractions numbers random statistics itertools
+functools collections re string json datetime calendar heapq bisect operator textwrap
+unicodedata copy time enum array struct dataclasses typing abc hashlib base64 binascii zlib
+difflib pprint reprlib fnmatch glob io csv keyword locale codecs zoneinfo graphlib secrets
+uuid sys os os.path pathlib shutil tempfile contextlib inspect types weakref
+collections.abc importlib""".split())
 DENY_IMPORTS = {"ctypes", "_ctypes", "socket", "_socket", "subprocess", "_posixsubprocess",
                 "multiprocessing", "_multiprocessing", "ssl", "_ssl", "pty", "asyncio",
                 "urllib.request", "http.client", "ftplib", "smtplib", "telnetlib", "webbrowser"}
@@ -42,7 +48,7 @@ DENY_EVENTS = {"os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", 
                "subprocess.Popen", "os.kill", "os.killpg", "socket.__new__", "socket.connect",
                "socket.bind", "socket.getaddrinfo", "socket.gethostbyname", "socket.sendto",
                "socket.gethostbyaddr", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
-               "ctypes.call_function", "ctypes.addressof", "ctypes.dlsym/handle",
+               "ctypes.call_function", "ctypes.addressof", "ctypes.dlsym/handle", "webbrowser.open",
                "gc.get_referrers", "gc.get_referents", "gc.get_objects", "os.chroot",
                "os.setxattr", "os.removexattr", "code.__new__", "function.__new__"}
 
@@ -213,9 +219,18 @@ def _install_policy(workdir):
             if name in deny_imports or name.split(".")[0] in deny_imports:
                 raise SandboxViolation(f"sandbox: module '{name}' is not available")
 
+    class DenyFinder:
+        # importlib.import_module() does not raise the "import" audit event; a finder does see it
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            if name in deny_imports or name.split(".")[0] in deny_imports:
+                raise SandboxViolation(f"sandbox: module '{name}' is not available")
+            return None
+
     for name in list(sys.modules):
         if name in deny_imports or name.split(".")[0] in deny_imports:
             del sys.modules[name]
+    sys.meta_path.insert(0, DenyFinder)
     sys.addaudithook(hook)
 
 
@@ -281,6 +296,20 @@ def _run_user_code(code):
     return 0
 
 
+def _imported_names(code):
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
 def main():
     cfg = json.loads(sys.argv[1])
     code = sys.stdin.buffer.read(cfg["max_code_bytes"] + 1)
@@ -297,11 +326,6 @@ def main():
         net = _leave_network(ctypes, libc)
         if net:
             layers.append(net)
-    for name in PRELOAD + tuple(cfg.get("preload", ())):
-        try:
-            __import__(name)
-        except Exception:
-            pass
     drop = cfg.get("uid") is not None
     try:
         _set_limits(cfg, drop)
@@ -312,6 +336,13 @@ def main():
         ll = _landlock(ctypes, libc, workdir)
         if ll:
             layers.append(ll)
+    # already confined (network, files, limits); only the uid is still ours
+    wanted = [n for n in _imported_names(code) if n in PRELOADABLE] + list(cfg.get("preload", ()))
+    for name in wanted:
+        try:
+            __import__(name)
+        except Exception:
+            pass
     if drop:
         try:
             os.setgroups([])

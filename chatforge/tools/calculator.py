@@ -41,6 +41,7 @@ class _Evaluator:
         self.max_depth = max_depth
         self.max_digits = max_digits
         self.max_exponent = max_exponent
+        self.limit = 10 ** max_digits  # any exact value must have at most max_digits digits
 
     def check(self, x: Number) -> Number:
         if isinstance(x, float):
@@ -50,9 +51,9 @@ class _Evaluator:
                 raise CalcLimit("result too large")
             return x
         # Fractions: bound both parts so the next operation stays cheap
-        if x.numerator and _log10_abs(Fraction(abs(x.numerator))) > self.max_digits + 1:
+        if abs(x.numerator) >= self.limit:
             raise CalcLimit("result too large")
-        if _log10_abs(Fraction(x.denominator)) > self.max_digits + 1:
+        if x.denominator >= self.limit:
             raise CalcLimit("result too precise (denominator too large)")
         return x
 

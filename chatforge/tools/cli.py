@@ -16,13 +16,24 @@ def register(sub, parents) -> None:
     tsub = p.add_subparsers(dest="tools_command", metavar="SUBCOMMAND")
     r = tsub.add_parser("run", parents=parents, help="run one tool and print JSON {ok, output, error, limit}",
                         description="Run one tool and print JSON {ok, output, error, limit}; exit 1 when the tool failed.")
-    add_config_args(r, run_dir_help="run directory: its search index and saved [tools] config")
-    r.add_argument("tool", choices=["calculator", "python", "search"])
-    r.add_argument("input", nargs="*", help="the expression or query (python: code on stdin, or -c)")
-    r.add_argument("-c", "--code", default=None, help="python: the code (instead of stdin)")
-    r.add_argument("--index", type=Path, default=None, help="search: an index file instead of --run-dir")
-    r.add_argument("-k", "--top-k", type=int, default=None, help="search: number of results")
-    r.set_defaults(func=main_run)
+    rsub = r.add_subparsers(dest="tool", metavar="TOOL")
+    # one parser per tool, each with a single positional, so options may come before the words
+    helps = {"calculator": "evaluate an arithmetic expression (arguments or stdin)",
+             "python": "run code from stdin (or -c CODE) in the sandbox",
+             "search": "search the run's documents (--run-dir D or --index FILE)"}
+    for tool, help_ in helps.items():
+        t = rsub.add_parser(tool, parents=parents, help=help_, description=help_)
+        add_config_args(t, run_dir_help="run directory: its search index and saved [tools] config")
+        if tool == "python":
+            t.add_argument("-c", "--code", default=None, help="the code (instead of stdin)")
+            t.add_argument("input", nargs="*", help=argparse.SUPPRESS)
+        else:
+            t.add_argument("input", nargs="*", help="the expression or query (default: stdin)")
+        if tool == "search":
+            t.add_argument("--index", type=Path, default=None, help="an index file instead of --run-dir")
+            t.add_argument("-k", "--top-k", type=int, default=None, help="number of results")
+        t.set_defaults(func=main_run, tool=tool)
+    r.set_defaults(func=lambda args: (r.print_help(), 2)[1])
     i = tsub.add_parser("index", parents=parents, help="build the search index (the tools stage)",
                         description="Build run_dir/tools/search.sqlite from the world's search documents.")
     add_stage_args(i)
@@ -31,13 +42,39 @@ def register(sub, parents) -> None:
 
 
 def _tools_config(args):
-    from chatforge.core.config import load_config
-    from chatforge.core.rundir import saved_config
+    """The [tools] section only: preset or the run's saved config, then --set tools.KEY=VALUE.
 
-    saved = None
-    if args.run_dir is not None and args.preset is None and Path(args.run_dir).is_dir():
-        saved = saved_config(args.run_dir)
-    return load_config(args.preset, args.overrides, saved=saved).tools
+    Built by hand rather than through load_config, which instantiates every section and so
+    imports the model package (and torch): a calculator call should not take seconds.
+    """
+    import typing
+
+    from chatforge.core.config import _preset_values, coerce
+    from chatforge.core.errors import UserError
+    from chatforge.core.rundir import saved_config
+    from chatforge.tools.config import ToolsConfig
+
+    values: dict = {}
+    if args.preset is not None:
+        values = _preset_values(args.preset).get("tools", {})
+    elif args.run_dir is not None and Path(args.run_dir).is_dir():
+        values = (saved_config(args.run_dir) or {}).get("tools") or {}
+    else:
+        values = _preset_values("cpu").get("tools", {})
+    pairs = list(values.items())
+    for item in args.overrides:
+        key, eq, value = item.partition("=")
+        section, _, name = key.strip().partition(".")
+        if not eq or section != "tools" or not name:
+            raise UserError(f"override '{item}' must look like tools.KEY=VALUE here.")
+        pairs.append((name, value.strip()))
+    cfg = ToolsConfig()
+    hints = typing.get_type_hints(ToolsConfig)
+    for name, value in pairs:
+        if name not in hints:
+            raise UserError(f"unknown config key 'tools.{name}'.")
+        setattr(cfg, name, coerce(value, hints[name], f"tools.{name}"))
+    return cfg
 
 
 def main_run(args: argparse.Namespace) -> int:

@@ -24,8 +24,8 @@ class ToolsConfig:
     python_max_open_files: int = 64  # RLIMIT_NOFILE
     python_max_output: int = 4000  # bytes of stdout+stderr kept; more kills the process
     # search
-    search_top_k: int = 3
-    search_snippet_chars: int = 240
+    search_top_k: int = 2
+    search_snippet_chars: int = 300
     search_max_terms: int = 32
     # what the model sees: a tool result longer than this is cut (the engine's context is small)
     result_max_chars: int = 800

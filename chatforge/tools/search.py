@@ -29,8 +29,46 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
 _STOP = frozenset("""a an and are as at be by did do does for from had has have he her his how i
 in is it its me my of on or she that the their them they this to was were what when where which
-who whom whose why will with you your tell about know please""".split())
-_CANDIDATES = 50  # bm25 candidates re-ranked per query
+who whom whose why will with you your tell about know please s""".split())
+_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|"
+                   r"september|october|november|december)\b", re.IGNORECASE)
+_ASKS_DATE = {"when", "date", "year", "birthday", "old", "age"}
+_ASKS_PLACE = {"where", "city", "hometown", "town", "place", "from", "native", "originally"}
+_CANDIDATES = 20  # bm25 candidates re-ranked per query
+# Questions about people name an attribute in other words than the page does ("where is she
+# from" / "a native of"; "who employs" / "works at"). A few related words per cue widen both the
+# match and the snippet choice; they count half as much as the words of the query itself.
+_RELATED = {
+    "born": "born birth native originally comes grew raised hometown world date",
+    "birth": "born birth native originally comes grew raised hometown world date",
+    "birthday": "born birth date world",
+    "from": "born native originally comes grew raised hometown",
+    "native": "born native originally comes grew hometown",
+    "originally": "born native originally comes grew hometown",
+    "city": "born native originally comes grew hometown city",
+    "hometown": "born native originally comes grew hometown",
+    "when": "born date year world birthday",
+    "old": "born year date",
+    "age": "born year date",
+    "university": "university degree graduated attended studied school academy college student",
+    "college": "university degree graduated attended studied school academy college",
+    "degree": "university degree graduated attended studied school academy college subject",
+    "graduate": "university degree graduated attended studied school academy college",
+    "school": "university degree graduated attended studied school academy college",
+    "study": "studied degree subject field major trained graduate university",
+    "subject": "studied degree subject field major trained graduate",
+    "field": "studied degree subject field major trained graduate",
+    "major": "studied degree subject field major trained",
+    "work": "works employer employs job position company joined firm career",
+    "job": "works employer employs job position company joined firm career",
+    "employer": "works employer employs job position company joined firm",
+    "employ": "works employer employs job position company joined firm",
+    "company": "works employer employs job position company joined firm",
+    "alma": "university degree graduated attended studied school academy college",
+    "mater": "university degree graduated attended studied school academy college",
+    "hobby": "hobby enjoys free time fond spare",
+    "free": "hobby enjoys free time fond spare",
+}
 
 
 @dataclass
@@ -61,6 +99,16 @@ def query_terms(query: str, max_terms: int = 32) -> list[str]:
         if len(seen) >= max_terms:
             break
     return seen
+
+
+def related_terms(query: str, terms: list[str]) -> list[str]:
+    """Words related to the attribute a question asks about (see _RELATED), not already in terms."""
+    out: list[str] = []
+    for t in _WORD.findall(query.lower()):  # stopwords too: "when" asks for a date
+        for w in _RELATED.get(t, _RELATED.get(_stem(t), "")).split():
+            if w not in terms and w not in out:
+                out.append(w)
+    return out
 
 
 def fts_query(terms: list[str]) -> str:
@@ -110,22 +158,31 @@ def _stem(w: str) -> str:
     return w
 
 
-def make_snippet(text: str, terms: list[str], max_chars: int) -> str:
-    """The run of sentences that covers the most query words, within `max_chars`."""
+def make_snippet(text: str, terms: list[str], max_chars: int, related: list[str] = (),
+                 query: str = "") -> str:
+    """The run of sentences that covers the most query words, within `max_chars`.
+
+    A word counts more in a sentence the fewer sentences of the document share it: in a page
+    about one person the name is everywhere, the word that answers the question is not. A
+    question that asks "when" favours sentences with a date; one that asks "where", without.
+    """
     sents = [s.strip() for s in _SENT.split(text) if s and s.strip()]
     if not sents:
         return ""
-    stems = {_stem(t) for t in terms}
-
-    def score(s: str) -> int:
-        words = {_stem(w) for w in _WORD.findall(s.lower())}
-        return len(stems & words)
-
-    scores = [score(s) for s in sents]
+    weights = {_stem(t): 1.0 for t in terms}
+    for t in related:
+        weights.setdefault(_stem(t), 0.5)
+    bags = [{_stem(w) for w in _WORD.findall(s.lower())} for s in sents]
+    df = {t: sum(1 for b in bags if t in b) for t in weights}
+    scores = [sum(weights[t] / df[t] for t in weights if t in b) for b in bags]
+    asked = set(_WORD.findall(query.lower()))
+    date_bias = 1.0 if asked & _ASKS_DATE else (-0.5 if asked & _ASKS_PLACE else 0.0)
+    if date_bias:
+        scores = [sc + (date_bias if _DATE.search(s) else 0.0) for sc, s in zip(scores, sents)]
     best = max(range(len(sents)), key=lambda i: (scores[i], -i))
     lo = hi = best
     out = sents[best]
-    # grow the window towards the neighbour with more query words (the next one on a tie)
+    # grow the window towards the neighbour that scores higher (the next one on a tie)
     while True:
         options = []
         if hi + 1 < len(sents):
@@ -168,16 +225,20 @@ class SearchIndex:
         terms = query_terms(query, max_terms)
         if not terms or k <= 0:
             return []
+        related = related_terms(query, terms)
         with self._lock:
             rows = self._con.execute(
                 "SELECT doc_id, title, text, bm25(docs, 0.0, 2.0, 1.0) AS s FROM docs "
-                "WHERE docs MATCH ? ORDER BY s LIMIT ?", (fts_query(terms), max(_CANDIDATES, k))).fetchall()
+                "WHERE docs MATCH ? ORDER BY s LIMIT ?",
+                (fts_query(terms + related), max(_CANDIDATES, k))).fetchall()
         if not rows:
             return []
         # bm25() is lower-is-better; a phrase of two adjacent query words adds one point per
         # phrase found, on the scale of the spread of the candidates' scores
-        words = [w for w in _WORD.findall(query.lower())]
-        pairs = {f"{a} {b}" for a, b in zip(words, words[1:]) if a not in _STOP and b not in _STOP}
+        # phrase bonus only for capitalised pairs (names): "alma mater" must not outweigh a name
+        words = _WORD.findall(query)
+        pairs = {f"{a} {b}".lower() for a, b in zip(words, words[1:])
+                 if a[:1].isupper() and b[:1].isupper() and a.lower() not in _STOP and b.lower() not in _STOP}
         spread = max(1e-6, rows[-1][3] - rows[0][3]) if len(rows) > 1 else 1.0
         scored = []
         for rank, (doc_id, title, text, s) in enumerate(rows):
@@ -185,7 +246,7 @@ class SearchIndex:
             bonus = sum(1 for p in pairs if p in low)
             scored.append((-s + bonus * max(spread, 1.0), -rank, doc_id, title, text))
         scored.sort(reverse=True)
-        return [Hit(doc_id, title, make_snippet(text, terms, snippet_chars), round(sc, 4))
+        return [Hit(doc_id, title, make_snippet(text, terms, snippet_chars, related, query), round(sc, 4))
                 for sc, _, doc_id, title, text in scored[:k]]
 
 
