@@ -47,8 +47,8 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
     from datatrove.pipeline.writers import JsonlWriter
     from datatrove.utils.hashing import HashConfig
 
-    from chatforge.data.steps import (Extract, FastEnglishTokenizer, InputReader, LanguageID,
-                                      RejectSampler, ShardWriter)
+    from chatforge.data.steps import (EnsureShard, Extract, FastEnglishTokenizer, InputReader,
+                                      LanguageID, RejectSampler, ShardWriter)
     from chatforge.data.urlfilter import URLFilter
 
     work = out / "_work"
@@ -93,6 +93,7 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
             language=tok))))
     filtered = str(work / "filtered")
     steps.append(("write_filtered", JsonlWriter(filtered, output_filename="${rank}.jsonl.gz")))
+    steps.append(("ensure_filtered", EnsureShard(filtered)))
 
     logs = work / "logs"
     plans: list[tuple[str, object, list[str]]] = []

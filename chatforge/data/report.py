@@ -47,7 +47,7 @@ def step_stats(work: Path, plans: list[tuple[str, object, list[str]]]) -> list[d
             continue
         summed = _sum_stats(work / "logs" / name)
         for label, s in zip(labels, summed):
-            if label in ("write_filtered", "read_filtered"):
+            if label in ("write_filtered", "ensure_filtered", "read_filtered"):
                 continue
             c = s["counts"]
             if label == "read":

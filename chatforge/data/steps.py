@@ -214,6 +214,30 @@ class RejectSampler:
         return False
 
 
+class EnsureShard(PipelineStep):
+    """Placed after the intermediate JsonlWriter: a task whose documents were all dropped
+    leaves an empty <rank>.jsonl.gz, so the later stages (which read that folder) find input
+    and every rank keeps reading its own file."""
+
+    name = "📄 Ensure shard"
+    type = "💽 - WRITER"
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        import gzip
+
+        from chatforge.core.atomic import atomic_write_bytes
+
+        for doc in data or []:
+            yield doc
+        path = Path(self.folder) / f"{rank:05d}.jsonl.gz"
+        if not path.exists():
+            atomic_write_bytes(path, gzip.compress(b""))
+
+
 class ShardWriter(PipelineStep):
     """Writes the surviving documents of one task to <folder>/<rank>.parquet, atomically:
     a task killed midway leaves no shard, and its rerun writes the whole shard again."""
