@@ -1,0 +1,254 @@
+"""The one inference engine: KV-cached, batched generation on token ids, with streaming, stop
+tokens and tool calls executed mid-generation.
+
+How a batch runs (see docs/engine.md for the why):
+1. Prefill: the distinct prompts go through the model once, right-padded into one batch. Causal
+   attention never looks right, so padding cannot change a real token's result; each row's cache
+   then records its own length (`KVCache.set_lengths`) and the padded slots are masked and later
+   overwritten.
+2. Expand: `num_samples` copies of each prompt's cache row (one prefill, many samples).
+3. Decode: each step every unfinished row either samples a token, or feeds tokens it already has
+   (force-fed tool results). Rows with several tokens to feed go in one forward, right-padded like
+   the prefill, so a 40-token tool result costs one step, not 40. Finished rows leave the batch.
+
+A row's output `tokens` holds everything after its prompt: sampled tokens (the stop token
+included, when one ended it) and force-fed tool results, with `forced` marking the latter so RL
+and distillation can leave them out of their losses.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+
+from chatforge.core.errors import UserError
+from chatforge.engine.sampling import SamplingParams, make_generator, sample
+from chatforge.model.gpt import GPT, KVCache
+
+TokenCallback = Callable[[int, int, bool], None]  # (row, token id, forced) for every output token
+Executor = Callable[[str, str], str]  # (tool name, input) -> output text
+
+
+@dataclass
+class ToolCall:
+    tool: str
+    input: str
+    output: str
+
+
+@dataclass
+class Completion:
+    prompt_index: int
+    sample_index: int
+    tokens: list[int] = field(default_factory=list)
+    forced: list[bool] = field(default_factory=list)  # True where a token was force-fed (tool result)
+    finish_reason: str = ""  # "stop" (a stop token, kept in tokens), "length", "cancelled"
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+class Engine:
+    """Generation for one model. `tokenizer` is needed only for tool calls and text helpers."""
+
+    def __init__(self, model: GPT, tokenizer=None):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = model.tok_emb.weight.device
+        self.max_seq_len = model.config.max_seq_len
+
+    def _special(self, name: str) -> int:
+        if self.tokenizer is None:
+            raise ValueError(f"the engine needs a tokenizer to know the id of {name}")
+        return self.tokenizer.special(name)
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[Sequence[int]], *, num_samples: int = 1,
+                 max_new_tokens: int = 256, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, seed: int | None = None,
+                 stop_ids: Sequence[int] = (), on_token: TokenCallback | None = None,
+                 executor: Executor | None = None,
+                 cancel: Callable[[], bool] | None = None) -> list[Completion]:
+        """Complete every prompt `num_samples` times. Row r of the result (and of `on_token`) is
+        sample r % num_samples of prompt r // num_samples. The same inputs and seed give the
+        same output. Each row's prompt plus output stays within the model's max_seq_len."""
+        params = SamplingParams(temperature, top_k, top_p)
+        params.validate()
+        if prompts and isinstance(prompts[0], int):
+            prompts = [prompts]  # one prompt given as a flat list of ids
+        prompts = [list(p) for p in prompts]
+        if not prompts:
+            return []
+        if num_samples < 1:
+            raise UserError(f"number of samples must be >= 1, got {num_samples}.")
+        if max_new_tokens < 1:
+            raise UserError(f"max new tokens must be >= 1, got {max_new_tokens}.")
+        limit = self.max_seq_len
+        for p in prompts:
+            if not p:
+                raise UserError("a prompt is empty; it needs at least one token.")
+            if len(p) >= limit:
+                raise UserError(f"the prompt is {len(p)} tokens but the model's context is {limit} tokens; "
+                                "shorten it to leave room for the answer.")
+        stops = set(stop_ids)
+        tool_ids = None
+        if executor is not None:
+            tool_ids = tuple(self._special(n) for n in
+                             ("<|tool_call|>", "<|/tool_call|>", "<|tool_result|>", "<|/tool_result|>"))
+        gen = make_generator(seed, self.device)
+
+        # ---- prefill the distinct prompts, right-padded, then one cache row per sample ----
+        lens = [len(p) for p in prompts]
+        budget = [min(max_new_tokens, limit - n) for n in lens]
+        cache_len = min(limit, max(n + b for n, b in zip(lens, budget)))
+        idx = torch.zeros(len(prompts), max(lens), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            idx[i, : len(p)] = torch.tensor(p)
+        cache = KVCache.for_model(self.model, len(prompts), cache_len)
+        h = self.model.forward_hidden(idx.to(self.device), cache)
+        cache.set_lengths(lens)
+        last = torch.tensor(lens, device=self.device) - 1
+        logits = self.model.logits(h[torch.arange(len(prompts), device=self.device), last])
+        if num_samples > 1:
+            src = torch.arange(len(prompts), device=self.device).repeat_interleave(num_samples)
+            cache = cache.select_rows(src)
+            logits = logits[src]
+
+        n_rows = len(prompts) * num_samples
+        outs = [Completion(r // num_samples, r % num_samples) for r in range(n_rows)]
+        row_budget = [budget[r // num_samples] for r in range(n_rows)]
+        pending: list[list[int]] = [[] for _ in range(n_rows)]
+        active = list(range(n_rows))  # cache row i holds output row active[i]
+
+        def emit(r: int, toks: list[int], forced: bool) -> None:
+            outs[r].tokens.extend(toks)
+            outs[r].forced.extend([forced] * len(toks))
+            if on_token is not None:
+                for t in toks:
+                    on_token(r, t, forced)
+
+        while True:
+            # ---- decide: rows with nothing left to feed sample their next token ----
+            need = [i for i, r in enumerate(active) if not pending[r]]
+            if need:
+                sel = logits if len(need) == len(active) else logits[need]
+                toks = sample(sel, params, gen).tolist()
+                for i, t in zip(need, toks):
+                    r = active[i]
+                    o = outs[r]
+                    emit(r, [t], False)
+                    if t in stops:
+                        o.finish_reason = "stop"
+                        continue
+                    feed = [t]
+                    if tool_ids is not None and t == tool_ids[1]:
+                        forced = self._run_tool(prompts[o.prompt_index], o, executor, tool_ids)
+                        forced = forced[: row_budget[r] - len(o.tokens)]
+                        emit(r, forced, True)
+                        feed += forced
+                    if len(o.tokens) >= row_budget[r]:
+                        o.finish_reason = "length"
+                        continue
+                    pending[r] = feed
+            if cancel is not None and cancel():
+                for r in active:
+                    outs[r].finish_reason = outs[r].finish_reason or "cancelled"
+                break
+            keep = [i for i, r in enumerate(active) if not outs[r].finish_reason]
+            if not keep:
+                break
+            if len(keep) < len(active):
+                cache = cache.select_rows(keep)
+                active = [active[i] for i in keep]
+
+            # ---- feed: every row's pending tokens (up to T of them) in one forward ----
+            T = min(max(len(pending[r]) for r in active), cache.max_len - cache.pos)
+            chunks = []
+            for r in active:
+                chunks.append(pending[r][:T])
+                pending[r] = pending[r][T:]
+            n_fed = torch.tensor([len(c) for c in chunks], device=self.device)
+            idx = torch.zeros(len(active), T, dtype=torch.long)
+            for i, c in enumerate(chunks):
+                idx[i, : len(c)] = torch.tensor(c)
+            old = cache.row_lengths()
+            h = self.model.forward_hidden(idx.to(self.device), cache)
+            if T > 1:
+                cache.set_lengths(old + n_fed)
+                h = h[torch.arange(len(active), device=self.device), n_fed - 1]
+            else:
+                h = h[:, 0]
+            logits = self.model.logits(h)
+        return outs
+
+    def _run_tool(self, prompt: list[int], out: Completion, executor: Executor,
+                  tool_ids: tuple[int, int, int, int]) -> list[int]:
+        """Decode the call that just ended, run it, and return the tokens to force-feed."""
+        start, _, res_open, res_close = tool_ids
+        seq = prompt + out.tokens  # the call may have been opened in the prompt
+        try:
+            i = len(seq) - 2 - seq[-2::-1].index(start)
+        except ValueError:
+            call, result = None, "error: <|/tool_call|> without a <|tool_call|> before it"
+        else:
+            call = self.tokenizer.decode(seq[i + 1 : -1])
+        if call is not None:
+            tool, _, inp = call.partition("\n")
+            tool = tool.strip()
+            try:
+                result = str(executor(tool, inp))
+            except Exception as e:  # a failing tool is an answer the model should see, not a crash
+                result = f"error: {type(e).__name__}: {e}"
+            out.tool_calls.append(ToolCall(tool, inp, result))
+        return [res_open] + self.tokenizer.encode(result) + [res_close]
+
+    # ---- text helpers (base model / `chatforge sample`) --------------------------------------
+
+    def generate_text(self, prompt: str, *, num_samples: int = 1, max_new_tokens: int = 200,
+                      temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                      seed: int | None = None, bos: bool = True,
+                      on_text: Callable[[int, str], None] | None = None) -> list[str]:
+        """Continue a text document: the prompt follows a document boundary (<|endoftext|>, the
+        BOS the base model was trained with) and each sample ends at the next boundary or after
+        max_new_tokens. on_text(row, piece) streams decoded text as it is generated."""
+        eot = self._special("<|endoftext|>")
+        ids = ([eot] if bos else []) + self.tokenizer.encode(prompt)
+        stream = TextStream(self.tokenizer, skip_ids={eot}) if on_text else None
+
+        def on_token(row: int, tok: int, forced: bool) -> None:
+            piece = stream.feed(row, tok)
+            if piece:
+                on_text(row, piece)
+
+        outs = self.generate([ids], num_samples=num_samples, max_new_tokens=max_new_tokens,
+                             temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                             stop_ids=[eot], on_token=on_token if on_text else None)
+        if stream is not None:
+            for r in range(len(outs)):
+                tail = stream.flush(r)
+                if tail:
+                    on_text(r, tail)
+        return [self.tokenizer.decode([t for t in o.tokens if t != eot]) for o in outs]
+
+
+class TextStream:
+    """Turns each row's token ids into text pieces as they arrive. A token may end in the middle
+    of a UTF-8 character; the incremental decoder holds those bytes until the character is whole."""
+
+    def __init__(self, tokenizer, skip_ids: set[int] | frozenset[int] = frozenset()):
+        self.tokenizer = tokenizer
+        self.skip = set(skip_ids)
+        self._dec: dict[int, codecs.IncrementalDecoder] = {}
+
+    def feed(self, row: int, token: int) -> str:
+        if token in self.skip:
+            return ""
+        dec = self._dec.get(row)
+        if dec is None:
+            dec = self._dec[row] = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        return dec.decode(self.tokenizer.id_to_bytes(token))
+
+    def flush(self, row: int) -> str:
+        dec = self._dec.pop(row, None)
+        return dec.decode(b"", final=True) if dec else ""

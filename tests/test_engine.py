@@ -1,0 +1,190 @@
+"""The engine: cached greedy == uncached greedy, batching, sampling determinism, stops, tools."""
+
+import pytest
+import torch
+
+from chatforge.core.errors import UserError
+from chatforge.engine import Engine, TextStream
+from chatforge.model import GPT, ModelConfig
+from chatforge.tokenizer import Tokenizer
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # tiny models: a second intra-op thread only adds sync cost, and badly so on a busy machine
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.from_ranks({bytes([i]): i for i in range(256)})  # bytes + the special tokens
+
+
+def make_model(vocab: int, cls=GPT, **kw) -> GPT:
+    base = dict(n_layer=2, d_model=64, n_head=4, n_kv_head=2, max_seq_len=96, vocab_size=vocab,
+                init_std=0.3)  # a larger init gives varied, well-separated greedy choices
+    base.update(kw)
+    torch.manual_seed(0)
+    return cls(ModelConfig(**base)).eval()
+
+
+def greedy_reference(model, prompt, n):
+    """Greedy decoding the slow way: the full sequence through the model at every step."""
+    seq = list(prompt)
+    with torch.no_grad():
+        for _ in range(n):
+            seq.append(int(model(torch.tensor([seq]))[0, -1].argmax()))
+    return seq[len(prompt):]
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(qk_norm=True, n_kv_head=4, tie_embeddings=False)])
+def test_cached_greedy_equals_uncached(tok, kw):
+    m = make_model(tok.n_vocab, **kw)
+    eng = Engine(m, tok)
+    prompts = [tok.encode("The quick brown fox"), tok.encode("a"), tok.encode("hello, world!")]
+    single = eng.generate(prompts[:1], max_new_tokens=24, temperature=0)[0]
+    assert single.tokens == greedy_reference(m, prompts[0], 24) and single.finish_reason == "length"
+    batched = eng.generate(prompts, max_new_tokens=24, temperature=0)  # different prompt lengths
+    for p, o in zip(prompts, batched):
+        assert o.tokens == greedy_reference(m, p, 24)
+        assert o.forced == [False] * 24
+
+
+def test_sixteen_samples_of_one_prompt(tok):
+    m = make_model(tok.n_vocab)
+    eng = Engine(m, tok)
+    seen = {}
+    outs = eng.generate([tok.encode("Once")], num_samples=16, max_new_tokens=12, temperature=1.0, seed=7,
+                        on_token=lambda r, t, f: seen.setdefault(r, []).append(t))
+    assert len(outs) == 16 and [o.sample_index for o in outs] == list(range(16))
+    assert all(len(o.tokens) == 12 for o in outs)
+    assert len({tuple(o.tokens) for o in outs}) > 8  # really different samples
+    assert all(seen[r] == outs[r].tokens for r in range(16))  # streaming saw every token
+    # each row is a valid continuation: its first token is possible under top-k=1 only if greedy
+    g = eng.generate([tok.encode("Once")], num_samples=4, max_new_tokens=5, temperature=1.0, top_k=1, seed=1)
+    assert all(o.tokens == greedy_reference(m, tok.encode("Once"), 5) for o in g)
+
+
+def test_seeded_determinism_and_mixed_batches(tok):
+    m = make_model(tok.n_vocab)
+    eng = Engine(m, tok)
+    prompts = [tok.encode("abc"), tok.encode("a longer prompt")]
+    kw = dict(num_samples=3, max_new_tokens=10, temperature=0.9, top_k=50, top_p=0.9)
+    a = eng.generate(prompts, seed=123, **kw)
+    b = eng.generate(prompts, seed=123, **kw)
+    c = eng.generate(prompts, seed=124, **kw)
+    assert [o.tokens for o in a] == [o.tokens for o in b]
+    assert [o.tokens for o in a] != [o.tokens for o in c]
+    assert [(o.prompt_index, o.sample_index) for o in a] == [(i, j) for i in range(2) for j in range(3)]
+    rng = torch.get_rng_state()
+    eng.generate(prompts, seed=5, **kw)
+    assert torch.equal(rng, torch.get_rng_state())  # the global RNG is left alone
+
+
+def test_stop_tokens_and_length(tok):
+    m = make_model(tok.n_vocab)
+    eng = Engine(m, tok)
+    p = tok.encode("stop here")
+    ref = greedy_reference(m, p, 20)
+    k = next(i for i in range(2, 20) if ref[i] not in ref[:i])
+    out = eng.generate([p, tok.encode("x")], max_new_tokens=20, temperature=0, stop_ids=[ref[k]])
+    assert out[0].tokens == ref[: k + 1] and out[0].finish_reason == "stop"
+    other = greedy_reference(m, tok.encode("x"), 20)
+    cut = other.index(ref[k]) + 1 if ref[k] in other else 20
+    assert out[1].tokens == other[:cut]  # the other row continues after the first one stopped
+    with pytest.raises(UserError):
+        eng.generate([list(range(96))], max_new_tokens=5)  # prompt fills the context
+    near = eng.generate([[1] * 90], max_new_tokens=50, temperature=0)[0]
+    assert len(near.tokens) == 6 and near.finish_reason == "length"
+
+
+class Scripted(GPT):
+    """A real model whose logits get a large bonus for chosen tokens at chosen calls, so a test
+    can make it 'decide' to close a tool call. Call 0 is the prefill, call k the k-th step."""
+
+    script: dict = {}
+    calls = 0
+
+    def logits(self, h):
+        out = super().logits(h)
+        tok = self.script.get(self.calls)
+        self.calls += 1
+        out[..., 256:] -= 1e4  # specials only when scripted (the test tokenizer's specials are 256+)
+        if tok is not None:
+            out[..., tok] += 2e4
+        return out
+
+
+def test_tool_hook_force_feeds_results(tok):
+    m = make_model(tok.n_vocab, cls=Scripted)
+    end = tok.special("<|/tool_call|>")
+    eng = Engine(m, tok)
+    prompts = [tok.encode("Q1") + [tok.special("<|tool_call|>")] + tok.encode("calculator\n"),
+               tok.encode("Question 2") + [tok.special("<|tool_call|>")] + tok.encode("python\n")]
+    calls = []
+
+    def executor(tool, inp):
+        calls.append((tool, inp))
+        return "=" * (3 + 5 * len(calls))  # different lengths per row
+
+    m.script, m.calls = {3: end}, 0
+    events = []
+    outs = eng.generate(prompts, max_new_tokens=30, temperature=0, executor=executor,
+                        on_token=lambda r, t, f: events.append((r, t, f)))
+    assert [c[0] for c in calls] == ["calculator", "python"]
+    for r, o in enumerate(outs):
+        assert o.tokens[3] == end and not o.forced[3]
+        result = "=" * (8 + 5 * r)
+        forced = [tok.special("<|tool_result|>")] + tok.encode(result) + [tok.special("<|/tool_result|>")]
+        assert o.tokens[4 : 4 + len(forced)] == forced and all(o.forced[4 : 4 + len(forced)])
+        assert o.tool_calls[0].input == tok.decode(o.tokens[:3]) and o.tool_calls[0].output == result
+        assert not any(o.forced[4 + len(forced):]) and len(o.tokens) == 30
+        assert [(t, f) for rr, t, f in events if rr == r] == list(zip(o.tokens, o.forced))
+        # each row alone gives the same tokens, and every sampled token after the result is the
+        # uncached greedy choice given everything before it (so the result really was fed)
+        m.script, m.calls = {3: end}, 0
+        calls.clear()
+        calls.extend([None] * r)
+        alone = eng.generate([prompts[r]], max_new_tokens=30, temperature=0, executor=executor)[0]
+        assert alone.tokens == o.tokens
+        m.script = {}
+        full = prompts[r] + o.tokens
+        with torch.no_grad():
+            pred = m(torch.tensor([full]))[0].argmax(-1).tolist()
+        for j in range(4 + len(forced), 30):
+            assert o.tokens[j] == pred[len(prompts[r]) + j - 1]
+
+
+def test_tool_hook_errors_and_budget(tok):
+    m = make_model(tok.n_vocab, cls=Scripted)
+    end = tok.special("<|/tool_call|>")
+    eng = Engine(m, tok)
+
+    def boom(tool, inp):
+        raise RuntimeError("no such tool")
+
+    m.script, m.calls = {1: end}, 0
+    o = eng.generate([tok.encode("hi")], max_new_tokens=80, temperature=0, executor=boom)[0]
+    assert o.tool_calls == [] and "without a <|tool_call|>" in tok.decode(o.tokens)
+    m.script, m.calls = {1: end}, 0
+    p = tok.encode("hi") + [tok.special("<|tool_call|>")] + tok.encode("search\nx")
+    o = eng.generate([p], max_new_tokens=40, temperature=0, executor=boom)[0]
+    assert o.tool_calls[0].output == "error: RuntimeError: no such tool"
+    m.script, m.calls = {1: end}, 0
+    o = eng.generate([p], max_new_tokens=8, temperature=0, executor=lambda t, i: "y" * 100)[0]
+    assert len(o.tokens) == 8 and o.finish_reason == "length" and all(o.forced[2:])
+
+
+def test_generate_text_and_stream(tok):
+    m = make_model(tok.n_vocab)
+    eng = Engine(m, tok)
+    pieces = {}
+    texts = eng.generate_text("Alice was born", num_samples=2, max_new_tokens=15, seed=3,
+                              on_text=lambda r, s: pieces.setdefault(r, []).append(s))
+    assert len(texts) == 2 and all("".join(pieces.get(r, [])) == texts[r] for r in range(2))
+    s = TextStream(tok)
+    euro = "€".encode()
+    assert [s.feed(0, b) for b in euro] == ["", "", "€"] and s.flush(0) == ""
