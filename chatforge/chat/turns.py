@@ -1,0 +1,105 @@
+"""Assistant turns through the engine: many at once (evaluation), or one streamed (chat).
+
+Both render the conversation with `render_prompt`, let the engine generate until `<|im_end|>`
+(running tools on `<|/tool_call|>`), and turn the ids back into segments with
+`parse_assistant`, so what a model says here is exactly what it was trained to say.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, RESULT_CLOSE, RESULT_OPEN, parse_assistant,
+                                   render_prompt, stop_ids)
+
+Executor = Callable[[str, str], str]
+
+
+def _engine(model_or_engine, tokenizer):
+    from chatforge.engine import Engine
+
+    return model_or_engine if isinstance(model_or_engine, Engine) else Engine(model_or_engine, tokenizer)
+
+
+def _fit(prompt: list[int], limit: int, room: int) -> list[int]:
+    """Keep the prompt inside the context, dropping the oldest tokens after the first (BOS)."""
+    keep = max(2, limit - room)
+    return prompt if len(prompt) <= keep else prompt[:1] + prompt[len(prompt) - keep + 1:]
+
+
+def answer_many(model_or_engine, tokenizer, conversations: list[list[dict]], *,
+                executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
+                temperature: float = 0.0, seed: int | None = 0) -> list[list[dict[str, Any]]]:
+    """Greedy (by default) assistant turns for many conversations, batched."""
+    engine = _engine(model_or_engine, tokenizer)
+    stops = stop_ids(tokenizer)
+    prompts = [_fit(render_prompt(c, tokenizer), engine.max_seq_len, min(max_new_tokens, 64))
+               for c in conversations]
+    # batches of similar length waste less work on padding
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    out: list[list[dict]] = [[] for _ in prompts]
+    for b in range(0, len(order), max(1, batch_size)):
+        idx = order[b:b + batch_size]
+        comps = engine.generate([prompts[i] for i in idx], max_new_tokens=max_new_tokens,
+                                temperature=temperature, seed=seed, stop_ids=stops, executor=executor)
+        for i, c in zip(idx, comps):
+            out[i] = parse_assistant(c.tokens, tokenizer)
+    return out
+
+
+class _Streamer:
+    """Splits one row's token stream into answer text (streamed) and tool events."""
+
+    def __init__(self, tokenizer, on_text, on_event):
+        from chatforge.engine import TextStream
+
+        self.tok, self.on_text, self.on_event = tokenizer, on_text, on_event
+        self.text = TextStream(tokenizer)
+        self.sp = {tokenizer.special(n): n for n in (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE)}
+        self.state, self.buf = "text", []
+
+    def __call__(self, row: int, tok: int, forced: bool) -> None:
+        name = self.sp.get(tok)
+        if name in (CALL_OPEN, RESULT_OPEN):
+            self._flush_text()
+            self.state, self.buf = ("call" if name == CALL_OPEN else "result"), []
+        elif name == CALL_CLOSE and self.state == "call":
+            tool, _, inp = self.tok.decode(self.buf).partition("\n")
+            if self.on_event:
+                self.on_event({"type": "tool_call", "tool": tool, "input": inp})
+            self.state = "text"
+        elif name == RESULT_CLOSE and self.state == "result":
+            if self.on_event:
+                self.on_event({"type": "tool_result", "output": self.tok.decode(self.buf)})
+            self.state = "text"
+        elif self.state != "text":
+            self.buf.append(tok)
+        elif not self.tok.is_special(tok) and self.on_text:
+            piece = self.text.feed(0, tok)
+            if piece:
+                self.on_text(piece)
+
+    def _flush_text(self) -> None:
+        tail = self.text.flush(0)
+        if tail and self.on_text:
+            self.on_text(tail)
+
+    def close(self) -> None:
+        self._flush_text()
+
+
+def stream_turn(model_or_engine, tokenizer, messages: list[dict], *, executor: Executor | None = None,
+                max_new_tokens: int = 256, temperature: float = 0.0, top_k: int = 0,
+                top_p: float = 1.0, seed: int | None = None,
+                on_text: Callable[[str], None] | None = None,
+                on_event: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
+    """One assistant turn, streamed: on_text gets answer text as it is written, on_event each
+    tool_call / tool_result segment once complete. Returns the turn's segments."""
+    engine = _engine(model_or_engine, tokenizer)
+    prompt = _fit(render_prompt(messages, tokenizer), engine.max_seq_len, min(max_new_tokens, 128))
+    streamer = _Streamer(tokenizer, on_text, on_event)
+    (comp,) = engine.generate([prompt], max_new_tokens=max_new_tokens, temperature=temperature,
+                              top_k=top_k or None, top_p=top_p, seed=seed, stop_ids=stop_ids(tokenizer),
+                              executor=executor, on_token=streamer)
+    streamer.close()
+    return parse_assistant(comp.tokens, tokenizer)

@@ -1,0 +1,161 @@
+"""Evaluate a chat model on the world's held-out task sets, greedy, through the engine.
+
+Each task set is a list of conversations (ending with a user turn) plus a checker; the model
+answers each one (running tools when the system prompt switches them on), and the checker reads
+the text the assistant wrote (tool calls and results left out). Sample sizes are bounded
+(`eval_items` per set) so the whole suite takes a minute or two on the cpu model.
+
+    knowledge_known_qa    held-out phrasings about known-qa people (tools off)
+    knowledge_bio_only    people whose facts were only in pretraining: extraction (tools off)
+    followup              "And where was she born?" after a first turn about the same person
+    identity              held-out identity phrasings (100% expected)
+    arithmetic            test problems, step by step (tools off)
+    arithmetic_calculator the same with the calculator (tools on)
+    letters               letter counting spelled out (tools off)
+    letters_python        letter counting through python (tools on)
+    search_unknown        people the model never saw, answered through search (tools on)
+    tools_off             arithmetic/letters with "Tools: none.": share of answers without a call
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Callable
+
+from chatforge.chat.prompts import system_prompt
+from chatforge.chat.render import assistant_text
+
+TOOLS_ON = system_prompt(True)
+TOOLS_OFF = system_prompt(False)
+
+
+def _sample(rng: random.Random, items: list, n: int) -> list:
+    items = list(items)
+    rng.shuffle(items)
+    return items[:n] if n > 0 else items
+
+
+def _sys(system: str | None, msgs: list[dict]) -> list[dict]:
+    return ([{"role": "system", "content": system}] if system else []) + msgs
+
+
+def build_sets(world, n: int, seed: int) -> dict[str, list[dict]]:
+    """Task name -> cases {"messages", "item", "check": (item, text) -> bool, "tools": bool}."""
+    from chatforge.sft.mixture import (FOLLOWUP_ANSWERS, FOLLOWUPS, eval_half, possessive)
+    from chatforge.world.checkers import check_knowledge
+    from chatforge.world.people import ATTRIBUTES
+
+    rng = random.Random(f"sft-eval:{seed}")
+    people = {p.id: p for p in world.people}
+    check = world.check
+    kn = world.tasks("knowledge", "test")
+
+    def q_only(item: dict) -> list[dict]:
+        return [m for m in item["messages"] if m["role"] == "user"][:1]
+
+    def case(msgs, item, task, tools=False):
+        return {"messages": msgs, "item": item, "check": lambda it, text, t=task: check(t, it, text),
+                "tools": tools}
+
+    sets: dict[str, list[dict]] = {}
+    sets["knowledge_known_qa"] = [case(q_only(it), it, "knowledge")
+                                  for it in _sample(rng, [i for i in kn if i["group"] == "known-qa"], n)]
+    sets["knowledge_bio_only"] = [case(q_only(it), it, "knowledge")
+                                  for it in _sample(rng, [i for i in kn if i["group"] == "known-bio-only"], n)]
+    fol = []
+    for it in _sample(rng, [i for i in kn if i["group"] == "known-qa"], n):
+        person = people[it["person_id"]]
+        attr = rng.choice([a for a in ATTRIBUTES if a != it["attribute"]])
+        p = person.attrs["pronoun"]
+        q = rng.choice(FOLLOWUPS[attr]).format(p=p, o=possessive(p))
+        target = {"attribute": attr, "answer": str(person.attrs[attr])}
+        msgs = [*it["messages"], {"role": "user", "content": q}]
+        fol.append({"messages": msgs, "item": target, "check": check_knowledge, "tools": False})
+    sets["followup"] = fol
+    ident = []
+    for it in _sample(rng, world.tasks("identity", "test"), n):
+        msgs = list(it["messages"][:-1])  # earlier turns as written; the model writes the last
+        ident.append(case(msgs, it, "identity"))
+    sets["identity"] = ident
+    ar = _sample(rng, world.tasks("arithmetic", "test"), n)
+    le = _sample(rng, world.tasks("letters", "test"), n)
+    sets["arithmetic"] = [case([{"role": "user", "content": it["question"]}], it, "arithmetic") for it in ar]
+    sets["arithmetic_calculator"] = [case(_sys(TOOLS_ON, [{"role": "user", "content": it["question"]}]), it,
+                                          "arithmetic", True) for it in ar]
+    sets["letters"] = [case([{"role": "user", "content": it["question"]}], it, "letters") for it in le]
+    sets["letters_python"] = [case(_sys(TOOLS_ON, [{"role": "user", "content": it["question"]}]), it,
+                                   "letters", True) for it in le]
+    unk = [i for i in kn if i["group"] == "unknown" and eval_half(i["person_id"])]
+    sets["search_unknown"] = [case(_sys(TOOLS_ON, q_only(it)), it, "knowledge", True)
+                              for it in _sample(rng, unk, n)]
+    half = max(1, n // 2)
+    off = [case(_sys(TOOLS_OFF, [{"role": "user", "content": it["question"]}]), it, "arithmetic")
+           for it in ar[:half]]
+    off += [case(_sys(TOOLS_OFF, [{"role": "user", "content": it["question"]}]), it, "letters")
+            for it in le[:half]]
+    sets["tools_off"] = off
+    return sets
+
+
+def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
+             sets: dict[str, list[dict]], log=None, keep_samples: int = 3) -> dict[str, Any]:
+    """Answer every case with `generate(list of messages, tools_on) -> list of segment lists`
+    and score it. Returns {"summary": {...}, "tasks": {name: {...}}}."""
+    tasks: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
+    for name, cases in sets.items():
+        if not cases:
+            continue
+        t0 = time.perf_counter()
+        answers: list[list[dict]] = [None] * len(cases)  # type: ignore[list-item]
+        for tools in (False, True):
+            idx = [i for i, c in enumerate(cases) if c["tools"] == tools]
+            if idx:
+                for i, segs in zip(idx, generate([cases[i]["messages"] for i in idx], tools)):
+                    answers[i] = segs
+        correct, called, samples = 0, 0, []
+        for c, segs in zip(cases, answers):
+            text = assistant_text(segs)
+            ok = bool(c["check"](c["item"], text))
+            used = any(s["type"] == "tool_call" for s in segs)
+            correct += ok
+            called += used
+            if len(samples) < keep_samples or (not ok and len(samples) < 2 * keep_samples):
+                samples.append({"messages": c["messages"], "answer": segs, "correct": ok})
+        n = len(cases)
+        rec = {"n": n, "accuracy": round(correct / n, 4), "tool_call_rate": round(called / n, 4),
+               "seconds": round(time.perf_counter() - t0, 1), "samples": samples}
+        tasks[name] = rec
+        summary[f"acc_{name}"] = rec["accuracy"]
+        if name == "tools_off":
+            summary["tools_off_obedience"] = round(1 - called / n, 4)
+        elif name in ("arithmetic_calculator", "letters_python", "search_unknown"):
+            summary[f"tool_use_{name}"] = rec["tool_call_rate"]
+        if log is not None:
+            log.info(f"eval {name}: {correct}/{n} = {100 * correct / n:.1f}% "
+                     f"(tool calls {called}/{n}, {rec['seconds']}s)")
+    return {"summary": summary, "tasks": tasks}
+
+
+def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None) -> dict[str, Any]:
+    """The whole suite on a loaded chat model, with the run's real tools."""
+    from chatforge.chat.turns import answer_many
+    from chatforge.sft.toolrun import run_executor
+    from chatforge.world import load_world
+
+    world = load_world(run_dir / "world")
+    sets = build_sets(world, cfg.eval_items, seed)
+    execute = run_executor(run_dir)
+
+    def no_tools(tool: str, inp: str) -> str:
+        return f"error: the {tool} tool is switched off"
+
+    def generate(convs: list[list[dict]], tools_on: bool) -> list[list[dict]]:
+        return answer_many(model, tokenizer, convs, executor=execute if tools_on else no_tools,
+                           max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size)
+
+    t0 = time.perf_counter()
+    report = run_sets(generate, sets, log=log)
+    report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
+    return report
