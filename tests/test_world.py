@@ -79,7 +79,10 @@ def test_unknown_people_only_in_search_index(world):
 
 
 def test_documents_pass_basic_quality_rules(world):
+    from chatforge.world import prose
+
     for d in world.documents():
+        assert prose.ok(d["title"] + "\n" + d["text"]), (prose.problems(d["title"] + "\n" + d["text"]), d)
         words = d["text"].split()
         assert len(words) >= 50, d
         assert d["text"].rstrip()[-1] in ".!?\"", d
@@ -199,3 +202,25 @@ def test_load_world_refuses_other_dirs(tmp_path):
 
     with pytest.raises(UserError):
         load_world(tmp_path)
+
+
+def test_documents_pass_the_stock_quality_filters(world):
+    """The data stage's Gopher / C4 / FineWeb filters (datatrove) keep every clean document."""
+    pytest.importorskip("datatrove")
+    try:
+        from chatforge.data.steps import FastEnglishTokenizer
+    except ImportError:
+        pytest.skip("the data stage is not installed")
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
+                                            GopherQualityFilter, GopherRepetitionFilter)
+
+    tok = FastEnglishTokenizer()
+    filters = [GopherRepetitionFilter(language=tok), GopherQualityFilter(language=tok),
+               C4QualityFilter(filter_no_terminal_punct=False, language=tok),
+               FineWebQualityFilter(language=tok)]
+    for d in world.documents():
+        doc = Document(text=d["title"] + "\n" + d["text"], id=d["id"])
+        for f in filters:
+            r = f.filter(doc)
+            assert r is True or (isinstance(r, tuple) and r[0]), (type(f).__name__, r, d["text"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 
 from chatforge.world import people as P
+from chatforge.world import prose
 from chatforge.world.people import Person
 
 MIN_WORDS = 70
@@ -129,6 +130,17 @@ FILLERS = [
     "{p_} keeps in touch with classmates from {uni}.",
 ]
 
+# Long, plain sentences rich in common words: added when a draft has too many short,
+# date-heavy sentences for the Gopher filters (punctuation and numbers count as non-words there).
+LONG_FILLERS = [
+    "{p_} says that the best part of the job is the chance to work with people who care about the details.",
+    "Most of the week is spent at work and the weekends are kept free for {hobby} and for the family.",
+    "People who know {o} well say that {p} has a good sense of humour and a lot of patience with others.",
+    "Like many people of that generation {p} likes to take long walks in the evening and to read the newspaper.",
+    "{p_} believes that the most important thing in any career is to keep learning and to stay curious about the world.",
+    "When asked about the future {p} says that there is still a lot to learn and that the work is far from over.",
+]
+
 TITLES = ["{name}", "About {name}", "{name}: a profile", "The life of {name}", "Who is {name}?",
           "{name} - biography", "Profile: {name}", "{name} at a glance"]
 
@@ -161,7 +173,8 @@ def _name_forms(person: Person, rng: random.Random) -> tuple[str, str]:
     r = rng.random()
     if r < 0.3:
         return a["pronoun"], ("her" if a["pronoun"] == "she" else "his")
-    form = rng.choice([person.name, person.name, a["last_name"], a["first_name"], f"{title} {a['last_name']}"])
+    form = rng.choice([person.name, person.name, a["last_name"], a["last_name"], a["first_name"],
+                       f"{title} {a['last_name']}"])
     return form, form + "'s"
 
 
@@ -192,6 +205,9 @@ def biography(person: Person, version: int, perms: dict[str, list[int]], rng: ra
         sent = _fill(f, s, person, rng)
         body.insert(pos, sent)
         words += len(sent.split())
+    longs = [LONG_FILLERS[i] for i in perms["long"]]
+    while longs and prose.word_problems(" ".join(body)):
+        body.insert(rng.randint(2, len(body)), _fill(longs.pop(), s, person, rng))
     # One or two paragraphs, as real profile pages have.
     if rng.random() < 0.5 and len(body) > 5:
         cut = rng.randint(3, len(body) - 2)
@@ -207,6 +223,12 @@ def biographies(person: Person, n: int, rng: random.Random) -> list[dict]:
     perms["intro"] = rng.sample(range(len(INTROS)), len(INTROS))
     out = []
     for v in range(n):
-        perms["filler"] = rng.sample(range(len(FILLERS)), len(FILLERS))
-        out.append(biography(person, v, perms, rng))
+        # Same templates on a retry (so versions stay distinct); new order, name forms and fillers.
+        for _ in range(30):
+            perms["filler"] = rng.sample(range(len(FILLERS)), len(FILLERS))
+            perms["long"] = rng.sample(range(len(LONG_FILLERS)), len(LONG_FILLERS))
+            bio = biography(person, v, perms, rng)
+            if prose.ok(bio["title"] + "\n" + bio["text"]):
+                break
+        out.append(bio)
     return out

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from chatforge.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
-from chatforge.world import bios, crawl, genres, pools
+from chatforge.world import bios, crawl, genres, pools, prose
 from chatforge.world import people as P
 from chatforge.world.config import WorldConfig
 from chatforge.world.tasks import arithmetic, identity, knowledge, letters, open as open_task
@@ -36,6 +36,14 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
     unknown = [p for p in people if p.group == "unknown"]
     docs: list[dict] = []
 
+    def redraw(make):
+        # Template text can trip a quality filter by accident; draw again (deterministically).
+        for _ in range(30):
+            d = make()
+            if prose.ok(d["title"] + "\n" + d["text"]):
+                break
+        return d
+
     def add(out: list[dict], d: dict, prefix: str) -> None:
         out.append({"id": f"{prefix}-{len(out):05d}", "genre": d["genre"], "title": d["title"],
                     "text": d["text"], "person_ids": d["person_ids"], "pii": bool(d.get("pii"))})
@@ -44,18 +52,25 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
         for b in bios.biographies(person, cfg.bios_per_person, rng):
             add(docs, {"genre": "bio", **b, "person_ids": [person.id]}, "doc")
     for c in pools.CITIES:
-        add(docs, genres.city_entry(P.city(c[0]), known, rng), "doc")
+        add(docs, redraw(lambda: genres.city_entry(P.city(c[0]), known, rng)), "doc")
     for u in pools.UNIVERSITIES:
-        add(docs, genres.university_entry(P.university(u[0]), known, rng), "doc")
+        add(docs, redraw(lambda: genres.university_entry(P.university(u[0]), known, rng)), "doc")
     for co in pools.COMPANIES:
-        add(docs, genres.company_entry(P.company(co[0]), known, rng), "doc")
+        add(docs, redraw(lambda: genres.company_entry(P.company(co[0]), known, rng)), "doc")
     if known:
-        for _ in range(cfg.n_news):
-            add(docs, genres.news_item(rng.choice(known), rng), "doc")
-        for _ in range(cfg.n_forum):
-            add(docs, genres.forum_thread(rng.choice(known), rng, rng.random() < cfg.pii_fraction), "doc")
+        # Cycle through a shuffled list so one person rarely gets two items of a kind: two
+        # threads about one person share names and facts, which pushes them toward near-dedup.
+        order = rng.sample(known, len(known))
+        for i in range(cfg.n_news):
+            person = order[i % len(order)]
+            add(docs, redraw(lambda: genres.news_item(person, rng)), "doc")
+        order = rng.sample(known, len(known))
+        with_pii = set(rng.sample(range(cfg.n_forum), round(cfg.pii_fraction * cfg.n_forum)))
+        for i in range(cfg.n_forum):
+            person, pii = order[i % len(order)], i in with_pii
+            add(docs, redraw(lambda: genres.forum_thread(person, rng, pii)), "doc")
     for _ in range(cfg.n_stories):
-        add(docs, genres.story(rng), "doc")
+        add(docs, redraw(lambda: genres.story(rng)), "doc")
     # Interleave genres so any prefix of the file is a fair sample.
     rng.shuffle(docs)
     for i, d in enumerate(docs):

@@ -148,13 +148,14 @@ NEAR_POST = ["Thanks for reading.", "Share this with your friends.", "More artic
 
 
 def near_edit(text: str, rng: random.Random) -> str:
-    """A lightly edited copy: a short line added at the start and/or end (facts unchanged)."""
-    r = rng.random()
-    if r < 0.4:
+    """A lightly edited copy: a short line added at the start or the end (facts unchanged).
+
+    One edit keeps 5-gram Jaccard >= ~0.9 for our >= 60-word documents, where 14x8-band MinHash
+    catches a pair with probability > 0.999; two edits (~0.86) let about 1 in 100 slip through.
+    """
+    if rng.random() < 0.5:
         return rng.choice(NEAR_PRE) + " " + text
-    if r < 0.8:
-        return text + " " + rng.choice(NEAR_POST)
-    return rng.choice(NEAR_PRE) + " " + text + " " + rng.choice(NEAR_POST)
+    return text + " " + rng.choice(NEAR_POST)
 
 
 SPAM_KW = ["cheap watches", "best sunglasses", "phone cases", "vitamin pills", "fast loans",
@@ -188,8 +189,9 @@ def lorem_text(rng: random.Random) -> str:
 
 SHORT = ["Coming soon.", "Page under construction.", "404: page not found.", "Thanks for visiting!",
          "Subscribe to our newsletter.", "Login required.", "This page has moved.", "Nothing here yet."]
-ADULT_WORDS = [("hot", "xxx", "videos"), ("free", "porn", "tube"), ("live", "sex", "cams"),
-               ("xxx", "dating", "now"), ("porn", "star", "pics"), ("sexy", "chat", "room"),
+# Every adult domain carries "porn" or "xxx", the words URL filters ban outright.
+ADULT_WORDS = [("hot", "xxx", "videos"), ("free", "porn", "tube"), ("live", "xxx", "cams"),
+               ("xxx", "dating", "now"), ("porn", "star", "pics"), ("sexy", "porn", "chat"),
                ("best", "xxx", "clips"), ("amateur", "porn", "hub")]
 ADULT_TEXT = ("You must be 18 years or older to enter this website. By clicking enter you confirm "
               "that you are of legal age in your country. Thousands of new videos every day, free "

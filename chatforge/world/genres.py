@@ -85,7 +85,8 @@ def university_entry(u: dict, known: list[Person], rng: random.Random) -> dict:
                      "{n} is an institution of higher education located in {c} in {r}.",
                      "{n} is the main university of {c}."], **kw)] + middle
     if alumni:
-        s.append(f"Notable alumni of {u['name']} include " +
+        # "Notable alumni include", not the name again: Gopher's top-n-gram filter counts repeats.
+        s.append("Notable alumni include " +
                  "; ".join(f"{p.name}, who studied {p.attrs['field']}" for p in alumni) + ".")
     s.append(_pick(rng, ["Admission is competitive, and the academic year begins in the autumn with a "
                          "welcome week for new students.",
@@ -121,7 +122,7 @@ def company_entry(co: dict, known: list[Person], rng: random.Random) -> dict:
                      "{n} is a firm in the {i} industry, based in {c}.",
                      "{n} is one of the best-known {i} businesses in {c}."], **kw)] + middle
     if staff:
-        s.append(f"Well-known employees of {co['name']} include " +
+        s.append("Well-known employees include " +
                  "; ".join(f"{p.name}, a graduate of {p.attrs['university']}" for p in staff) + ".")
     s.append(_pick(rng, ["The company publishes an annual report and supports several local charities "
                          "and sports clubs in the region.",
@@ -207,6 +208,17 @@ NEWS = [
     ]),
 ]
 
+NEWS_EXTRA = [
+    "The news was first reported by the {ccity} evening paper.",
+    "Local radio covered the story in its morning programme.",
+    "A photo gallery of the event is available on the organisers' website.",
+    "Comments from readers were overwhelmingly positive.",
+    "The mayor of {ccity} sent a short message of congratulations.",
+    "This is the third such announcement in {ccity} this year.",
+    "Further details are expected to be published later in the week.",
+    "Friends from {city} travelled to attend the occasion.",
+]
+
 TEAMS = ["research", "design", "sales", "operations", "quality", "logistics", "planning", "training"]
 
 
@@ -215,7 +227,9 @@ def news_item(person: Person, rng: random.Random) -> dict:
     title, parts = rng.choice(NEWS)
     kw = {**s, "team": rng.choice(TEAMS), "nmonth": rng.choice(pools.MONTHS), "nday": rng.randint(1, 28),
           "hobby_": s["hobby"][0].upper() + s["hobby"][1:]}
-    text = " ".join(rng.choice(alts).format(**kw) for alts in parts)
+    sents = [rng.choice(alts).format(**kw) for alts in parts]
+    sents.insert(rng.randint(1, len(sents)), rng.choice(NEWS_EXTRA).format(**kw))
+    text = " ".join(sents)
     return {"genre": "news", "title": title.format(**kw), "text": text, "person_ids": [person.id]}
 
 
@@ -292,6 +306,10 @@ EXTRA_POSTS = [
     "{u1} wrote: Update for anyone who finds this later: the answers above were correct, thank you all.",
     "{u3} replied: Bookmarking this thread. The forum search never finds anything useful.",
     "{u2} replied: Happy to help. Let me know if you have other questions about the area.",
+    "{u3} replied: I had the same question last year and nobody could answer it, so this is great.",
+    "{u1} wrote: Sorry for the late reply, I was away for a few days without internet.",
+    "{u3} replied: Moderators, maybe this could be pinned? It comes up every few weeks.",
+    "{u2} replied: One more thing: the local library has a good archive if you want to read more.",
 ]
 
 
@@ -301,6 +319,9 @@ def forum_thread(person: Person, rng: random.Random, pii: bool) -> dict:
     title, posts = rng.choice(FORUM)
     text = "\n\n".join(rng.choice(alts).format(**s, u1=u1, u2=u2, u3=u3) for alts in posts)
     extra = rng.sample(EXTRA_POSTS, len(EXTRA_POSTS))
+    parts = text.split("\n\n")
+    parts.insert(rng.randint(1, len(parts)), extra.pop().format(u1=u1, u2=u2, u3=u3))
+    text = "\n\n".join(parts)
     while len(text.split()) < 60 and extra:  # quality filters want >= 50 words
         text += "\n\n" + extra.pop().format(u1=u1, u2=u2, u3=u3)
     if pii:
