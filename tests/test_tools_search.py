@@ -146,3 +146,42 @@ def test_stage_builds_the_index_from_the_world(tmp_path, monkeypatch):
     assert metrics["n_docs"] == 11 and (out / "search.sqlite").is_file()
     ex = make_executor(out / "search.sqlite", {"search"})
     assert people[3]["city"] in ex("search", f"Where was {people[3]['name']} born?")
+
+
+@pytest.fixture(scope="module")
+def smoke_world(tmp_path_factory):
+    """A real smoke-preset world, built through the world package (well under a second)."""
+    import typing
+
+    build_mod = pytest.importorskip("chatforge.world.build")
+    from chatforge.core.config import _preset_values, coerce
+    from chatforge.world.config import WorldConfig
+
+    cfg = WorldConfig()
+    hints = typing.get_type_hints(WorldConfig)
+    for k, v in _preset_values("smoke").get("world", {}).items():
+        setattr(cfg, k, coerce(v, hints[k], f"world.{k}"))
+    out = tmp_path_factory.mktemp("world")
+    build_mod.build(out, cfg, 1337)
+    return out
+
+
+def test_search_answers_questions_about_unknown_people(smoke_world, tmp_path):
+    from chatforge.core.log import Logger
+    from chatforge.tools import ToolsConfig, make_executor
+    from chatforge.tools.stage import run
+    from chatforge.world import load_world
+
+    world = load_world(smoke_world)
+    out = tmp_path / "tools"
+    out.mkdir()
+    cfg = ToolsConfig()
+    ctx = SimpleNamespace(out=out, config=SimpleNamespace(tools=cfg), log=Logger(None, "tools"),
+                          input_dir=lambda name: smoke_world)
+    metrics = run(ctx)
+    assert metrics["n_docs"] == len(world.search_documents())
+    ex = make_executor(out / "search.sqlite", {"search"}, cfg)
+    items = [it for it in world.tasks("knowledge", "test") if it["group"] == "unknown"]
+    assert items
+    found = sum(str(it["answer"]).lower() in ex("search", it["question"]).lower() for it in items)
+    assert found / len(items) >= 0.9, f"{found}/{len(items)}"
