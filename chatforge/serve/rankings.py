@@ -1,0 +1,75 @@
+"""People's rankings of sampled answers, for RLHF: one JSON line per ranking in run_dir/rankings.jsonl.
+
+    {"time": "2026-...Z", "model": "sft", "checkpoint": ".../step_000400.pt", "source": "web",
+     "messages": [... the conversation up to the prompt ...],
+     "answers": ["...", "...", ...],          # the sampled answers, as shown
+     "ranking": [2, 0, 1]}                     # indices into answers, best first
+
+Append-safe: each record is one `write()` of a whole line to a file opened with O_APPEND (the
+kernel places it at the end even with several writers), under a lock for this process's
+threads, then fsync'd, so a crash never leaves a half line followed by a good one, and readers
+skip a torn last line if power fails mid-write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from chatforge.serve.api import bad
+
+FILE = "rankings.jsonl"
+_lock = threading.Lock()
+
+
+def check(body: dict, max_chars: int) -> dict[str, Any]:
+    answers, ranking = body.get("answers"), body.get("ranking")
+    if not isinstance(answers, list) or not 2 <= len(answers) <= 8 or not all(isinstance(a, str) for a in answers):
+        raise bad("'answers' must be a list of 2 to 8 strings.", "answers")
+    if sum(len(a) for a in answers) > 8 * max_chars:
+        raise bad("'answers' are too long.", "answers")
+    if (not isinstance(ranking, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ranking)
+            or sorted(ranking) != list(range(len(answers)))):
+        raise bad("'ranking' must list every answer index exactly once, best first.", "ranking")
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs or not all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), (str, list))
+            for m in msgs):
+        raise bad("'messages' must be the non-empty conversation the answers reply to.", "messages")
+    if len(json.dumps(msgs)) > 4 * max_chars:
+        raise bad("'messages' is too long.", "messages")
+    return {"messages": msgs, "answers": answers, "ranking": ranking}
+
+
+def append(run_dir: Path, record: dict) -> Path:
+    path = Path(run_dir) / FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record}
+    line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+    with _lock:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return path
+
+
+def read(run_dir: Path) -> list[dict]:
+    """All complete records (a torn last line is skipped)."""
+    out = []
+    try:
+        with open(Path(run_dir) / FILE, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+    except FileNotFoundError:
+        pass
+    return out
