@@ -28,9 +28,14 @@ def main(args: argparse.Namespace) -> int:
         from chatforge.core.errors import UserError
 
         raise UserError("--resume and --force contradict each other; use one.")
-    if env_world_size() > 1 and env_rank() != 0:
-        return _follower(args)
-    return stage_main("pretrain", args)
+    from chatforge.train.dist import teardown
+
+    try:
+        if env_world_size() > 1 and env_rank() != 0:
+            return _follower(args)
+        return stage_main("pretrain", args)
+    finally:
+        teardown()
 
 
 def _follower(args: argparse.Namespace) -> int:
