@@ -151,3 +151,32 @@ def test_extraction_benchmark_numbers():
 
     pages = load_pages(shared / "html-extraction")
     assert len(pages) == 204
+
+
+@pytest.mark.parametrize("backend", ["ft176", "py3langid"])
+def test_offline_language_id(backend):
+    from chatforge.data.langid import load_langid
+
+    m = load_langid(backend, ["en"])
+    assert m.predict(ENGLISH)[1]["en"] > 0.65
+    (lang, _), scores = m.predict("Der Ausschuss hat am Dienstag über die neue Bibliothek beraten "
+                                  "und beschlossen, dass sie abends länger geöffnet bleibt.")
+    assert lang == "de" and scores["en"] < 0.65
+
+
+def test_url_filter_rules():
+    from datatrove.data import Document
+
+    from chatforge.data.urlfilter import URLFilter
+
+    f = URLFilter(extra_domains=["blocked.example"])
+
+    def verdict(url):
+        r = f.filter(Document(text="", id="x", metadata={"url": url}))
+        return r if r is True else r[1]
+
+    assert verdict("https://en.wikipedia.org/wiki/Sussex") is True
+    assert verdict("https://my-xxx-story-site.net/page.html") == "banned_word"
+    assert verdict("http://pornhub.com/") == "blocklist_domain"
+    assert verdict("http://www.sub.blocked.example/a") == "blocklist_domain"
+    assert f.filter(Document(text="", id="y", metadata={})) is True  # no URL: nothing to judge

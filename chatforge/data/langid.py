@@ -42,7 +42,7 @@ class PyLangID:
     def __init__(self, languages: list[str]):
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-        self.ident = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+        self.ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self.languages = languages
 
     def predict(self, text: str) -> tuple[tuple[str, float], dict[str, float]]:

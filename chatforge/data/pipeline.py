@@ -27,11 +27,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 def local_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=None):
+    """The default: run_pipelines runs the stages in order itself, so `depends` is not passed
+    on (datatrove's local executor would poll an unfinished dependency every 2 minutes)."""
     from datatrove.executor import LocalPipelineExecutor
 
     return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
-                                 logging_dir=logging_dir, depends=depends, skip_completed=True,
-                                 start_method="fork")
+                                 logging_dir=logging_dir, skip_completed=True, start_method="fork")
 
 
 def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
@@ -97,7 +98,7 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
 
     logs = work / "logs"
     plans: list[tuple[str, object, list[str]]] = []
-    filt = make_executor([s for _, s in steps], tasks, workers, str(logs / "filter"))
+    filt = make_executor([s for _, s in steps], tasks, workers, str(logs / "filter"), depends=None)
     plans.append(("filter", filt, [n for n, _ in steps]))
 
     final_steps: list[tuple[str, object]] = [("read_filtered", JsonlReader(filtered))]
@@ -108,12 +109,13 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
                            hash_config=HashConfig(precision=64, hash_fc="sha1"))
         sigs = make_executor([JsonlReader(filtered),
                               MinhashDedupSignature(str(work / "sigs"), config=mh, language=tok)],
-                             tasks, workers, str(logs / "sigs"))
+                             tasks, workers, str(logs / "sigs"), depends=filt)
         buckets = make_executor([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"),
                                                      config=mh)],
-                                cfg.minhash_buckets, workers, str(logs / "buckets"))
+                                cfg.minhash_buckets, workers, str(logs / "buckets"), depends=sigs)
         cluster = make_executor([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"),
-                                                     config=mh)], 1, 1, str(logs / "cluster"))
+                                                     config=mh)], 1, 1, str(logs / "cluster"),
+                                depends=buckets)
         plans += [("sigs", sigs, ["read_filtered", "minhash_signatures"]),
                   ("buckets", buckets, ["minhash_buckets"]),
                   ("cluster", cluster, ["minhash_cluster"])]
@@ -124,7 +126,8 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
         final_steps.append(("pii", PIIFormatter(email_replacement=cfg.email_replacement,
                                                 ip_replacement=cfg.ip_replacement)))
     final_steps.append(("write_docs", ShardWriter(str(out / "docs"))))
-    final = make_executor([s for _, s in final_steps], tasks, workers, str(logs / "final"))
+    final = make_executor([s for _, s in final_steps], tasks, workers, str(logs / "final"),
+                          depends=plans[-1][1])
     plans.append(("final", final, [n for n, _ in final_steps]))
     return plans
 
