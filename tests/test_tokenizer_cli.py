@@ -95,7 +95,8 @@ def test_stats_on_files(capsys, tok_dir, tmp_path):
     (["encode", "--tokenizer", "/no/such/dir", "--text", "x"], "tokenizer directory '/no/such/dir' does not exist"),
     (["encode", "--encoding", "p50k_nonexistent", "--text", "x"], "unknown tiktoken encoding"),
     (["train", "--input", "/no/such/file.txt", "--out", "/tmp/never"], "does not exist"),
-    (["train", "--input", "README.md"], "needs --out"),
+    (["train", "--input", __file__], "needs --out"),
+    (["train", "--input", __file__, "--out", "/tmp/never", "--vocab-size", "100"], "must be at least 265"),
     (["decode", "--encoding", "cl100k_base", "--text", "[1, 'x']"], "JSON array of integer"),
     (["decode", "--encoding", "cl100k_base", "--text", "[999999999]"], "not in this tokenizer"),
 ])

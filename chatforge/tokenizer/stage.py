@@ -48,9 +48,12 @@ class Reader:
 
 def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, log=None) -> tuple[Tokenizer, Reader, dict[str, Any]]:
     """Train a tokenizer per `cfg` on `texts` (an iterator of documents); nothing is saved."""
-    from chatforge.tokenizer.train import train_ranks
+    from chatforge.tokenizer.train import MIN_RANKS, train_ranks
 
     n_ranks = cfg.vocab_size - len(SPECIAL_TOKENS)
+    if n_ranks < MIN_RANKS:
+        raise UserError(f"tokenizer.vocab_size must be at least {MIN_RANKS + len(SPECIAL_TOKENS)} "
+                        f"(256 bytes, one merge and {len(SPECIAL_TOKENS)} special tokens), not {cfg.vocab_size}.")
     reader = Reader(texts, cfg)
     progress = log.progress(None, desc="reading text", unit="char") if log else None
     t0 = time.perf_counter()
