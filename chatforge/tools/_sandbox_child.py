@@ -1,9 +1,11 @@
 """The first code that runs inside a sandbox process; it sets the cage up, then runs the user's code.
 
-Started by sandbox.py as `python -I -S -u -c <this file's text> <settings json>`, with the user's
+Started by sandbox.py as `python -I -S -u -c <this file's text> key=value ...`, with the user's
 code on stdin. Standard library only, and no chatforge imports: with -I -S nothing else is on the
-path. Everything here happens in the fresh single-threaded interpreter, not in a preexec_fn of
-the (possibly multi-threaded) parent, where forking and calling into libc is not safe.
+path. Only built-in modules are imported up front (_ast, _signal, errno, resource, ctypes): ast,
+json, traceback and linecache would pull in re, enum and tokenize and triple the start-up time.
+Everything here happens in the fresh single-threaded interpreter, not in a preexec_fn of the
+(possibly multi-threaded) parent, where forking and calling into libc is not safe.
 
 Order matters:
   1. read the code, then point stdin at /dev/null;
@@ -20,15 +22,12 @@ Order matters:
 Exit codes 90+ tell the parent which limit stopped an uncaught failure (see LABELS).
 """
 
-import ast
+import _ast
+import _signal
 import errno
-import json
-import linecache
 import os
 import resource
-import signal
 import sys
-import traceback
 
 LABELS = {"memory": 90, "policy": 91, "nproc": 92, "file_size": 93, "network": 94,
           "permission": 95, "setup": 99}
@@ -40,7 +39,8 @@ functools collections re string json datetime calendar heapq bisect operator tex
 unicodedata copy time enum array struct dataclasses typing abc hashlib base64 binascii zlib
 difflib pprint reprlib fnmatch glob io csv keyword locale codecs zoneinfo graphlib secrets
 uuid sys os os.path pathlib shutil tempfile contextlib inspect types weakref
-collections.abc importlib""".split())
+collections.abc importlib signal errno resource ast traceback linecache tokenize token
+warnings gc""".split())
 DENY_IMPORTS = {"ctypes", "_ctypes", "socket", "_socket", "subprocess", "_posixsubprocess",
                 "multiprocessing", "_multiprocessing", "ssl", "_ssl", "pty", "asyncio",
                 "urllib.request", "http.client", "ftplib", "smtplib", "telnetlib", "webbrowser"}
@@ -57,17 +57,24 @@ class SandboxViolation(PermissionError):
     pass
 
 
-def _status(obj):
+def _json_str(s):
+    s = "".join(c if c >= " " else " " for c in str(s))
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _status(key, value):
+    """One JSON line on the status pipe: {"layers": [...]} or {"setup_error": "..."}."""
     fd = int(os.environ.get("CHATFORGE_SANDBOX_STATUS_FD", "-1"))
     if fd >= 0:
+        body = "[" + ", ".join(_json_str(v) for v in value) + "]" if isinstance(value, list) else _json_str(value)
         try:
-            os.write(fd, (json.dumps(obj) + "\n").encode())
+            os.write(fd, ("{" + _json_str(key) + ": " + body + "}\n").encode())
         except OSError:
             pass
 
 
 def _fail_setup(msg):
-    _status({"setup_error": msg})
+    _status("setup_error", msg)
     os._exit(LABELS["setup"])
 
 
@@ -187,7 +194,7 @@ def _set_limits(cfg, will_drop):
     # without one, allow what this user already runs plus the budget.
     procs = cfg["max_procs"] if will_drop else _count_own_tasks(os.getuid()) + cfg["max_procs"]
     resource.setrlimit(resource.RLIMIT_NPROC, (procs, procs))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write raises EFBIG instead
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)  # a too-big write raises EFBIG instead
 
 
 def _install_policy(workdir):
@@ -252,23 +259,57 @@ def _classify(exc):
     return None
 
 
-def _print_user_traceback(exc, filename):
-    # show the user's frames and the library frames they called, not this bootstrap's
-    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
-    te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != "<string>"])
-    sys.stderr.write("".join(te.format()))
-    sys.stderr.flush()
+def _walk(node):
+    yield node
+    for name in node._fields:
+        child = getattr(node, name, None)
+        if isinstance(child, list):
+            for c in child:
+                if isinstance(c, _ast.AST):
+                    yield from _walk(c)
+        elif isinstance(child, _ast.AST):
+            yield from _walk(child)
+
+
+def _format_exception(exc, lines):
+    """A traceback of the user's frames (and library frames they called), not this bootstrap's."""
+    out = ["Traceback (most recent call last):\n"]
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename != "<string>":
+            out.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
+            if code.co_filename == "<code>" and 0 < tb.tb_lineno <= len(lines):
+                out.append("    " + lines[tb.tb_lineno - 1].strip() + "\n")
+        tb = tb.tb_next
+    if len(out) == 1:
+        out = []
+    if isinstance(exc, SyntaxError) and exc.filename == "<code>":
+        out.append(f'  File "<code>", line {exc.lineno}\n')
+        if exc.text:
+            text = exc.text.rstrip("\n")
+            stripped = text.lstrip()
+            out.append("    " + stripped + "\n")
+            if exc.offset:
+                out.append("    " + " " * max(0, exc.offset - 1 - (len(text) - len(stripped))) + "^\n")
+        msg = exc.msg
+    else:
+        msg = str(exc)
+    cls = type(exc)
+    name = cls.__qualname__ if cls.__module__ in ("builtins", "__main__") else f"{cls.__module__}.{cls.__qualname__}"
+    out.append(f"{name}: {msg}\n" if msg else f"{name}\n")
+    return "".join(out)
 
 
 def _run_user_code(code):
     filename = "<code>"
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    lines = code.splitlines()
     g = {"__name__": "__main__", "__builtins__": __builtins__}
     try:
-        tree = ast.parse(code, filename)
+        tree = compile(code, filename, "exec", _ast.PyCF_ONLY_AST)
         last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):  # show a bare last expression, as a REPL does
-            last = ast.Expression(tree.body.pop().value)
+        if tree.body and isinstance(tree.body[-1], _ast.Expr):  # show a bare last expression, as a REPL does
+            last = _ast.Expression(tree.body.pop().value)
         exec(compile(tree, filename, "exec"), g)
         if last is not None:
             value = eval(compile(last, filename, "eval"), g)
@@ -288,9 +329,10 @@ def _run_user_code(code):
             sys.stderr.write("MemoryError: the sandbox memory limit was reached\n")
         else:
             try:
-                _print_user_traceback(e, filename)
+                sys.stderr.write(_format_exception(e, lines))
             except MemoryError:
                 sys.stderr.write(f"{type(e).__name__}\n")
+        sys.stderr.flush()
         return LABELS[label] if label else 1
     sys.stdout.flush()
     return 0
@@ -298,20 +340,38 @@ def _run_user_code(code):
 
 def _imported_names(code):
     try:
-        tree = ast.parse(code)
+        tree = compile(code, "<code>", "exec", _ast.PyCF_ONLY_AST)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
     names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+    for node in _walk(tree):
+        if isinstance(node, _ast.Import):
             names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif isinstance(node, _ast.ImportFrom) and node.module and not node.level:
             names.append(node.module)
     return names
 
 
+def _settings(argv):
+    """key=value arguments: integers, 0/1 flags, comma lists; an empty uid/gid means none."""
+    cfg = {}
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key in ("workdir",):
+            cfg[key] = value
+        elif key == "preload":
+            cfg[key] = [v for v in value.split(",") if v]
+        elif key in ("uid", "gid"):
+            cfg[key] = int(value) if value else None
+        elif key in ("policy", "landlock", "network_isolation"):
+            cfg[key] = value == "1"
+        else:
+            cfg[key] = int(value)
+    return cfg
+
+
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = _settings(sys.argv[1:])
     code = sys.stdin.buffer.read(cfg["max_code_bytes"] + 1)
     if len(code) > cfg["max_code_bytes"]:
         _fail_setup("code too long")
@@ -360,7 +420,7 @@ def main():
         del sys.modules[name]
     if cfg["policy"]:
         layers.append("audit-hook")
-    _status({"layers": layers})
+    _status("layers", layers)
     fd = int(os.environ.pop("CHATFORGE_SANDBOX_STATUS_FD", "-1"))
     if fd >= 0:
         os.close(fd)  # closed before any user code runs, so the report cannot be forged

@@ -144,18 +144,19 @@ def run_python(code: str, limits: SandboxLimits | None = None, *, policy: bool =
         uid = gid = _throwaway_id()
         os.chown(workdir, uid, gid)
     os.chmod(workdir, 0o700)
-    settings = {"workdir": workdir, "uid": uid, "gid": gid, "cpu_s": max(1, int(lim.cpu_s)),
-                "memory_mb": lim.memory_mb, "file_mb": lim.file_mb, "max_procs": lim.max_procs,
-                "max_open_files": lim.max_open_files, "max_code_bytes": lim.max_code_bytes,
-                "policy": policy, "landlock": landlock, "network_isolation": network_isolation,
-                "preload": list(preload)}
+    settings = {"workdir": workdir, "uid": "" if uid is None else uid, "gid": "" if gid is None else gid,
+                "cpu_s": max(1, int(lim.cpu_s)), "memory_mb": int(lim.memory_mb), "file_mb": int(lim.file_mb),
+                "max_procs": int(lim.max_procs), "max_open_files": int(lim.max_open_files),
+                "max_code_bytes": int(lim.max_code_bytes), "policy": int(policy), "landlock": int(landlock),
+                "network_isolation": int(network_isolation), "preload": ",".join(preload)}
     r_status, w_status = os.pipe()
     env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
            "LC_ALL": "C.UTF-8", "CHATFORGE_SANDBOX_STATUS_FD": str(w_status)}
     proc = None
     try:
         proc = subprocess.Popen(
-            [_interpreter(), "-I", "-S", "-u", "-B", "-c", _child_source(), json.dumps(settings)],
+            [_interpreter(), "-I", "-S", "-u", "-B", "-c", _child_source(),
+             *(f"{k}={v}" for k, v in settings.items())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=workdir,
             env=env, start_new_session=True, pass_fds=(w_status,), close_fds=True)
         os.close(w_status)
