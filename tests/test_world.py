@@ -224,3 +224,18 @@ def test_documents_pass_the_stock_quality_filters(world):
         for f in filters:
             r = f.filter(doc)
             assert r is True or (isinstance(r, tuple) and r[0]), (type(f).__name__, r, d["text"])
+
+
+def test_pools_are_consistent():
+    from chatforge.world import pools
+    from chatforge.world.crawl import BANNED
+    from chatforge.world.people import city
+
+    for name, c, year in pools.UNIVERSITIES:
+        assert year >= city(c)["founded"], name
+    for name, c, _, year in pools.COMPANIES:
+        assert year >= city(c)["founded"], name
+    for name in [c[0] for c in pools.CITIES] + [u[0] for u in pools.UNIVERSITIES] + \
+            [c[0] for c in pools.COMPANIES] + pools.SURNAMES:
+        assert not any(b in name.lower() for b in BANNED), name
+    assert len(set(pools.SURNAMES)) == len(pools.SURNAMES)

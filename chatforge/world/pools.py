@@ -78,7 +78,7 @@ UNIVERSITIES = [
     ("University of Rosmund", "Rosmund", 1523),
     ("Tamsworth Academy of Sciences", "Tamsworth", 1754),
     ("Lindenfels University", "Lindenfels", 1602),
-    ("Quillon University", "Quillon", 1498),
+    ("Quillon University", "Quillon", 1598),
     ("Stormholm Technical University", "Stormholm", 1921),
     ("Ulverstone University", "Ulverstone", 1840),
     ("Vellmont College of Arts", "Vellmont", 1866),
