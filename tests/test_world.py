@@ -239,3 +239,21 @@ def test_pools_are_consistent():
             [c[0] for c in pools.COMPANIES] + pools.SURNAMES:
         assert not any(b in name.lower() for b in BANNED), name
     assert len(set(pools.SURNAMES)) == len(pools.SURNAMES)
+
+
+def test_same_bytes_in_another_process(world_dir, tmp_path):
+    """No dependence on PYTHONHASHSEED (set iteration order) or anything else per-process."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "proc"
+    code = (
+        "import sys, tomllib, importlib.resources as r; from pathlib import Path\n"
+        "from chatforge.world.config import WorldConfig; from chatforge.world.build import build\n"
+        "t = tomllib.loads((r.files('chatforge.presets') / 'smoke.toml').read_text())\n"
+        "p = Path(sys.argv[1]); p.mkdir(); build(p, WorldConfig(**t['world']), t['run']['seed'])\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, timeout=120)
+    assert _files(out) == _files(world_dir)

@@ -115,7 +115,7 @@ def test_labels_are_the_ground_truth(world):
 def test_copies_are_exact_or_near(world):
     docs = {d["id"]: d for d in world.documents()}
     pages = {h["WARC-Target-URI"]: body.decode() for t, h, body, _ in read_warc(world.crawl_warc) if t == "response"}
-    n_near = 0
+    n_near = n_refetch = 0
     for lab in world.labels():
         if lab["reason"] not in ("duplicate", "near-duplicate"):
             continue
@@ -125,7 +125,10 @@ def test_copies_are_exact_or_near(world):
         orig = docs[lab["doc_id"]]["text"]
         if lab["reason"] == "duplicate":
             assert text == orig
+            if "?utm_source=" in lab["url"]:
+                n_refetch += 1
+                assert pages[lab["url"]] == pages[lab["url"].split("?")[0]]
         else:
             n_near += 1
             assert text != orig and jaccard(text, orig) >= 0.88
-    assert n_near
+    assert n_near and n_refetch

@@ -2,7 +2,8 @@
 
 Ground truth per URL goes to labels.jsonl so the data stage's precision and recall can be
 measured. Junk kinds and the filter that should catch each:
-  duplicate / near-duplicate  mirrors and lightly edited copies     -> MinHash dedup
+  duplicate / near-duplicate  refetches under a tracking URL (byte-identical), mirrors,
+                              lightly edited copies                 -> MinHash dedup
   spam                        keyword stuffing                      -> Gopher repetition/quality
   lorem                       lorem ipsum filler                    -> language ID / stop words
   language                    German, French, Spanish pages         -> language ID
@@ -245,14 +246,22 @@ def build_pages(docs: list[dict], cfg, rng: random.Random) -> list[Page]:
     picks = rng.sample(range(len(docs)), min(len(docs), n_dup + n_near))
     pos_of = {p.doc_id: i for i, p in enumerate(good)}
     copies: list[tuple[int, Page]] = []
+    orig_page = {p.doc_id: p for p in good}
     for j, di in enumerate(picks):
         d = docs[di]
-        site = rng.choice(mirror_sites)
         near = j >= n_dup
-        text = near_edit(d["text"], rng) if near else d["text"]
-        h = render(site, d["title"], paragraphs(text), [], rng)
-        page = Page(new_url(site.domain, "copy", d["title"]), h, False,
-                    "near-duplicate" if near else "duplicate", d["id"], bool(d.get("pii")), "en", site.ip)
+        if not near and j % 3 == 0:
+            # The same page fetched again under a tracking-parameter URL: byte-identical HTML.
+            o = orig_page[d["id"]]
+            url = f"{o.url}?utm_source={rng.choice(['feed', 'newsletter', 'social'])}"
+            urls.add(url)
+            page = Page(url, o.html, False, "duplicate", d["id"], o.pii, "en", o.ip)
+        else:
+            site = rng.choice(mirror_sites)
+            text = near_edit(d["text"], rng) if near else d["text"]
+            h = render(site, d["title"], paragraphs(text), [], rng)
+            page = Page(new_url(site.domain, "copy", d["title"]), h, False,
+                        "near-duplicate" if near else "duplicate", d["id"], bool(d.get("pii")), "en", site.ip)
         copies.append((pos_of[d["id"]], page))
 
     # 3. junk with no source document
