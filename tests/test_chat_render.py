@@ -29,6 +29,9 @@ class ByteTokenizer:
     def is_special(self, i):
         return i in self._names
 
+    def id_to_bytes(self, i):
+        return self._names[i].encode() if i in self._names else bytes([i])
+
     def decode(self, ids):
         return b"".join(self._names[i].encode() if i in self._names else bytes([i])
                         for i in ids).decode("utf-8", errors="replace")

@@ -44,9 +44,10 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def find_chat_checkpoint(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, Path]:
-    """-> (checkpoint path or folder, run dir or None). Prefers the run's newest chat stage."""
+    """-> (checkpoint path or folder, run dir or None). Prefers the run's newest chat stage.
+    With both, the checkpoint is used and the run directory only provides the tools' index."""
     if checkpoint is not None:
-        return checkpoint, None
+        return checkpoint, run_dir
     run_dir = run_dir or Path("runs/cpu")
     if not run_dir.is_dir():
         raise UserError(f"run directory '{run_dir}' does not exist (pass --run-dir or --checkpoint).")
@@ -109,14 +110,15 @@ def make_session(args: argparse.Namespace):
     if tok_dir is None:
         raise UserError(f"checkpoint '{path}' has no tokenizer folder next to it.")
     tokenizer = Tokenizer.load(tok_dir)
-    executor = run_executor(run_dir) if run_dir is not None else run_executor(None)
+    executor = run_executor(run_dir)
     settings = Settings(temperature=args.temp, top_k=args.top_k, top_p=args.top_p,
                         max_new_tokens=args.max_new_tokens, tools=not args.no_tools,
                         instructions=args.system, seed=args.seed)
     return Session(model=model, tokenizer=tokenizer, executor=executor, settings=settings), meta
 
 
-def answer(session, text: str, style: Style, out=sys.stdout) -> None:
+def answer(session, text: str, style: Style, out=None) -> None:
+    out = out or sys.stdout
     def on_text(s: str) -> None:
         out.write(s)
         out.flush()

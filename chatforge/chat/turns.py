@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, RESULT_CLOSE, RESULT_OPEN, parse_assistant,
+from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, IM_END, RESULT_CLOSE, RESULT_OPEN, parse_assistant,
                                    render_prompt, stop_ids)
 
 Executor = Callable[[str, str], str]
@@ -56,11 +56,14 @@ class _Streamer:
         self.tok, self.on_text, self.on_event = tokenizer, on_text, on_event
         self.text = TextStream(tokenizer)
         self.sp = {tokenizer.special(n): n for n in (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE)}
+        self.end = tokenizer.special(IM_END)
         self.state, self.buf = "text", []
 
     def __call__(self, row: int, tok: int, forced: bool) -> None:
         name = self.sp.get(tok)
-        if name in (CALL_OPEN, RESULT_OPEN):
+        if tok == self.end or self.state == "done":
+            self.state = "done"
+        elif name in (CALL_OPEN, RESULT_OPEN):
             self._flush_text()
             self.state, self.buf = ("call" if name == CALL_OPEN else "result"), []
         elif name == CALL_CLOSE and self.state == "call":

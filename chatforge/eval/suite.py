@@ -138,24 +138,39 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
     return {"summary": summary, "tasks": tasks}
 
 
-def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None) -> dict[str, Any]:
-    """The whole suite on a loaded chat model, with the run's real tools."""
+def generator(model, tokenizer, run_dir, max_new_tokens: int, batch_size: int):
+    """generate(conversations, tools_on) with the run's real tools; with tools off, a call the
+    model makes anyway gets an error result (and counts against obedience)."""
     from chatforge.chat.turns import answer_many
+    from chatforge.engine import Engine
     from chatforge.sft.toolrun import run_executor
-    from chatforge.world import load_world
 
-    world = load_world(run_dir / "world")
-    sets = build_sets(world, cfg.eval_items, seed)
+    engine = Engine(model, tokenizer)
     execute = run_executor(run_dir)
 
     def no_tools(tool: str, inp: str) -> str:
         return f"error: the {tool} tool is switched off"
 
     def generate(convs: list[list[dict]], tools_on: bool) -> list[list[dict]]:
-        return answer_many(model, tokenizer, convs, executor=execute if tools_on else no_tools,
-                           max_new_tokens=cfg.eval_max_new_tokens, batch_size=cfg.eval_batch_size)
+        return answer_many(engine, tokenizer, convs, executor=execute if tools_on else no_tools,
+                           max_new_tokens=max_new_tokens, batch_size=batch_size)
+    return generate
 
+
+def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
+             tasks: list[str] | None = None, items: int | None = None) -> dict[str, Any]:
+    """The whole suite (or some `tasks`) on a loaded chat model, with the run's real tools."""
+    from chatforge.core.errors import UserError
+    from chatforge.world import load_world
+
+    sets = build_sets(load_world(run_dir / "world"), items or cfg.eval_items, seed)
+    if tasks:
+        bad = [t for t in tasks if t not in sets]
+        if bad:
+            raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(sets)}).")
+        sets = {k: v for k, v in sets.items() if k in tasks}
     t0 = time.perf_counter()
-    report = run_sets(generate, sets, log=log)
+    report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
+                      sets, log=log)
     report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return report

@@ -110,19 +110,12 @@ def retool(conv: dict, execute: Callable[[str, str], str]) -> dict:
     return {**conv, "messages": msgs}
 
 
-# The search query the assistant writes: the name plus words that pull the right sentences into
-# the snippet. Measured on the cpu world's unknown people with the cpu [tools] settings, the
-# answer is in the result for 86% of queries this way, against 81% for the bare question and
-# 77% for the bare name.
-QUERY_WORDS: dict[str, str] = {
-    "birth_date": "born birth date", "birth_city": "born birthplace city",
-    "university": "university degree alma mater", "field": "studied subject field",
-    "employer": "works employer company", "employer_city": "works city employer",
-}
-
-
-def search_query(person_name: str, attribute: str) -> str:
-    return f"{person_name} {QUERY_WORDS[attribute]}"
+def search_query(question: str) -> str:
+    """The query the assistant writes: the user's question, copied. The search tool drops
+    stopwords and matches answer-type words ("born", "company"), and on the cpu world with the
+    cpu [tools] settings the answer is in the result for 99.7% of questions about unknown people
+    (the bare name: 90%). Copying is also the easiest query for a small model to learn."""
+    return question
 
 
 def search_conversation(person: Any, attribute: str, question: str, execute: Callable[[str, str], str],
@@ -130,7 +123,7 @@ def search_conversation(person: Any, attribute: str, question: str, execute: Cal
     from chatforge.world.checkers import check_knowledge
 
     v = str(person.attrs[attribute])
-    query = search_query(person.name, attribute)
+    query = search_query(question)
     intro = rng.choice(SEARCH_INTROS).format(name=person.name)
     result = execute("search", query)
     if check_knowledge({"attribute": attribute, "answer": v}, result):
@@ -219,9 +212,10 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
     pairs = [(p, a) for p in unknown for a in ATTRIBUTES]
     kpairs = [(p, a) for p in known_qa for a in ATTRIBUTES]
     chosen = _take(rng, pairs, cfg.search) + _take(rng, kpairs, n_known)
-    execute.prefetch([("search", search_query(p.name, a)) for p, a in chosen])
-    for p, a in chosen:
-        q = rng.choice(person_questions(p, a)[:-1])  # the last phrasing stays held out
+    # the last phrasing of each attribute stays held out
+    chosen = [(p, a, rng.choice(person_questions(p, a)[:-1])) for p, a in chosen]
+    execute.prefetch([("search", search_query(q)) for _, _, q in chosen])
+    for p, a, q in chosen:
         add("search", search_conversation(p, a, q, execute, rng))
 
     rng.shuffle(convs)

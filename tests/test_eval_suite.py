@@ -1,0 +1,60 @@
+"""The evaluation suite's sets and scoring (with oracle answers), and `chatforge eval`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _oracle(case: dict, tools_on: bool) -> list[dict]:
+    item = case["item"]
+    if "expect" in item:
+        text = " and ".join(item["expect"])
+    else:
+        text = f"The answer is {item['answer']}."
+    segs = [{"type": "text", "text": text}]
+    if tools_on:
+        segs.insert(0, {"type": "tool_call", "tool": "calculator", "input": "1"})
+        segs.insert(1, {"type": "tool_result", "output": "1"})
+    return segs
+
+
+def test_oracle_scores_full_marks_and_silence_scores_zero(smoke_run):
+    from chatforge.eval.suite import build_sets, run_sets
+    from chatforge.world import load_world
+
+    sets = build_sets(load_world(smoke_run / "world"), 3, seed=1)
+    assert set(sets) >= {"knowledge_known_qa", "knowledge_bio_only", "followup", "identity", "arithmetic",
+                         "arithmetic_calculator", "letters", "letters_python", "search_unknown", "tools_off"}
+    by_id = {id(c["messages"]): c for cases in sets.values() for c in cases}
+
+    def oracle(convs, tools_on):
+        return [_oracle(by_id[id(m)], tools_on) for m in convs]
+
+    report = run_sets(oracle, sets)
+    s = report["summary"]
+    assert all(v == 1.0 for k, v in s.items() if k.startswith("acc_")), s
+    assert s["tools_off_obedience"] == 1.0 and s["tool_use_search_unknown"] == 1.0
+    silent = run_sets(lambda convs, tools_on: [[] for _ in convs], sets)["summary"]
+    assert all(v == 0.0 for k, v in silent.items() if k.startswith("acc_")), silent
+    # tools are switched on exactly for the tool sets
+    for name, cases in sets.items():
+        on = name in ("arithmetic_calculator", "letters_python", "search_unknown")
+        assert all(c["tools"] == on for c in cases)
+        sys_msgs = [c["messages"][0]["content"] for c in cases if c["messages"][0]["role"] == "system"]
+        if on:
+            assert sys_msgs and all(m.startswith("Tools: calculator") for m in sys_msgs)
+
+
+def test_eval_cli(smoke_run, capsys):
+    from chatforge.cli import main
+
+    rc = main(["eval", "--run-dir", str(smoke_run), "--items", "1", "--tasks", "identity,tools_off"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "identity" in out and "tools_off" in out
+    rep = json.loads((smoke_run / "eval" / "sft.json").read_text())
+    assert set(rep["tasks"]) == {"identity", "tools_off"}
+    assert main(["eval", "--run-dir", str(smoke_run), "--tasks", "nope"]) == 2
+    assert main(["eval", "--run-dir", str(smoke_run / "missing")]) == 2
