@@ -65,6 +65,7 @@ COMMANDS: list[str] = [
     "chatforge.pretrain.sample_cli",
     "chatforge.sft.cli",
     "chatforge.chat.cli",
+    "chatforge.eval.cli",
     "chatforge.tools.cli",
     "chatforge.serve.cli",
     "chatforge.export.cli",
