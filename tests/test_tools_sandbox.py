@@ -170,6 +170,8 @@ def test_builtins_and_subclasses_tricks(layers):
 def test_fork_bombs(layers):
     r = run("import os\nwhile True:\n    os.fork()")
     assert not r.ok and r.limit == "policy"
+    r = run("import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(30,)).start()")
+    assert not r.ok and r.limit == "nproc"  # threads are tasks: RLIMIT_NPROC counts them
     if "uid" not in layers:
         pytest.skip("without a throwaway uid RLIMIT_NPROC is shared with this user")
     t0 = time.perf_counter()

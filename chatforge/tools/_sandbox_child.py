@@ -40,7 +40,7 @@ unicodedata copy time enum array struct dataclasses typing abc hashlib base64 bi
 difflib pprint reprlib fnmatch glob io csv keyword locale codecs zoneinfo graphlib secrets
 uuid sys os os.path pathlib shutil tempfile contextlib inspect types weakref
 collections.abc importlib signal errno resource ast traceback linecache tokenize token
-warnings gc""".split())
+warnings gc threading queue""".split())
 DENY_IMPORTS = {"ctypes", "_ctypes", "socket", "_socket", "subprocess", "_posixsubprocess",
                 "multiprocessing", "_multiprocessing", "ssl", "_ssl", "pty", "asyncio",
                 "urllib.request", "http.client", "ftplib", "smtplib", "telnetlib", "webbrowser"}
@@ -246,6 +246,8 @@ def _classify(exc):
         return "memory"
     if isinstance(exc, SandboxViolation):
         return "policy"
+    if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+        return "nproc"
     if isinstance(exc, OSError):
         if exc.errno == errno.EAGAIN:
             return "nproc"
