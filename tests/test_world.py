@@ -257,3 +257,21 @@ def test_same_bytes_in_another_process(world_dir, tmp_path):
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, timeout=120)
     assert _files(out) == _files(world_dir)
+
+
+def test_bad_config_is_one_clear_error(tmp_path):
+    from chatforge.core.errors import UserError
+
+    for override in ("world.qa_fraction=1.5", "world.n_known=-1", "world.bios_per_person=0"):
+        with pytest.raises(UserError, match="world."):
+            make_world(tmp_path / override.split("=")[0], override)
+
+
+def test_people_scale_beyond_the_surname_pool():
+    import random
+
+    from chatforge.world.people import make_people
+
+    people = make_people(random.Random("big"), 2000, 0.6, 500)
+    assert len({p.name for p in people}) == len(people) == 2500
+    assert sum(p.group == "unknown" for p in people) == 500

@@ -86,6 +86,7 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
 
 def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
     """Write the world into `out` (which must exist); returns the counts (metrics)."""
+    cfg.validate()
     t0 = time.perf_counter()
     say = (log.info if log is not None else (lambda m: None))
     out = Path(out)

@@ -49,3 +49,25 @@ class WorldConfig:
     n_foreign_per_lang: int = 15  # pages in each of de, fr, es
     n_short: int = 25
     n_blocklist: int = 20
+
+    def validate(self) -> None:
+        """One clear sentence for a value that cannot make a world."""
+        from dataclasses import fields
+
+        from chatforge.core.errors import UserError
+
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
+                raise UserError(f"world.{f.name} must not be negative (got {v}).")
+        for name in ("qa_fraction", "pii_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise UserError(f"world.{name} must be between 0 and 1 (got {getattr(self, name)}).")
+        if self.duplicate_fraction + self.near_duplicate_fraction > 1:
+            raise UserError("world.duplicate_fraction + world.near_duplicate_fraction must be at most 1.")
+        if self.bios_per_person < 1:
+            raise UserError("world.bios_per_person must be at least 1.")
+        if not 1 <= self.n_domains <= 300:
+            raise UserError(f"world.n_domains must be between 1 and 300 (got {self.n_domains}).")
+        if not self.assistant_name.strip() or not self.assistant_maker.strip():
+            raise UserError("world.assistant_name and world.assistant_maker must not be empty.")

@@ -48,19 +48,12 @@ class Person:
 
 def make_people(rng: random.Random, n_known: int, qa_fraction: float, n_unknown: int) -> list[Person]:
     total = n_known + n_unknown
-    # Unique surnames keep short name forms ("Kessler") unambiguous inside one world.
-    if total > len(pools.SURNAMES):
-        from chatforge.core.errors import UserError
-        raise UserError(f"the world can hold at most {len(pools.SURNAMES)} people "
-                        f"(asked for {total}); lower world.n_known or world.n_unknown.")
-    surnames = rng.sample(pools.SURNAMES, total)
+    names = _full_names(rng, total)
     n_qa = round(n_known * qa_fraction)
     groups = ["known-qa"] * n_qa + ["known-bio-only"] * (n_known - n_qa) + ["unknown"] * n_unknown
     rng.shuffle(groups)
     people = []
-    for i, (last, group) in enumerate(zip(surnames, groups)):
-        female = rng.random() < 0.5
-        first = rng.choice(pools.FEMALE_FIRST if female else pools.MALE_FIRST)
+    for i, ((female, first, last), group) in enumerate(zip(names, groups)):
         year = rng.randint(1950, 1999)
         month = rng.choice(pools.MONTHS)
         day = rng.randint(1, 28)
@@ -81,6 +74,41 @@ def make_people(rng: random.Random, n_known: int, qa_fraction: float, n_unknown:
         }
         people.append(Person(id=f"p{i:04d}", name=f"{first} {last}", group=group, attrs=attrs))
     return people
+
+
+SYLLABLES = ["Al", "Bran", "Cor", "Dal", "Ed", "Fen", "Gar", "Hal", "Ive", "Jor", "Kel", "Lin",
+             "Mor", "Nor", "Os", "Pen", "Quin", "Ros", "Sel", "Tor", "Ul", "Ves", "Wyn", "Yar", "Zan"]
+ENDINGS = ["berg", "by", "croft", "dale", "field", "ford", "gate", "ham", "holm", "hurst", "ley",
+           "mere", "more", "ridge", "stead", "stone", "ton", "wick", "wood", "worth"]
+
+
+def _full_names(rng: random.Random, total: int) -> list[tuple[bool, str, str]]:
+    """(female, first, last) for `total` people with unique full names.
+
+    Up to len(SURNAMES) people every surname is unique too, which keeps short name forms
+    ("Kessler") unambiguous; bigger worlds (GPU presets) add made-up surnames from syllables and,
+    beyond that, reuse surnames with different first names.
+    """
+    surnames = list(pools.SURNAMES)
+    if total > len(surnames):
+        known = set(surnames)
+        surnames += [a + b for a in SYLLABLES for b in ENDINGS if a + b not in known]
+    capacity = len(surnames) * min(len(pools.FEMALE_FIRST), len(pools.MALE_FIRST))
+    if total > capacity // 2:
+        from chatforge.core.errors import UserError
+        raise UserError(f"the world can hold at most {capacity // 2} people (asked for {total}); "
+                        "lower world.n_known or world.n_unknown.")
+    out, seen = [], set()
+    order = rng.sample(surnames, min(total, len(surnames)))
+    while len(out) < total:
+        last = order[len(out)] if len(out) < len(order) else rng.choice(surnames)
+        female = rng.random() < 0.5
+        first = rng.choice(pools.FEMALE_FIRST if female else pools.MALE_FIRST)
+        if (first, last) in seen:
+            continue
+        seen.add((first, last))
+        out.append((female, first, last))
+    return out
 
 
 def city(name: str) -> dict:
