@@ -100,3 +100,11 @@ def test_run_tool_results():
     assert not r.ok and "unknown tool" in r.error
     assert ToolResult(False, "partial", "boom").text() == "partial\nError: boom"
     assert ToolResult(True, "").text() == "(no output)"
+
+
+def test_executor_sees_a_rebuilt_index(index_file):
+    ex = make_executor(index_file, {"search"})
+    assert "Tartu" in ex("search", "Zora Quill born")
+    build_index([{"id": "c", "title": "Zora Quill", "text": "Zora Quill was born in 1970 in Lisbon."}], index_file)
+    out = ex("search", "Zora Quill born")
+    assert "Lisbon" in out and "Tartu" not in out

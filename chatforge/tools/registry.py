@@ -53,19 +53,28 @@ def _config_from_run(run_dir_or_index: str | Path | None) -> ToolsConfig:
     return cfg
 
 
-_index_cache: dict[str, object] = {}
+_index_cache: dict[str, tuple[object, tuple[int, int]]] = {}
 _index_lock = threading.Lock()
 
 
 def _open_index(path: Path):
+    """One shared handle per index file, reopened when the file is replaced (a re-run stage)."""
     from chatforge.tools.search import SearchIndex
 
     key = str(path.resolve())
+    try:
+        st = path.stat()
+    except OSError:
+        raise UserError(f"no search index at '{path}' (build it with `chatforge tools index --run-dir D`).") from None
+    ident = (st.st_ino, st.st_mtime_ns)
     with _index_lock:
-        idx = _index_cache.get(key)
-        if idx is None:
-            idx = SearchIndex(path)
-            _index_cache[key] = idx
+        cached = _index_cache.get(key)
+        if cached is not None and cached[1] == ident:
+            return cached[0]
+        idx = SearchIndex(path)
+        _index_cache[key] = (idx, ident)
+        if cached is not None:
+            cached[0].close()
         return idx
 
 

@@ -196,7 +196,8 @@ class SearchIndex:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._con.close()
+        with self._lock:  # never under a query running in another thread
+            self._con.close()
 
     def search(self, query: str, k: int = 3, snippet_chars: int = 240, max_terms: int = 32) -> list[Hit]:
         terms = query_terms(query, max_terms)
