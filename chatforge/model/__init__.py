@@ -1,6 +1,17 @@
-"""The Llama/Qwen3-family decoder: `GPT`, `KVCache`, `ModelConfig`."""
+"""The model: a Llama/Qwen3-family decoder (see gpt.py).
+
+`GPT` and `KVCache` are imported lazily so that reading the model config (every CLI call does)
+does not pay for importing torch.
+"""
 
 from chatforge.model.config import ModelConfig
-from chatforge.model.gpt import GPT, KVCache
 
 __all__ = ["GPT", "KVCache", "ModelConfig"]
+
+
+def __getattr__(name):
+    if name in ("GPT", "KVCache"):
+        from chatforge.model import gpt
+
+        return getattr(gpt, name)
+    raise AttributeError(f"module 'chatforge.model' has no attribute {name!r}")
