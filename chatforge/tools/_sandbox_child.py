@@ -408,13 +408,22 @@ def main():
     if drop:
         try:
             os.setgroups([])
-            os.setgid(cfg["gid"])
-            os.setuid(cfg["uid"])
+            try:
+                os.setgid(cfg["gid"])
+                os.setuid(cfg["uid"])
+                layers.append("uid")
+            except OSError as e:
+                # a user namespace that maps only a few ids (rootless containers): fall back to
+                # nobody, which such maps include; the parent then skips its sweep by uid
+                if e.errno != errno.EINVAL:
+                    raise
+                os.setgid(65534)
+                os.setuid(65534)
+                layers.append("uid-nobody")
         except OSError as e:
             _fail_setup(f"could not drop privileges: {e}")
         if os.getuid() == 0 or os.geteuid() == 0:
             _fail_setup("still root after dropping privileges")
-        layers.append("uid")
     if libc is not None:
         libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     del ctypes, libc

@@ -155,6 +155,7 @@ def run_python(code: str, limits: SandboxLimits | None = None, *, policy: bool =
     env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8",
            "LC_ALL": "C.UTF-8", "CHATFORGE_SANDBOX_STATUS_FD": str(w_status)}
     proc = None
+    status = b""
     try:
         proc = subprocess.Popen(
             [_interpreter(), "-I", "-S", "-u", "-B", "-c", _child_source(),
@@ -174,7 +175,8 @@ def run_python(code: str, limits: SandboxLimits | None = None, *, policy: bool =
             os.close(w_status)
         os.close(r_status)
         if proc is not None:
-            _reap(proc, uid)
+            # sweep by uid only when the throwaway uid took effect (not the nobody fallback)
+            _reap(proc, uid if b'"uid"' in status else None)
         shutil.rmtree(workdir, ignore_errors=True)
     return _result(proc, out, status, why, lim, time.perf_counter() - t0)
 
