@@ -94,6 +94,7 @@ class App:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "chatforge"
+    sys_version = ""
     app: App  # set on the subclass made by make_server
 
     # ---- plumbing --------------------------------------------------------------------------
@@ -107,6 +108,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed HTTP (bad request line, oversize headers): JSON like every other error."""
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # unparsable request line: still answer with a status line
+            self.request_version = "HTTP/1.0"
         try:
             self._json(code, ApiError(code, message or "Malformed HTTP request.").body())
         except OSError:

@@ -60,7 +60,7 @@ def make_tokenizer(out_dir: Path, n_ranks: int = 500, seed: int = 0):
     return Tokenizer.load(out_dir)
 
 
-def make_tiny_checkpoint(run_dir: str | Path, *, train_steps: int = 150, qk_norm: bool = False,
+def make_tiny_checkpoint(run_dir: str | Path, *, train_steps: int = 80, qk_norm: bool = False,
                          tie_embeddings: bool = True, n_layer: int = 2, d_model: int = 64,
                          n_head: int = 4, n_kv_head: int = 2, max_seq_len: int = 256,
                          rope_theta: float = 10000.0, init_std: float = 0.02, seed: int = 0,
@@ -92,8 +92,28 @@ def make_tiny_checkpoint(run_dir: str | Path, *, train_steps: int = 150, qk_norm
     return ckpt
 
 
+def cached_tiny_checkpoint(run_dir: str | Path, cache_root: str | Path, **kw) -> Path:
+    """make_tiny_checkpoint, built once per cache_root and these arguments, then copied to run_dir
+    (so several test files share the build but each gets its own run directory)."""
+    import hashlib
+    import json
+    import shutil
+
+    from chatforge.core.atomic import atomic_dir
+
+    key = hashlib.sha256(json.dumps(kw, sort_keys=True).encode()).hexdigest()[:12]
+    src = Path(cache_root) / f"tiny-{key}"
+    stage = kw.get("stage", "sft")
+    if not (src / stage / "ckpt" / "latest.json").is_file():
+        with atomic_dir(src) as tmp:
+            make_tiny_checkpoint(tmp, **kw)
+    shutil.copytree(src, run_dir, dirs_exist_ok=True)
+    return Path(run_dir) / stage / "ckpt"
+
+
 def _fit(model, rendered, steps: int) -> None:
-    """Overfit the conversations (loss on the assistant tokens only), a few seconds on a CPU."""
+    """Overfit the conversations (loss on the assistant tokens only), a few seconds on a CPU.
+    One thread: the model is far too small to gain from more, and it shares the CPU with tests."""
     import torch
 
     T = max(len(r) for r in rendered)
@@ -103,10 +123,15 @@ def _fit(model, rendered, steps: int) -> None:
         ids[i, : len(r)] = torch.tensor(r.ids)
         t = [x if m else -1 for x, m in zip(r.ids[1:], r.mask[1:])]
         tgt[i, : len(t)] = torch.tensor(t)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.0)
     model.train()
-    for _ in range(steps):
-        loss = model(ids, targets=tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(steps):
+            loss = model(ids, targets=tgt)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
