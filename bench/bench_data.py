@@ -157,6 +157,10 @@ def main() -> int:
     if shared and (shared / "warc").is_dir():
         corpora["real_warcs"] = [str(shared / "warc")]
 
+    def save() -> None:  # after every section, so a late failure keeps the numbers so far
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
     results: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                 f"load average at start {os.getloadavg()[0]:.1f}",
                      "pipelines": {}}
@@ -166,15 +170,16 @@ def main() -> int:
         if not args.skip_stock:
             row["stock"] = timed(run_stock, inputs, n, tmp / f"stock_{name}")
         results["pipelines"][name] = row
+        save()
     if shared and (shared / "html-extraction").is_dir():
         from chatforge.data.extract_bench import measure
 
         results["extraction"] = measure(shared / "html-extraction")
+        save()
     results["langid_world"] = langid_agreement(world)
     shutil.rmtree(tmp, ignore_errors=True)
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    save()
     print(f"{'input':<14}{'pipeline':<9}{'pages':>7}{'docs out':>9}{'wall s':>9}{'pages/s':>9}{'pages/cpu-s':>12}")
     for name, row in results["pipelines"].items():
         for which, r in row.items():
