@@ -149,3 +149,30 @@ def test_shards_split_and_batches_resume(tmp_path):
     one = sh.TokenBatches(train, 16, 2, seed=1)
     assert torch.equal(r0.next_batch()[0], one.next_batch()[0])
     assert torch.equal(r1.next_batch()[0], one.next_batch()[0])
+
+
+def test_pretrain_stage_in_smoke_pipeline(smoke_run, capsys):
+    import json
+
+    from chatforge.cli import main
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train.checkpoint import load_model
+
+    out = smoke_run / "pretrain"
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["steps"] > 0 and m["val_bpb"] == m["val_bpb"] and m["final_train_loss"] < 6.0
+    assert (out / "samples.md").read_text().count("## Prompt") >= 1
+    model, tok_dir, meta = load_model(out, "cpu")
+    assert meta["step"] == m["steps"] and Tokenizer.load(tok_dir).n_vocab == model.config.vocab_size
+    assert main(["pretrain", "--run-dir", str(smoke_run)]) == 0  # complete: skipped, not retrained
+    assert "complete, skipping" in capsys.readouterr().out
+
+
+def test_bad_pretrain_settings_are_one_line_errors():
+    from chatforge.core.config import load_config
+    from chatforge.core.errors import UserError
+    from chatforge.pretrain.stage import _validate
+
+    for bad in ("pretrain.optimizer=sgd", "pretrain.steps=0", "pretrain.dtype=float16", "pretrain.lr=nan"):
+        with pytest.raises(UserError, match="pretrain"):
+            _validate(load_config("smoke", [bad]).pretrain)

@@ -56,7 +56,7 @@ class LoopConfig:
     steps: int
     grad_accum: int = 1
     grad_clip: float = 1.0  # 0 = no clipping
-    dtype: str = "bfloat16"  # autocast dtype: bfloat16 | float32
+    dtype: str = "auto"  # autocast dtype: auto | bfloat16 | float32
     compile: bool = False
     ckpt_every: int = 100  # 0 = only at the end
     keep_last: int = 2
@@ -106,8 +106,13 @@ class Trainer:
         self.stats = StepStats()
         self.model: torch.nn.Module = model  # becomes the compiled / DDP-wrapped model in fit()
         self.last_ckpt: Path | None = None
+        if cfg.dtype == "auto":  # bf16 only where it is measured faster (see mfu.auto_dtype)
+            from chatforge.train.mfu import auto_dtype
+
+            cache = self.ckpt_dir.parent / "peak_flops.json" if self.ckpt_dir else None
+            cfg.dtype = auto_dtype(self.device, cache)
         if cfg.dtype not in ("bfloat16", "float32"):
-            raise UserError(f"training dtype must be bfloat16 or float32, got {cfg.dtype!r}.")
+            raise UserError(f"training dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
 
     # ---- pieces stages use from hooks -----------------------------------------------------------
 
