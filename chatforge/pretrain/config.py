@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 @dataclass
 class PretrainConfig:
     # batch: batch_size rows of seq_len tokens per rank, times grad_accum, per optimizer step
-    steps: int = 1200
-    batch_size: int = 16
+    steps: int = 400
+    batch_size: int = 8
     grad_accum: int = 1
     seq_len: int = 0  # 0 = the model's max_seq_len
     # optimizer: adamw, or muon for hidden matrices (AdamW for embeddings and gains)
@@ -21,7 +21,7 @@ class PretrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0
     # schedule: linear warmup, flat, then decay over the last decay_frac of steps to final_lr_frac
-    warmup_steps: int = 30
+    warmup_steps: int = 20
     decay_frac: float = 0.3
     final_lr_frac: float = 0.05
     schedule: str = "linear"  # linear | cosine (shape of the decay)
@@ -33,7 +33,7 @@ class PretrainConfig:
     shard_tokens: int = 1 << 24
     # watching it learn
     log_every: int = 10
-    eval_every: int = 100
+    eval_every: int = 50
     eval_tokens: int = 65536  # validation tokens per evaluation (per all ranks)
     sample_every: int = 20
     sample_prompts: list[str] = field(default_factory=list)  # empty: openings of a few documents
@@ -41,5 +41,5 @@ class PretrainConfig:
     sample_temperature: float = 0.8
     sample_top_k: int = 40
     # checkpoints
-    ckpt_every: int = 100
+    ckpt_every: int = 50
     keep_every: int = 0  # also keep every k-th step's checkpoint (0 = only the newest two)
