@@ -60,12 +60,21 @@ def run_ours(inputs: list[str], out: Path) -> dict:
 
 def run_stock(inputs: list[str], out: Path) -> dict:
     from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
-                                                  MinhashDedupCluster, MinhashDedupFilter,
-                                                  MinhashDedupSignature)
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
     from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
-                                            GopherQualityFilter, GopherRepetitionFilter, URLFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+        URLFilter,
+    )
     from datatrove.pipeline.formatters import PIIFormatter
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
@@ -79,7 +88,7 @@ def run_stock(inputs: list[str], out: Path) -> dict:
     url.tldextractor = TLDExtract(suffix_list_urls=(), cache_dir=None)
     files = discover(inputs)
     mh = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    ex = lambda p, tasks, name: LocalPipelineExecutor(  # noqa: E731
+    ex = lambda p, tasks, name: LocalPipelineExecutor(
         pipeline=p, tasks=tasks, workers=1, logging_dir=str(out / "logs" / name), start_method="fork")
     ex([InputReader(files, 5_000_000), url, Trafilatura(favour_precision=True),
         LanguageID("ft176", ["en"], 0.65), GopherRepetitionFilter(), GopherQualityFilter(),

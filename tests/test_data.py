@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 pytest.importorskip("datatrove")
 pytest.importorskip("chatforge.world")
 
-from chatforge.cli import main  # noqa: E402
+from chatforge.cli import main
 
 
 @pytest.fixture(scope="module")

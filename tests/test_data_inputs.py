@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("datatrove")
 
-from chatforge.cli import main  # noqa: E402
-from chatforge.data.inputs import decode, discover, read_file  # noqa: E402
+from chatforge.cli import main
+from chatforge.data.inputs import decode, discover, read_file
 
 ENGLISH = ("The committee met on Tuesday to discuss the new library. Members agreed that the "
            "building should stay open later in the evening, because many students work during "
@@ -180,3 +180,12 @@ def test_url_filter_rules():
     assert verdict("http://pornhub.com/") == "blocklist_domain"
     assert verdict("http://www.sub.blocked.example/a") == "blocklist_domain"
     assert f.filter(Document(text="", id="y", metadata={})) is True  # no URL: nothing to judge
+
+
+def test_iter_documents_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, chatforge.data; chatforge.data.iter_documents; "
+            "assert 'datatrove' not in sys.modules and 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

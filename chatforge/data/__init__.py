@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def iter_documents(data_dir: str | Path, columns: list[str] | None = None) -> Iterator[dict]:

@@ -6,7 +6,7 @@ Both are measured on the 204-page html-extraction benchmark (see docs/data.md an
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 def trafilatura_extract(html: str) -> str:

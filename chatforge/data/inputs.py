@@ -13,9 +13,9 @@ import gzip
 import json
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from chatforge.core.errors import UserError
 
@@ -92,13 +92,13 @@ def discover(paths: list[str]) -> list[InputFile]:
 
 # ---------------------------------------------------------------------------------- decoding
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 
 
 def _charset_from_header(content_type: str | None) -> str | None:
     if not content_type:
         return None
-    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", content_type, re.I)
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-:.]+)", content_type, re.IGNORECASE)
     return m.group(1) if m else None
 
 
@@ -300,4 +300,4 @@ def read_all(files: list[InputFile], max_bytes: int = 5_000_000) -> Iterator[dic
         yield from read_file(f, max_bytes, lambda r, d: None)
 
 
-__all__ = ["InputFile", "discover", "read_file", "read_all", "decode", "sniff"]
+__all__ = ["InputFile", "decode", "discover", "read_all", "read_file", "sniff"]

@@ -16,8 +16,8 @@ that knows the executor class: swap in SlurmPipelineExecutor/RayPipelineExecutor
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from chatforge.data.config import DataConfig
 from chatforge.data.inputs import InputFile
@@ -38,18 +38,33 @@ def local_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends
 def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
                     make_executor: Callable = local_executor) -> list[tuple[str, object, list[str]]]:
     """[(name, executor, step labels)] in run order."""
-    from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
-                                                  MinhashDedupCluster, MinhashDedupFilter,
-                                                  MinhashDedupSignature)
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
-                                            GopherQualityFilter, GopherRepetitionFilter)
+    from datatrove.pipeline.dedup.minhash import (
+        MinhashConfig,
+        MinhashDedupBuckets,
+        MinhashDedupCluster,
+        MinhashDedupFilter,
+        MinhashDedupSignature,
+    )
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
     from datatrove.pipeline.formatters import PIIFormatter
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
     from datatrove.utils.hashing import HashConfig
 
-    from chatforge.data.steps import (EnsureShard, Extract, FastEnglishTokenizer, InputReader,
-                                      LanguageID, RejectSampler, ShardWriter)
+    from chatforge.data.steps import (
+        EnsureShard,
+        Extract,
+        FastEnglishTokenizer,
+        InputReader,
+        LanguageID,
+        RejectSampler,
+        ShardWriter,
+    )
     from chatforge.data.urlfilter import URLFilter
 
     work = out / "_work"

@@ -20,11 +20,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
-from xxhash import xxh3_64_intdigest
-
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils._import_utils import ASSETS_PATH
+from xxhash import xxh3_64_intdigest
 
 _NORM = re.compile(r"[^a-zA-Z0-9]+")
 _TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
