@@ -65,6 +65,10 @@ def test_rerun_is_a_noop(crawl_run, world, capsys):
     assert main(["data", "--preset", "smoke", "--input", str(warc), "--out", str(crawl_run)]) == 0
     assert "already complete" in capsys.readouterr().out
     assert (crawl_run / "docs" / "00000.parquet").stat().st_mtime_ns == before
+    assert main(["--quiet", "data", "--preset", "smoke", "--input", str(warc), "--out", str(crawl_run),
+                 "--force", "--set", "data.minhash=false"]) == 0
+    m = json.loads((crawl_run / "metrics.json").read_text())
+    assert "minhash_dedup" not in m["steps"] and m["recall"] >= 0.9
 
 
 def _mixed_inputs(world: Path, root: Path) -> list[str]:

@@ -59,6 +59,12 @@ def main(args: argparse.Namespace) -> int:
         if labels is not None and not Path(labels).is_file():
             raise UserError(f"labels file '{labels}' does not exist.")
         out.mkdir(parents=True, exist_ok=True)
+        if args.force:  # start over: drop what a previous run left (only our own outputs)
+            import shutil
+
+            for name in ("_work", "docs", "rejected"):
+                shutil.rmtree(out / name, ignore_errors=True)
+            (out / "_DONE.json").unlink(missing_ok=True)
         process(cfg.data, cfg.data.inputs, out, Logger(out / "metrics.jsonl", prefix="data"), labels)
         return 0
     if args.out is not None:
