@@ -195,10 +195,12 @@ function renderTokens(el, tokens, onClick) {
   });
 }
 
-let tokTimer = null;
+let tokTimer = null, tokSeq = 0;
 async function tokenize() {
+  const seq = ++tokSeq;
   try {
     const r = await api("/api/tokenize", { text: $("toktext").value, model: model() });
+    if (seq !== tokSeq) return;  // a newer request is on its way: never show stale tokens
     renderTokens($("ours"), r.ours.tokens);
     renderTokens($("cl100k"), r.cl100k_base.tokens);
     $("ours-title").textContent = `ours (${r.ours.name}, vocab ${r.ours.n_vocab}): ${r.ours.count} tokens`;
