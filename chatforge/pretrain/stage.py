@@ -5,7 +5,7 @@
     pretrain/samples.jsonl    continuations of fixed prompts every sample_every steps
     pretrain/samples.md       the same, grouped by prompt, to read the progression top to bottom
     pretrain/metrics.jsonl    train loss every log_every steps, val loss / bits per byte, samples
-    pretrain/peak_flops.json  this machine's measured matmul peak (the MFU denominator)
+    <run_dir>/peak_flops.json this machine's measured matmul peak per dtype (the MFU denominator)
 
 Everything model-agnostic (the loop, optimizer, checkpoints, DDP) is in chatforge/train; this
 file only wires pretraining's data, loss, evaluation and samples into it.
@@ -83,8 +83,9 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     epochs = cfg.steps * tokens_per_step / max(1, index["tokens"]["train"])
 
     # 3. speed bookkeeping: dtype that is actually fast here, the measured peak for MFU
-    dtype = auto_dtype(device, ctx.out / "peak_flops.json") if cfg.dtype == "auto" else cfg.dtype
-    peak = matmul_peak(device, getattr(torch, dtype), ctx.out / "peak_flops.json")
+    peak_cache = ctx.run_dir / "peak_flops.json"  # one per run directory: later stages reuse it
+    dtype = auto_dtype(device, peak_cache) if cfg.dtype == "auto" else cfg.dtype
+    peak = matmul_peak(device, getattr(torch, dtype), peak_cache)
     fpt = model.flops_per_token(seq_len)
     if main:
         ctx.log.info(

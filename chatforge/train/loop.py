@@ -109,7 +109,8 @@ class Trainer:
         if cfg.dtype == "auto":  # bf16 only where it is measured faster (see mfu.auto_dtype)
             from chatforge.train.mfu import auto_dtype
 
-            cache = self.ckpt_dir.parent / "peak_flops.json" if self.ckpt_dir else None
+            # ckpt_dir is run_dir/<stage>/ckpt by convention: share the run directory's cache
+            cache = self.ckpt_dir.parent.parent / "peak_flops.json" if self.ckpt_dir else None
             cfg.dtype = auto_dtype(self.device, cache)
         if cfg.dtype not in ("bfloat16", "float32"):
             raise UserError(f"training dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
