@@ -10,26 +10,29 @@ from dataclasses import dataclass
 
 @dataclass
 class SFTConfig:
-    # mixture: how many copies/conversations of each kind (see chatforge/sft/mixture.py)
-    knowledge_repeats: int = 2  # each known-qa (person, attribute) question, this many phrasings x repeats
-    followup_conversations: int = 400  # multi-turn: ask about a person, then "And where was she born?"
-    arithmetic: int = 1200  # step-by-step word problems (tools off / no system prompt)
-    arithmetic_calculator: int = 800  # the same kind, solved with the calculator (tools on)
-    letters: int = 600  # letter counting, spelled out
-    letters_python: int = 500  # letter counting through python (tools on)
-    identity_repeats: int = 2  # identity conversations (single- and multi-turn)
-    search: int = 600  # questions about unknown people answered through search (tools on)
+    # mixture: how many conversations of each kind (see chatforge/sft/mixture.py); a count larger
+    # than the world's train set cycles through it again. Sized so that, on a 2-core CPU that
+    # trains the ~5M-parameter cpu model at a few hundred to ~1000 tokens/s, two epochs take
+    # minutes, not hours (~200k tokens per epoch).
+    knowledge: int = 900  # known-qa train questions (the world has 3 phrasings per fact)
+    followup_conversations: int = 150  # multi-turn: ask about a person, then "And where was she born?"
+    arithmetic: int = 400  # step-by-step word problems (tools off / no system prompt)
+    arithmetic_calculator: int = 250  # the same kind, solved with the calculator (tools on)
+    letters: int = 250  # letter counting, spelled out
+    letters_python: int = 150  # letter counting through python (tools on)
+    identity: int = 150  # identity conversations (single- and multi-turn)
+    search: int = 200  # questions about unknown people answered through search (tools on)
     search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
     val_fraction: float = 0.05  # conversations held out for the validation loss
 
     # training
-    epochs: float = 3.0
+    epochs: float = 2.0
     max_steps: int = 0  # > 0 caps the number of optimizer steps (epochs decide otherwise)
-    batch_size: int = 16  # packed rows per step
+    batch_size: int = 8  # packed rows per step (small batches: more updates for the same compute)
     seq_len: int = 0  # 0 = the model's max_seq_len
     lr: float = 1e-3
     min_lr_frac: float = 0.1
-    warmup_steps: int = 20
+    warmup_steps: int = 10
     weight_decay: float = 0.0
     grad_clip: float = 1.0
     dtype: str = "auto"  # auto | float32 | bfloat16 (autocast)

@@ -177,9 +177,8 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
         convs.append({"kind": kind, "messages": conv["messages"]})
 
     knowledge = [it for it in world.tasks("knowledge", "train") if it["group"] == "known-qa"]
-    for _ in range(cfg.knowledge_repeats):
-        for it in knowledge:
-            add("knowledge", _with_system(it["messages"], _plain_system(rng)))
+    for it in _take(rng, knowledge, cfg.knowledge):
+        add("knowledge", _with_system(it["messages"], _plain_system(rng)))
     for it in _take(rng, knowledge, cfg.followup_conversations):
         add("followup", followup_conversation(it, people[it["person_id"]], rng))
 
@@ -199,10 +198,9 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
         add(kind, retool(c, execute))
 
     identity = world.tasks("identity", "train")
-    for _ in range(cfg.identity_repeats):
-        for it in identity:
-            r = rng.random()
-            add("identity", _with_system(it["messages"], TOOLS_ON if r < 0.3 else _plain_system(rng)))
+    for it in _take(rng, identity, cfg.identity):
+        r = rng.random()
+        add("identity", _with_system(it["messages"], TOOLS_ON if r < 0.3 else _plain_system(rng)))
 
     from chatforge.world.people import ATTRIBUTES
 
