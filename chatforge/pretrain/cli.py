@@ -24,10 +24,8 @@ def main(args: argparse.Namespace) -> int:
     from chatforge.core.cliutil import stage_main
     from chatforge.train.dist import env_rank, env_world_size
 
-    if getattr(args, "resume", False) and getattr(args, "force", False):
-        from chatforge.core.errors import UserError
-
-        raise UserError("--resume and --force contradict each other; use one.")
+    if getattr(args, "resume", False):
+        _check_resumable(args)
     from chatforge.train.dist import teardown
 
     try:
@@ -56,3 +54,24 @@ def _follower(args: argparse.Namespace) -> int:
                        resuming=True)
     pretrain_stage.run(ctx)
     return 0
+
+
+def _check_resumable(args: argparse.Namespace) -> None:
+    """--resume promises to continue, never to start over: refuse when the config changed (the
+    protocol would move the old outputs aside) or there is nothing to continue."""
+    from chatforge.core.atomic import read_json
+    from chatforge.core.cliutil import resolve
+    from chatforge.core.errors import UserError
+    from chatforge.core.rundir import STARTED, stage_hashes
+    from chatforge.core.stages import stage as stage_spec
+
+    if args.force:
+        raise UserError("--resume and --force contradict each other; use one.")
+    run_dir, cfg = resolve(args)
+    started = read_json(run_dir / "pretrain" / STARTED)
+    if not started:
+        raise UserError(f"nothing to resume: pretraining was never started in {run_dir}.")
+    want = stage_hashes(stage_spec("pretrain"), run_dir, cfg)
+    if any(started.get(k) != v for k, v in want.items()):
+        raise UserError(f"cannot resume: the model/pretrain config or the inputs of {run_dir} changed "
+                        "since the run started (drop --resume to start over; the old run is kept aside).")
