@@ -108,6 +108,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed HTTP (bad request line, oversize headers): JSON like every other error."""
         self.close_connection = True
+        if code == 501:  # a method the server has no handler for: the client's mistake, not ours
+            code, message = 405, f"The method {self.command!r} is not supported."
         if self.request_version == "HTTP/0.9":  # unparsable request line: still answer with a status line
             self.request_version = "HTTP/1.0"
         try:

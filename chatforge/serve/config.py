@@ -18,7 +18,7 @@ class ServeConfig:
     max_n: int = 4  # most samples per request (the ranking view asks for 2-4)
     concurrency: int = 8  # sequences generated together in one batch
     queue_size: int = 64  # requests waiting beyond that get 429
-    min_steps_before_merge: int = 4  # a running batch takes in waiting requests after this many steps
+    min_steps_before_merge: int = 16  # a running batch takes in waiting requests after this many steps
     max_loaded_models: int = 2  # checkpoints kept in memory at once (the page can switch)
     inspect_max_tokens: int = 64  # the "inside the model" view's longest input
     tools: bool = True  # run calculator/python/search when a conversation's system prompt allows

@@ -13,7 +13,8 @@ per step:
   they have so far appended to their prompts. The next batch re-reads those prefixes in one
   batched prefill (cheap next to decoding token by token) and new requests join it. That is
   continuous batching built from the one engine's public API, at the cost of one re-prefill per
-  merge; `min_steps_before_merge` stops merges from happening every single step.
+  merge. `min_steps_before_merge` (k) bounds that cost: a batch merges only after k steps and
+  only while some row still has at least k tokens to go.
 """
 
 from __future__ import annotations
@@ -194,7 +195,10 @@ class Scheduler:
             if not live:
                 return True
             room = len(live) < len(batch) or len(batch) < self.concurrency
-            if steps >= self.min_steps and room and self._compatible_waiting(key):
+            # merging costs one re-prefill of every live row: only worth it when the batch still
+            # has a while to go (else the waiting jobs simply start when it ends)
+            left = max(j.max_tokens - len(j.tokens) for j in live)
+            if steps >= self.min_steps and left >= self.min_steps and room and self._compatible_waiting(key):
                 merge = True
                 return True
             return False
