@@ -344,3 +344,51 @@ def test_cli_serve_bad_args(tmp_path):
     (tmp_path / "empty").mkdir()
     assert main(["--quiet", "serve", "--run-dir", str(tmp_path / "empty")]) == 2
     assert main(["--quiet", "serve", "--checkpoint", str(tmp_path / "nope.pt")]) == 2
+
+
+# ---- tools run by the server, shown to the client -----------------------------------------------
+
+def test_tool_call_runs_and_is_reported(server):
+    from chatforge.serve.tiny import TOOL_QUESTION, TOOL_SYSTEM
+
+    _, url = server
+    msgs = [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": TOOL_QUESTION}]
+    st, r = request(url, "POST", "/v1/chat/completions", {"messages": msgs, "temperature": 0, "max_tokens": 60})
+    assert st == 200
+    segs = r["choices"][0]["message"]["chatforge_segments"]
+    assert segs[0] == {"type": "tool_call", "tool": "calculator", "input": "17*23"}
+    assert segs[1] == {"type": "tool_result", "output": "391"}  # the real calculator ran
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+    events = [getattr(c.choices[0].delta, "chatforge_event", None)
+              for c in client.chat.completions.create(model="sft", messages=msgs, temperature=0,
+                                                      max_tokens=60, stream=True) if c.choices]
+    assert [e["type"] for e in events if e] == ["tool_call", "tool_result"]
+    # the same question with tools switched off: a call is answered with an error, not run
+    off = [{"role": "system", "content": "Tools: none."}, {"role": "user", "content": TOOL_QUESTION}]
+    st, r = request(url, "POST", "/v1/chat/completions", {"messages": off, "temperature": 0, "max_tokens": 60})
+    results = [s["output"] for s in r["choices"][0]["message"].get("chatforge_segments", [])
+               if s["type"] == "tool_result"]
+    assert all("switched off" in out for out in results)
+
+
+def test_output_decoder_segments_and_stop_strings(run_dir):
+    from chatforge.serve.stream import OutputDecoder
+    from chatforge.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(run_dir / "tokenizer")
+    sp = tok.special
+    ids = ([sp("<|tool_call|>")] + tok.encode("calculator\n1+1") + [sp("<|/tool_call|>"), sp("<|tool_result|>")]
+           + tok.encode("2") + [sp("<|/tool_result|>")] + tok.encode("It is 2. Done here.") + [sp("<|im_end|>")])
+    d = OutputDecoder(tok, chat=True)
+    events = [e for t in ids for e in d.feed(t)] + d.finish()
+    assert [k for k, _ in events if k != "text"] == ["tool_call", "tool_result"]
+    assert "".join(p for k, p in events if k == "text") == "It is 2. Done here." == d.text
+    d = OutputDecoder(tok, chat=True, stop=[". Do"])
+    events = [e for t in ids for e in d.feed(t)] + d.finish()
+    assert "".join(p for k, p in events if k == "text") == "It is 2" and d.stopped
+    # a character split across byte tokens is never sent half-decoded
+    d = OutputDecoder(tok, chat=False)
+    text = "".join(p for t in tok.encode("naïve 日本語 🙂") for k, p in d.feed(t)) + "".join(
+        p for k, p in d.finish())
+    assert text == "naïve 日本語 🙂"

@@ -78,6 +78,20 @@ def test_chat_streams_a_reply(page):
     assert chunks  # it went through the API
 
 
+def test_chat_shows_tool_calls(page):
+    from chatforge.serve.tiny import TOOL_QUESTION
+
+    page.click("#reset")
+    page.check("#tools")
+    page.fill("#prompt", TOOL_QUESTION)
+    page.click("#send")
+    page.wait_for_selector(".msg.assistant[data-done='1']")
+    boxes = page.locator(".msg.assistant .tool")
+    assert boxes.count() == 2
+    assert "calculator" in boxes.nth(0).inner_text() and "17*23" in boxes.nth(0).inner_text()
+    assert "391" in boxes.nth(1).inner_text()  # the server ran the real calculator
+
+
 def test_tokens_view(page):
     page.click("#tabs button[data-tab='tokens']")
     page.fill("#toktext", "Hello world 12345")

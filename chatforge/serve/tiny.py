@@ -29,6 +29,14 @@ CONVERSATIONS = [
 ]
 
 
+# one conversation with a tool call, so tests see the server run a real tool mid-answer
+TOOL_SYSTEM = "Tools: calculator, python, search."
+TOOL_QUESTION = "what is 17*23?"
+TOOL_ANSWER = [{"type": "tool_call", "tool": "calculator", "input": "17*23"},
+               {"type": "tool_result", "output": "391"},
+               {"type": "text", "text": "17*23 is 391."}]
+
+
 def corpus(n: int = 4000, seed: int = 0) -> list[str]:
     """Varied text for a tokenizer: words, numbers, punctuation, code, non-Latin scripts."""
     rng = random.Random(seed)
@@ -82,8 +90,10 @@ def make_tiny_checkpoint(run_dir: str | Path, *, train_steps: int = 80, qk_norm:
                       tie_embeddings=tie_embeddings, init_std=init_std)
     model = GPT.build(cfg, tok.n_vocab)
     if train_steps > 0:
-        _fit(model, [render([{"role": "user", "content": q}, {"role": "assistant", "content": a}], tok)
-                     for q, a in CONVERSATIONS], train_steps)
+        convs = [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in CONVERSATIONS]
+        convs.append([{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": TOOL_QUESTION},
+                      {"role": "assistant", "content": TOOL_ANSWER}])
+        _fit(model, [render(c, tok) for c in convs], train_steps)
     model.eval()
     ckpt = run_dir / stage / "ckpt"
     save_checkpoint(ckpt, train_steps, model, model_config=dataclasses.asdict(model.config),
