@@ -169,8 +169,16 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
         if bad:
             raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(sets)}).")
         sets = {k: v for k, v in sets.items() if k in tasks}
+    import torch
+
+    threads = torch.get_num_threads()
+    if cfg.eval_threads > 0:
+        torch.set_num_threads(cfg.eval_threads)
     t0 = time.perf_counter()
-    report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
-                      sets, log=log)
+    try:
+        report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
+                          sets, log=log)
+    finally:
+        torch.set_num_threads(threads)
     report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return report
