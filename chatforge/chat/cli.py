@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--no-tools", action="store_true", help="start with tools switched off")
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: decoding a small model is a chain of tiny matmuls)")
     p.set_defaults(func=main)
 
 
@@ -105,6 +107,9 @@ def make_session(args: argparse.Namespace):
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model
 
+    from chatforge.core.device import apply_threads
+
+    apply_threads(args.threads)
     path, run_dir = find_chat_checkpoint(args.run_dir, args.checkpoint)
     model, tok_dir, meta = load_model(path, pick_device(args.device))
     if tok_dir is None:
