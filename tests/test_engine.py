@@ -188,3 +188,17 @@ def test_generate_text_and_stream(tok):
     s = TextStream(tok)
     euro = "€".encode()
     assert [s.feed(0, b) for b in euro] == ["", "", "€"] and s.flush(0) == ""
+
+
+def test_weights_changed_in_place_are_seen(tok):
+    # the decode path caches transposed weights; an optimizer step between generations (RL)
+    # must invalidate them
+    m = make_model(tok.n_vocab)
+    eng = Engine(m, tok)
+    p = tok.encode("abc")
+    before = eng.generate([p], max_new_tokens=8, temperature=0)[0].tokens
+    opt = torch.optim.SGD(m.parameters(), lr=5.0)
+    m(torch.tensor([p]), targets=torch.tensor([p])).backward()
+    opt.step()
+    after = eng.generate([p], max_new_tokens=8, temperature=0)[0].tokens
+    assert after == greedy_reference(m, p, 8) and after != before
