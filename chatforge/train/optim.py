@@ -105,7 +105,8 @@ def orthogonalize(g: torch.Tensor, steps: int = 5) -> torch.Tensor:
     x = x / (x.norm() + 1e-7)  # spectral norm <= Frobenius norm <= 1
     for _ in range(steps):
         s = x @ x.mT
-        x = a * x + (b * s + c * (s @ s)) @ x
+        # addmm fuses the scalings into the matmuls: b*s + c*s@s, then a*x + (...)@x
+        x = torch.addmm(x, torch.addmm(s, s, s, beta=b, alpha=c), x, beta=a)
     if tall:
         x = x.mT
     return x.to(g.dtype)
