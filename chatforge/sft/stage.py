@@ -130,11 +130,7 @@ def run(ctx: StageContext) -> dict:
 
     dtype = cfg.dtype
     if dtype == "auto":  # bf16 only where it is measured faster (on AVX2-only CPUs it is 30x slower)
-        cache = ctx.out / "peak_flops.json"
-        base_cache = ctx.run_dir / "pretrain" / "peak_flops.json"
-        if not cache.exists() and base_cache.is_file():  # same machine: reuse the measurement
-            atomic_write_text(cache, base_cache.read_text())
-        dtype = auto_dtype(device, cache)
+        dtype = auto_dtype(device, ctx.run_dir / "peak_flops.json")  # shared with pretraining
     elif dtype not in ("bfloat16", "float32"):
         raise UserError(f"sft.dtype must be auto, bfloat16 or float32, got {dtype!r}.")
     ctx.log.info(f"training in {dtype} on {device}")
