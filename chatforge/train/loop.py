@@ -152,6 +152,7 @@ class Trainer:
             self.batches.load_state_dict(state["data"])
         ckpt.set_rng_state(state["rng"])
         self.stats.step = state["step"]
+        self.stats.loss = float(state["meta"].get("loss", float("nan")))  # until the next step
         self.last_ckpt = path
         return state["step"]
 
