@@ -14,7 +14,6 @@ same dtype (float32). Writes bench/results/engine.json and prints a markdown tab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys

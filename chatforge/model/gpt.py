@@ -347,7 +347,7 @@ class GPT(nn.Module):
         return cos[cols][:, :, None, :], sin[cols][:, :, None, :], info
 
     def forward_hidden(self, idx: torch.Tensor, kv_cache: KVCache | None = None) -> torch.Tensor:
-        B, T = idx.shape
+        T = idx.shape[1]
         cos, sin, info = self._positions(T, kv_cache)
         x = self.tok_emb(idx)
         dt = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else x.dtype
