@@ -52,8 +52,8 @@ def main(args: argparse.Namespace) -> int:
     if args.run_dir is None and args.checkpoint is None:
         args.run_dir = Path("runs/cpu")
     cfg = _config(args)
-    apply_threads(cfg.run.threads)
     s = cfg.serve
+    apply_threads(s.threads or cfg.run.threads)
     device = str(pick_device(args.device))
     models = Models(args.run_dir, args.checkpoint, device, s.context_length, s.max_loaded_models)
     run_dir = args.run_dir

@@ -21,6 +21,8 @@ class ServeConfig:
     min_steps_before_merge: int = 16  # a running batch takes in waiting requests after this many steps
     max_loaded_models: int = 2  # checkpoints kept in memory at once (the page can switch)
     inspect_max_tokens: int = 64  # the "inside the model" view's longest input
+    threads: int = 1  # torch threads for generation: 1 beats 2+ for small models on a shared CPU
+    # (docs/serve.md has the measurement); 0 = run.threads / torch's default
     tools: bool = True  # run calculator/python/search when a conversation's system prompt allows
     request_timeout_s: float = 30.0  # idle socket timeout (a stalled client is dropped)
 
