@@ -14,7 +14,7 @@ gguf = pytest.importorskip("gguf")
 
 from chatforge.export import source  # noqa: E402
 from chatforge.export.gguf import export_gguf, gguf_tensors, interleave_rope_rows  # noqa: E402
-from chatforge.serve.tiny import make_tiny_checkpoint  # noqa: E402
+from chatforge.serve.tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen3"])
@@ -22,9 +22,10 @@ def tiny(request, tmp_path_factory):
     base = tmp_path_factory.mktemp(f"gguf_{request.param}")
     qwen = request.param == "qwen3"
     # trained briefly, so greedy answers have clear winners (no near-ties for float noise to flip)
-    ckpt = make_tiny_checkpoint(base / "run", train_steps=60, qk_norm=qwen, tie_embeddings=not qwen,
-                                n_kv_head=4 if qwen else 2, max_seq_len=128,
-                                rope_theta=50000.0 if qwen else 10000.0)
+    # the Llama one is the same tiny model the serve and web tests use (built once per session)
+    kw = dict(qk_norm=True, tie_embeddings=False, n_kv_head=4, rope_theta=50000.0) if qwen else {}
+    ckpt = cached_tiny_checkpoint(base / "run", tmp_path_factory.getbasetemp() / "tiny-cache",
+                                  train_steps=80, **kw)
     return request.param, source.load(checkpoint=ckpt), base
 
 
