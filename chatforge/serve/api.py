@@ -113,10 +113,14 @@ def sampling(body: dict, cfg: ServeConfig) -> Sampling:
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
         raise bad("'seed' must be a non-negative integer.", "seed")
+    temperature = float(_num(body, "temperature", 1.0, 0.0, 2.0))
+    top_p = float(_num(body, "top_p", 1.0, 0.0, 1.0))
+    if top_p == 0.0:  # the smallest nucleus is the single most likely token: greedy
+        temperature, top_p = 0.0, 1.0
     return Sampling(
         max_tokens=mt,
-        temperature=float(_num(body, "temperature", 1.0, 0.0, 2.0)),
-        top_p=float(_num(body, "top_p", 1.0, 0.0, 1.0)) or 1.0,
+        temperature=temperature,
+        top_p=top_p,
         top_k=int(_num(body, "top_k", 0, 0, 1_000_000, integer=True)),
         n=int(_num(body, "n", 1, 1, cfg.max_n, integer=True)),
         seed=seed,
@@ -201,7 +205,7 @@ def make_jobs(served, prompt: list[int], s: Sampling, chat: bool, tools: tuple[s
     max_tokens = min(s.max_tokens, served.context - len(prompt))
     tok = served.tokenizer
     stops = frozenset({tok.special("<|im_end|>"), tok.special("<|endoftext|>")})
-    seed = s.seed
+    seed = s.seed if s.temperature > 0 else None  # greedy needs no seed, and then batches with any
     events: queue.Queue = queue.Queue()
     jobs = []
     for i in range(s.n):
