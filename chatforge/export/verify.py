@@ -73,11 +73,17 @@ def compare_llama_cpp(gguf_file: str | Path, model, tokenizer, n_tokens: int = 2
     """Load the GGUF with llama-cpp-python; compare tokenization and greedy generation."""
     from llama_cpp import Llama
 
-    from chatforge.chat.render import render_prompt, render_text
-
     llm = Llama(model_path=str(gguf_file), n_ctx=model.config.max_seq_len, n_threads=1,
                 n_batch=model.config.max_seq_len, verbose=False, seed=0)
-    texts = varied_texts() if texts is None else texts
+    try:
+        return _compare(llm, model, tokenizer, n_tokens, varied_texts() if texts is None else texts)
+    finally:
+        llm.close()
+
+
+def _compare(llm, model, tokenizer, n_tokens: int, texts: list[str]) -> dict:
+    from chatforge.chat.render import render_prompt, render_text
+
     tok_mismatch = []
     for t in texts:
         ours = tokenizer.encode(t)
