@@ -21,7 +21,6 @@ import os
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,7 +195,11 @@ def main() -> int:
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_serve."))
-    proc, url = start_server(args, workdir)
+    try:
+        proc, url = start_server(args, workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         print(f"server at {url} (pid {proc.pid}); {args.clients} clients for {args.duration:.0f}s", flush=True)
         out = {"machine": f"{os.cpu_count()} CPUs", "load": load(url, proc.pid, args.clients, args.duration,

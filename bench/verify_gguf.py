@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -68,6 +69,7 @@ def main() -> int:
                           ("qwen3", dict(qk_norm=True, tie_embeddings=False, n_kv_head=4, rope_theta=50000.0))):
             ckpt = make_tiny_checkpoint(work / label, train_steps=80, **kw)
             report[label] = check(label, source.load(checkpoint=ckpt), work, quants)
+    shutil.rmtree(work, ignore_errors=True)
     if args.out:
         args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     ok = all(r["f32"]["tokenize_mismatches"] == 0 and r["f32"]["greedy_equal"] == r["f32"]["prompts"]

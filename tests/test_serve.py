@@ -249,8 +249,6 @@ def test_inspect_matches_sdpa(run_dir):
 # ---- scheduling: disconnects free slots, the queue is bounded -----------------------------------
 
 def _job(served, prompt, max_tokens, events, index=0):
-    import queue  # noqa: F401
-
     from chatforge.serve.scheduler import BatchKey, Job
     from chatforge.serve.stream import OutputDecoder
 

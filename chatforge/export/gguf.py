@@ -132,6 +132,8 @@ def export_gguf(model, tokenizer, tokenizer_dir: str | Path, out_file: str | Pat
         raise UserError(f"--out '{out_file}' is a folder; GGUF export writes one file (e.g. model.gguf).")
     arch = "qwen3" if c.qk_norm else "llama"
     tokens, types, merges = token_table(tokenizer, Path(tokenizer_dir))
+    if not merges:  # llama.cpp refuses a BPE vocabulary without merges
+        raise UserError("this tokenizer has no BPE merges (bytes only); GGUF needs a trained tokenizer.")
     file_type = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
                  "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[quant]
 
