@@ -46,17 +46,19 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def find_chat_checkpoint(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, Path]:
-    """-> (checkpoint path or folder, run dir or None). Prefers the run's newest chat stage.
-    With both, the checkpoint is used and the run directory only provides the tools' index."""
+    """-> (checkpoint path or folder, run dir or None). Prefers the run's most refined chat stage,
+    by the same rule as serve and export (chatforge.export.source). With both, the checkpoint is
+    used and the run directory only provides the tools' index."""
+    from chatforge.export.source import list_checkpoints
+
     if checkpoint is not None:
         return checkpoint, run_dir
     run_dir = run_dir or Path("runs/cpu")
     if not run_dir.is_dir():
         raise UserError(f"run directory '{run_dir}' does not exist (pass --run-dir or --checkpoint).")
-    for stage in ("sft",):  # later chat stages (probe, rl, ...) go in front as they land
-        d = run_dir / stage / "ckpt"
-        if (d / "latest.json").is_file():
-            return d, run_dir
+    chat = {k: v for k, v in list_checkpoints(run_dir).items() if k != "pretrain"}
+    if chat:
+        return next(iter(chat.values())), run_dir
     raise UserError(f"no chat model in '{run_dir}' (run `chatforge sft --run-dir {run_dir}` first).")
 
 
