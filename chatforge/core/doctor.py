@@ -12,6 +12,7 @@ import sys
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p = sub.add_parser("doctor", parents=parents, help="check Python, torch, device, disk")
     p.add_argument("--path", default=".", help="where free disk is measured (default: .)")
+    p.add_argument("--no-bench", action="store_true", help="skip the one-second matmul measurement")
     p.set_defaults(func=main)
 
 
@@ -37,6 +38,19 @@ def main(args: argparse.Namespace) -> int:
             ("bf16", "yes" if bf16_supported(dev) else "no"),
             ("cuda devices", str(torch.cuda.device_count())),
         ]
+        if not args.no_bench:
+            # Whether bf16 is fast is a property of the chip, not of torch: AVX2-only CPUs
+            # emulate it ~50x slower than fp32, so the training dtype is chosen by measurement.
+            from chatforge.train.mfu import measure_matmul_peak
+
+            peaks = {}
+            for dt in (torch.float32, torch.bfloat16):
+                if dt is torch.bfloat16 and not bf16_supported(dev):
+                    continue
+                peaks[dt] = measure_matmul_peak(dev, dt, seconds=0.3)
+                rows.append((f"matmul {str(dt)[6:]}", f"{peaks[dt] / 1e9:.1f} GFLOP/s"))
+            fast = max(peaks, key=peaks.get) if peaks else torch.float32
+            rows.append(("training dtype", f"{str(fast)[6:]} (dtype=auto picks the faster)"))
     usage = shutil.disk_usage(args.path)
     rows.append(("free disk", f"{usage.free / 2**30:.1f} GiB at {os.path.abspath(args.path)}"))
     width = max(len(k) for k, _ in rows)
