@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import torch
 
 from chatforge.core.errors import UserError
+from chatforge.engine.decode import DecodeStep
 from chatforge.engine.sampling import SamplingParams, make_generator, sample
 from chatforge.model.gpt import GPT, KVCache
 
@@ -57,6 +58,7 @@ class Engine:
         self.tokenizer = tokenizer
         self.device = model.tok_emb.weight.device
         self.max_seq_len = model.config.max_seq_len
+        self._step = DecodeStep(self.model)
 
     def _special(self, name: str) -> int:
         if self.tokenizer is None:
@@ -115,6 +117,10 @@ class Engine:
             cache = cache.select_rows(src)
             logits = logits[src]
 
+        fast = self._step.supported(cache)
+        if fast:
+            self._step.refresh()  # weights may have changed since the last call (RL)
+
         n_rows = len(prompts) * num_samples
         outs = [Completion(r // num_samples, r % num_samples) for r in range(n_rows)]
         row_budget = [budget[r // num_samples] for r in range(n_rows)]
@@ -164,6 +170,13 @@ class Engine:
 
             # ---- feed: every row's pending tokens (up to T of them) in one forward ----
             T = min(max(len(pending[r]) for r in active), cache.max_len - cache.pos)
+            if T == 1 and fast and cache.lengths is None:
+                # the common step: one token per row, every row at the same length
+                toks = torch.tensor([pending[r][0] for r in active], device=self.device)
+                for r in active:
+                    del pending[r][0]
+                logits = self.model.logits(self._step(toks, cache))
+                continue
             chunks = []
             for r in active:
                 chunks.append(pending[r][:T])
