@@ -6,8 +6,8 @@ well under 1 ms: the rest is the ~60 small PyTorch ops per layer and their Pytho
 This step computes the same function as `GPT.forward_hidden` + `GPT.logits` for one new token per
 row, on a cache whose rows all hold the same number of tokens, with fewer ops:
 
-- the RMSNorm weights are folded into the matrix that follows them (attn_norm -> qkv, mlp_norm ->
-  gate/up), so those norms are the bare x * rsqrt(mean(x^2) + eps);
+- the RMSNorm weights (and a sqrt(d_model)) are folded into the matrix that follows them
+  (attn_norm -> qkv, mlp_norm -> gate/up), so those norms are x * rsqrt(sum(x^2) + d*eps);
 - RoPE's rotate_half is a column permutation (the sign lives in the sin table), so the q/k columns of W_qkv are appended a
   second time, permuted: one matmul gives q, k, v and rotate_half(q, k), and RoPE becomes one
   mul + one addcmul on all heads at once;
@@ -22,6 +22,8 @@ equal the module path up to float rounding (the folds reorder a multiply). Model
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -55,15 +57,17 @@ class DecodeStep:
         c = m.config
         H, Hk, D = c.n_head, c.n_kv_head, c.head_dim
         nq, nk = H * D, Hk * D
+        d = c.d_model
+        sqrt_d = math.sqrt(d)
         with torch.no_grad():
             layers = []
             for blk in m.layers:
-                wqkv = blk.attn.qkv_proj.weight.t() * blk.attn_norm.weight[:, None]  # (d, q|k|v)
-                w_in = wqkv.contiguous()
+                # (d, q|k|v); sqrt(d) because the norm below uses sum(x^2), not mean(x^2)
+                w_in = (blk.attn.qkv_proj.weight.t() * (blk.attn_norm.weight[:, None] * sqrt_d)).contiguous()
                 w_o = blk.attn.o_proj.weight.t().contiguous()
-                w_gu = (blk.mlp.gate_up_proj.weight.t() * blk.mlp_norm.weight[:, None]).contiguous()
+                w_gu = (blk.mlp.gate_up_proj.weight.t() * (blk.mlp_norm.weight[:, None] * sqrt_d)).contiguous()
                 w_d = blk.mlp.down_proj.weight.t().contiguous()
-                layers.append((w_in, w_o, w_gu, w_d, blk.attn_norm.eps, blk.mlp_norm.eps))
+                layers.append((w_in, w_o, w_gu, w_d, d * blk.attn_norm.eps, d * blk.mlp_norm.eps))
             # cos/sin per position, tiled over the q and k heads: (max_len, (H+Hk)*D)
             cos = m.rope_cos.repeat(1, H + Hk).contiguous()
             sin = m.rope_sin.repeat(1, H + Hk).contiguous()
@@ -83,19 +87,23 @@ class DecodeStep:
         B = tokens.shape[0]
         nqk = nq + nk
         cos, sin = self.cos[pos], self.sin[pos]
+        kv = getattr(cache, "_layer_views", None)
+        if kv is None:  # per-layer views of this cache, made once
+            kv = cache._layer_views = [(cache.k[i], cache.v[i]) for i in range(cache.k.shape[0])]
         x = F.embedding(tokens, self.model.tok_emb.weight)  # (B, d)
         for i, (w_in, w_o, w_gu, w_d, eps1, eps2) in enumerate(self.layers):
-            h = x * x.square().mean(-1, keepdim=True).add_(eps1).rsqrt_()
+            # rms_norm(x) = x * rsqrt(mean(x^2) + eps) = sqrt(d) * x * rsqrt(sum(x^2) + d*eps)
+            h = x * (x * x).sum(-1, keepdim=True).add_(eps1).rsqrt_()
             a = h @ w_in  # (B, q | k | v)
             qk = a[:, :nqk]
             qk = torch.addcmul(qk * cos, qk.index_select(1, self.perm), sin)
-            ck, cv = cache.k[i], cache.v[i]
+            ck, cv = kv[i]
             ck[:, :, pos] = qk[:, nq:].view(B, Hk, D)
             cv[:, :, pos] = a[:, nqk : nqk + nk].view(B, Hk, D)
             y = F.scaled_dot_product_attention(qk[:, :nq].view(B, H, 1, D), ck[:, :, : pos + 1],
                                                cv[:, :, : pos + 1], enable_gqa=gqa)
             x = torch.addmm(x, y.view(B, nq), w_o)
-            h = x * x.square().mean(-1, keepdim=True).add_(eps2).rsqrt_()
+            h = x * (x * x).sum(-1, keepdim=True).add_(eps2).rsqrt_()
             gu = h @ w_gu
             x = torch.addmm(x, F.silu(gu[:, :ffn]).mul_(gu[:, ffn:]), w_d)
         cache.pos = pos + 1
