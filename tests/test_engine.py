@@ -202,3 +202,39 @@ def test_weights_changed_in_place_are_seen(tok):
     opt.step()
     after = eng.generate([p], max_new_tokens=8, temperature=0)[0].tokens
     assert after == greedy_reference(m, p, 8) and after != before
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(n_kv_head=4, tie_embeddings=False)])
+def test_lean_decode_step_equals_module_path(tok, kw):
+    # the engine's one-token step folds norm weights into the matmuls and rotates all heads at
+    # once; it must compute what the modules compute (norm weights made non-trivial to check it)
+    from chatforge.engine.decode import DecodeStep
+    from chatforge.model.gpt import KVCache
+
+    m = make_model(tok.n_vocab, **kw)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if "norm" in name:
+                p.uniform_(0.5, 1.5)
+    step = DecodeStep(m)
+    step.refresh()
+    prompt = torch.tensor([tok.encode("hello there")] * 3)
+    with torch.inference_mode():
+        a, b = KVCache.for_model(m, 3, 40), KVCache.for_model(m, 3, 40)
+        m.forward_hidden(prompt, a)
+        m.forward_hidden(prompt, b)
+        assert step.supported(b)
+        for t in (5, 77, 200, 12):
+            x = torch.tensor([t, t + 1, t + 2])
+            ref = m.logits(m.forward_hidden(x[:, None], a)[:, 0])
+            got = m.logits(step(x, b))
+            torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+            assert a.pos == b.pos
+        torch.testing.assert_close(b.k[:, :, :, : b.pos], a.k[:, :, :, : a.pos], atol=1e-5, rtol=1e-5)
+    lean, modules = Engine(m, tok), Engine(m, tok, lean_decode=False)
+    kw2 = dict(num_samples=4, max_new_tokens=20, temperature=1.0, top_k=20, seed=3)
+    assert ([o.tokens for o in lean.generate([prompt[0].tolist()], **kw2)]
+            == [o.tokens for o in modules.generate([prompt[0].tolist()], **kw2)])
+    # QK-norm (Qwen3 style) puts a norm between projection and RoPE: the module path serves it
+    q = make_model(tok.n_vocab, qk_norm=True)
+    assert not DecodeStep(q).supported(KVCache.for_model(q, 1, 8))

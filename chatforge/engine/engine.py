@@ -51,14 +51,15 @@ class Completion:
 
 
 class Engine:
-    """Generation for one model. `tokenizer` is needed only for tool calls and text helpers."""
+    """Generation for one model. `tokenizer` is needed only for tool calls and text helpers.
+    `lean_decode=False` keeps every step on the model's module path (benchmarks compare the two)."""
 
-    def __init__(self, model: GPT, tokenizer=None):
+    def __init__(self, model: GPT, tokenizer=None, *, lean_decode: bool = True):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = model.tok_emb.weight.device
         self.max_seq_len = model.config.max_seq_len
-        self._step = DecodeStep(self.model)
+        self._step = DecodeStep(self.model) if lean_decode else None
 
     def _special(self, name: str) -> int:
         if self.tokenizer is None:
@@ -117,7 +118,7 @@ class Engine:
             cache = cache.select_rows(src)
             logits = logits[src]
 
-        fast = self._step.supported(cache)
+        fast = self._step is not None and self._step.supported(cache)
         if fast:
             self._step.refresh()  # weights may have changed since the last call (RL)
 
