@@ -12,8 +12,10 @@ row, on a cache whose rows all hold the same number of tokens, with fewer ops:
   second time, permuted: one matmul gives q, k, v and rotate_half(q, k), and RoPE becomes one
   mul + one addcmul on all heads at once;
 - the residual adds ride in `addmm` (x + y @ W_o, x + m @ W_down);
-- all matrices are kept transposed (row-major K x N), which this CPU multiplies fastest for a
-  few rows.
+- the matrices are laid out as this CPU multiplies them fastest for a few rows when they stream
+  from memory (measured with weights cycled past the cache): q/k/v, o and gate/up transposed
+  (row-major K x N, ~2x faster than F.linear's layout), down_proj as stored (~1.6x faster than
+  transposed).
 
 The packed matrices are rebuilt when any parameter is replaced or changed in place (its version
 counter moves), so generation between optimizer steps (RL) sees the current weights. Results
@@ -66,7 +68,8 @@ class DecodeStep:
                 w_in = (blk.attn.qkv_proj.weight.t() * (blk.attn_norm.weight[:, None] * sqrt_d)).contiguous()
                 w_o = blk.attn.o_proj.weight.t().contiguous()
                 w_gu = (blk.mlp.gate_up_proj.weight.t() * (blk.mlp_norm.weight[:, None] * sqrt_d)).contiguous()
-                w_d = blk.mlp.down_proj.weight.t().contiguous()
+                # the down projection (K = ffn > N = d_model) streams faster untransposed
+                w_d = blk.mlp.down_proj.weight.detach().t()
                 layers.append((w_in, w_o, w_gu, w_d, d * blk.attn_norm.eps, d * blk.mlp_norm.eps))
             # cos/sin per position, tiled over the q and k heads: (max_len, (H+Hk)*D)
             cos = m.rope_cos.repeat(1, H + Hk).contiguous()
