@@ -70,14 +70,22 @@ class DecodeStep:
                 w_gu = (blk.mlp.gate_up_proj.weight.t() * (blk.mlp_norm.weight[:, None] * sqrt_d)).contiguous()
                 # the down projection (K = ffn > N = d_model) streams faster untransposed
                 w_d = blk.mlp.down_proj.weight.detach().t()
-                layers.append((w_in, w_o, w_gu, w_d, d * blk.attn_norm.eps, d * blk.mlp_norm.eps))
+                layers.append((w_in, w_o, w_gu, w_d, self._eps(d * blk.attn_norm.eps, m), self._eps(d * blk.mlp_norm.eps, m)))
             # cos/sin per position, tiled over the q and k heads: (max_len, (H+Hk)*D)
             cos = m.rope_cos.repeat(1, H + Hk).contiguous()
             sin = m.rope_sin.repeat(1, H + Hk).contiguous()
             self.perm = _roll_cols(torch.arange(nq + nk)[None], H + Hk, D)[0].to(cos.device)
+            self.ones = torch.ones(d, 1, device=cos.device)
+            self.eps_out = self._eps(d * m.norm.eps, m)
+            self.w_norm_out = (m.norm.weight.detach() * sqrt_d).clone()
         self.layers, self.cos, self.sin = layers, cos, sin
         self.dims = (H, Hk, D, nq, nk, c.ffn_dim, H != Hk)
         self._key = key
+
+    @staticmethod
+    def _eps(value: float, m) -> torch.Tensor:
+        # a float32 tensor, not a Python scalar: adding a scalar costs an extra conversion op
+        return torch.full((1, 1), value, dtype=torch.float32, device=m.tok_emb.weight.device)
 
     def __call__(self, tokens: torch.Tensor, cache) -> torch.Tensor:
         """tokens[B] (one new token per row) -> final-normed hidden states [B, d_model] (what
@@ -94,9 +102,11 @@ class DecodeStep:
         if kv is None:  # per-layer views of this cache, made once
             kv = cache._layer_views = [(cache.k[i], cache.v[i]) for i in range(cache.k.shape[0])]
         x = F.embedding(tokens, self.model.tok_emb.weight)  # (B, d)
+        ones = self.ones
         for i, (w_in, w_o, w_gu, w_d, eps1, eps2) in enumerate(self.layers):
-            # rms_norm(x) = x * rsqrt(mean(x^2) + eps) = sqrt(d) * x * rsqrt(sum(x^2) + d*eps)
-            h = x * (x * x).sum(-1, keepdim=True).add_(eps1).rsqrt_()
+            # rms_norm(x) = x * rsqrt(mean(x^2) + eps) = sqrt(d) * x * rsqrt(sum(x^2) + d*eps);
+            # sum(x^2) + d*eps in one addmm against a column of ones
+            h = x * torch.addmm(eps1, x * x, ones).rsqrt_()
             a = h @ w_in  # (B, q | k | v)
             qk = a[:, :nqk]
             qk = torch.addcmul(qk * cos, qk.index_select(1, self.perm), sin)
@@ -106,8 +116,8 @@ class DecodeStep:
             y = F.scaled_dot_product_attention(qk[:, :nq].view(B, H, 1, D), ck[:, :, : pos + 1],
                                                cv[:, :, : pos + 1], enable_gqa=gqa)
             x = torch.addmm(x, y.view(B, nq), w_o)
-            h = x * (x * x).sum(-1, keepdim=True).add_(eps2).rsqrt_()
+            h = x * torch.addmm(eps2, x * x, ones).rsqrt_()
             gu = h @ w_gu
             x = torch.addmm(x, F.silu(gu[:, :ffn]).mul_(gu[:, ffn:]), w_d)
         cache.pos = pos + 1
-        return self.model.norm(x)
+        return x * torch.addmm(self.eps_out, x * x, ones).rsqrt_() * self.w_norm_out  # model.norm
