@@ -30,7 +30,8 @@ from chatforge.train.mfu import measure_matmul_peak  # noqa: E402
 from chatforge.train.optim import OptimConfig, build_optimizer  # noqa: E402
 
 SHAPES = {
-    "cpu-preset (d256 L6)": dict(n_layer=6, d_model=256, n_head=4, n_kv_head=4),
+    "cpu-preset (d192 L4)": dict(n_layer=4, d_model=192, n_head=3, n_kv_head=3),
+    "5.9M (d256 L6)": dict(n_layer=6, d_model=256, n_head=4, n_kv_head=4),
     "12M (d384 L6)": dict(n_layer=6, d_model=384, n_head=6, n_kv_head=6),
 }
 
