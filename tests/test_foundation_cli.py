@@ -50,3 +50,9 @@ def test_run_dir_that_is_not_a_run(tmp_path):
 def test_run_unknown_until(tmp_path):
     assert main(["--quiet", "run", "--preset", "smoke", "--until", "nosuch",
                  "--run-dir", str(tmp_path / "r")]) == 2
+
+
+def test_stage_without_its_inputs_writes_nothing(tmp_path):
+    run_dir = tmp_path / "new"
+    assert main(["--quiet", "sft", "--preset", "smoke", "--run-dir", str(run_dir)]) == 2
+    assert not run_dir.exists()

@@ -8,7 +8,7 @@ from typing import Any
 
 from chatforge.core.config import Config, load_config
 from chatforge.core.device import apply_threads
-from chatforge.core.rundir import run_stage, save_config, saved_config, validate_run_dir
+from chatforge.core.rundir import check_deps, run_stage, save_config, saved_config, validate_run_dir
 
 
 def add_config_args(p: argparse.ArgumentParser, run_dir_help: str | None = None) -> None:
@@ -41,6 +41,7 @@ def add_stage_args(p: argparse.ArgumentParser) -> None:
 def stage_main(name: str, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
     """Resolve config, save it into the run directory, and run one stage under the protocol."""
     run_dir, cfg = resolve(args)
+    check_deps(name, run_dir, cfg)  # before anything is written: a failed command leaves no trace
     save_config(run_dir, cfg)
     run_stage(name, run_dir, cfg, force=getattr(args, "force", False), extra=extra)
     return 0

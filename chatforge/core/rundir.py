@@ -101,6 +101,16 @@ def is_complete(spec: StageSpec, run_dir: Path, cfg: Config) -> bool:
     return all(marker.get(k) == v for k, v in want.items())
 
 
+def check_deps(name: str, run_dir: Path, cfg: Config) -> None:
+    """Raise a UserError naming the first earlier stage that is missing or stale."""
+    for dep in _deps(stage_spec(name)):
+        if not is_complete(dep, Path(run_dir), cfg):
+            raise UserError(
+                f"stage '{name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
+                f"this config (run `chatforge run --run-dir {run_dir}` first)."
+            )
+
+
 def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,
               extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Run one stage under the protocol. Returns its metrics, or None when it was skipped."""
@@ -109,12 +119,7 @@ def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,
     spec = stage_spec(name)
     run_dir = Path(run_dir)
     out = run_dir / name
-    for dep in _deps(spec):
-        if not is_complete(dep, run_dir, cfg):
-            raise UserError(
-                f"stage '{name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
-                f"this config (run `chatforge run --run-dir {run_dir}` first)."
-            )
+    check_deps(name, run_dir, cfg)
     hashes = stage_hashes(spec, run_dir, cfg)
     if not force and is_complete(spec, run_dir, cfg):
         say(f"[{name}] complete, skipping ({out})")
