@@ -37,3 +37,15 @@ def smoke_run(tmp_path_factory) -> Path:
     rc = main(["--quiet", "run", "--preset", "smoke", "--run-dir", str(run_dir)])
     assert rc == 0, "the smoke pipeline failed"
     return run_dir
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for tests of tiny models: a second intra-op thread only adds sync cost,
+    and badly so on a busy machine."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

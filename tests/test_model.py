@@ -10,13 +10,7 @@ from chatforge.model import GPT, KVCache, ModelConfig
 from chatforge.model.hf_map import from_hf_state_dict, to_hf_model, to_hf_state_dict
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: a second intra-op thread only adds sync cost, and badly so on a busy machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**kw) -> GPT:
