@@ -60,17 +60,23 @@ def test_chat_streams_a_reply(page):
     page.on("response", lambda r: chunks.append(r.url) if "chat/completions" in r.url else None)
     page.fill("#temperature", "0")
     page.uncheck("#tools")
-    # count the updates the reply bubble gets while it streams (one per SSE text delta)
+    # count the updates the reply bubble gets while it streams (one per SSE text delta), and note
+    # whether it was ever marked as streaming: a short reply can finish between two polls of
+    # wait_for_selector, so the transient state is recorded by the observer instead
     page.evaluate("""() => {
       window.__updates = 0;
-      new MutationObserver((records) => { window.__updates += records.filter(
-          (r) => r.type === 'characterData' || r.addedNodes.length).length; })
-        .observe(document.querySelector('#messages'), {subtree: true, childList: true, characterData: true});
+      window.__streamed = false;
+      new MutationObserver((records) => {
+        window.__updates += records.filter(
+          (r) => r.type === 'characterData' || r.addedNodes.length).length;
+        if (document.querySelector('.msg.assistant.streaming')) window.__streamed = true;
+      }).observe(document.querySelector('#messages'),
+                 {subtree: true, childList: true, characterData: true, attributes: true});
     }""")
     page.fill("#prompt", "hi")
     page.click("#send")
-    page.wait_for_selector(".msg.assistant.streaming")
     page.wait_for_selector(".msg.assistant[data-done='1']")
+    assert page.evaluate("window.__streamed")
     reply = page.inner_text(".msg.assistant")
     assert reply.strip() and reply != "(no answer)"
     assert page.evaluate("window.__updates") > 3  # the reply grew piece by piece
