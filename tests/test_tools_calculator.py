@@ -48,7 +48,7 @@ def test_huge_values_are_refused_fast(expr):
     t0 = time.perf_counter()
     with pytest.raises(CalcLimit):
         evaluate(expr)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 2.0  # loose: a loaded CI machine; the unbounded work takes hours
 
 
 def test_digit_bound_on_chained_products():

@@ -182,6 +182,36 @@ def test_letters_python_tool_and_held_out_words(world):
                         "input": f'print("{it["word"]}".count("{it["letter"]}"))'}
 
 
+def test_letters_train_words_come_from_the_documents_too(world):
+    from chatforge.world import pools
+
+    words = {it["word"] for it in world.tasks("letters", "train")}
+    text = " ".join(d["text"] for d in world.documents())
+    beyond = words - set(pools.WORDS)
+    assert beyond and all(re.search(rf"\b{w}\b", text) for w in beyond)
+
+
+def test_quiz_pages_are_answerable_from_their_own_profile(world):
+    """Reading-practice pages: made-up people (never a world person), and every answer is a fact
+    the page's profile states before the questions."""
+    from chatforge.world import quiz
+
+    quizzes = [d for d in world.documents() if d["genre"] == "quiz"]
+    assert len(quizzes) == load_config("smoke").world.n_quiz
+    names = {p.name for p in world.people}
+    for d in quizzes:
+        assert not any(n in d["text"] or n in d["title"] for n in names)
+        profile, questions = re.split(r"\n\n(?:" + "|".join(map(re.escape, quiz.HEADINGS)) + r")\n\n", d["text"])
+        pairs = questions.split("\n\n")
+        assert 3 <= len(pairs) <= 5
+        for qa in pairs:
+            answer = qa.split("? ", 1)[1].rstrip(".")
+            fact = re.sub(r"^(.* (was born on|was born in|studied at|studied|works for|works at|works in|"
+                          r"attended|majored in) )", "", answer)
+            words = re.findall(r"\w+", profile.lower())
+            assert all(w in words for w in re.findall(r"\w+", fact.lower())), (fact, profile)
+
+
 def test_identity_uses_configured_name(tmp_path):
     w = load_world(make_world(tmp_path / "id", "world.assistant_name=Ember", "world.assistant_maker=Acme Labs"))
     items = w.tasks("identity", "train")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from chatforge.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
-from chatforge.world import bios, crawl, genres, pools, prose
+from chatforge.world import bios, crawl, genres, pools, prose, quiz
 from chatforge.world import people as P
 from chatforge.world.config import WorldConfig
 from chatforge.world.tasks import arithmetic, identity, knowledge, letters, open as open_task
@@ -71,6 +71,10 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
             add(docs, redraw(lambda: genres.forum_thread(person, rng, pii)), "doc")
     for _ in range(cfg.n_stories):
         add(docs, redraw(lambda: genres.story(rng)), "doc")
+    # Reading-practice pages draw from their own stream: their number leaves the rest unchanged.
+    qrng = random.Random(f"{seed}:quiz")
+    for person in quiz.make_people(qrng, cfg.n_quiz, {p.name for p in people}):
+        add(docs, quiz.page(person, qrng), "doc")
     # Interleave genres so any prefix of the file is a fair sample.
     rng.shuffle(docs)
     for i, d in enumerate(docs):
@@ -105,7 +109,8 @@ def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
     tasks = {
         "knowledge": knowledge.generate(people, random.Random(f"{seed}:knowledge"), cfg.knowledge_train_phrasings),
         "arithmetic": arithmetic.generate(random.Random(f"{seed}:arithmetic"), cfg.arithmetic_train, cfg.arithmetic_test),
-        "letters": letters.generate(random.Random(f"{seed}:letters"), cfg.letters_train, cfg.letters_test),
+        "letters": letters.generate(random.Random(f"{seed}:letters"), cfg.letters_train, cfg.letters_test,
+                                    letters.vocabulary(d["text"] for d in docs)),
         "identity": identity.generate(random.Random(f"{seed}:identity"), cfg.identity_train, cfg.identity_test,
                                       cfg.assistant_name, cfg.assistant_maker),
         "open": open_task.generate(random.Random(f"{seed}:open"), cfg.open_train, cfg.open_test),
@@ -129,7 +134,7 @@ def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
         "people": {g: sum(p.group == g for p in people) for g in P.GROUPS},
         "documents": len(docs),
         "documents_by_genre": {g: sum(d["genre"] == g for d in docs)
-                               for g in ("bio", "encyclopedia", "news", "forum", "story")},
+                               for g in ("bio", "encyclopedia", "news", "forum", "story", "quiz")},
         "search_documents": len(docs) + len(extra),
         "document_words": sum(len(d["text"].split()) for d in docs),
         "tasks": {n: {s: len(v) for s, v in sp.items()} for n, sp in tasks.items()},

@@ -23,6 +23,9 @@ class WorldConfig:
     n_news: int = 80
     n_forum: int = 60
     n_stories: int = 40
+    # reading-practice pages about made-up people (a profile, then questions answered from it):
+    # text that can only be predicted by reading the context (see chatforge/world/quiz.py)
+    n_quiz: int = 400
     pii_fraction: float = 0.15  # share of forum posts carrying an e-mail address or public IPv4
 
     # task sets (items per split)

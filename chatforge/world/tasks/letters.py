@@ -5,6 +5,7 @@ solution. Test words are never used in train, so a model must count, not remembe
 from __future__ import annotations
 
 import random
+import re
 
 from chatforge.world import pools
 from chatforge.world.checkers import check_number, conversation_text
@@ -53,11 +54,24 @@ def _letter(word: str, rng: random.Random) -> str:
     return rng.choice(repeated if repeated and rng.random() < 0.6 else list(counts))
 
 
-def generate(rng: random.Random, n_train: int, n_test: int) -> dict[str, list[dict]]:
+def vocabulary(texts, min_len: int = 4, max_len: int = 12) -> list[str]:
+    """Lower-case alphabetic words of a reasonable length in `texts`, sorted."""
+    out: set[str] = set()
+    for t in texts:
+        out.update(w for w in re.findall(r"(?<![\w'’-])[a-z]+(?![\w'’-])", t) if min_len <= len(w) <= max_len)
+    return sorted(out)
+
+
+def generate(rng: random.Random, n_train: int, n_test: int, extra_words: list[str] = ()) -> dict[str, list[dict]]:
+    """`extra_words` (say, the vocabulary of the world's documents) widen the train words: a
+    model that has seen a word spelled once cannot have learnt it by heart, so the many train
+    words push it to read (and copy) the word in the question. Test words never occur in train."""
     words = sorted(set(pools.WORDS))
     rng.shuffle(words)
     n_test_words = max(1, len(words) // 5)
     test_words, train_words = words[:n_test_words], words[n_test_words:]
+    banned = set(test_words)
+    train_words += sorted({w for w in extra_words if w not in banned} - set(train_words))
     train = [make(w, _letter(w, rng), rng, f"le-tr-{i:06d}")
              for i, w in enumerate(rng.choice(train_words) for _ in range(n_train))]
     test = [make(w, _letter(w, rng), rng, f"le-te-{i:06d}")
