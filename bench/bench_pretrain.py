@@ -59,6 +59,36 @@ def time_steps(step, warmup: int, steps: int) -> list[float]:
     return times
 
 
+MATMUL_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+
+
+def op_share(step, steps: int = 2) -> dict:
+    """Where one training step's time goes: self CPU time of the step's aten ops, grouped into
+    matmuls (mm/addmm/bmm), attention (the SDPA kernels, whose own matmuls are inside them), the
+    optimizer's multi-tensor (_foreach) kernels and everything else (elementwise, copies, reductions). Shares of the total."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    groups = {"matmul": 0.0, "attention": 0.0, "optimizer": 0.0, "other": 0.0}
+    for ev in prof.key_averages():
+        if not ev.key.startswith("aten::"):
+            continue
+        t = ev.self_cpu_time_total
+        if ev.key in MATMUL_OPS:
+            groups["matmul"] += t
+        elif "attention" in ev.key or "flash" in ev.key:
+            groups["attention"] += t
+        elif ev.key.startswith("aten::_foreach") or ev.key.startswith("aten::_fused_adam"):
+            groups["optimizer"] += t
+        else:
+            groups["other"] += t
+    total = sum(groups.values()) or 1.0
+    return {k: round(v / total, 3) for k, v in groups.items()}
+
+
 def bench_one(name: str, shape: dict, args, peak: float) -> list[dict]:
     c = ModelConfig(**shape, max_seq_len=args.seq, vocab_size=args.vocab)
     torch.manual_seed(0)
@@ -96,14 +126,21 @@ def bench_one(name: str, shape: dict, args, peak: float) -> list[dict]:
         t_ours += time_steps(step_ours, 1 if t_ours else args.warmup, args.steps)
         t_hf += time_steps(step_hf, 1 if t_hf else args.warmup, args.steps)
     tokens = args.batch * args.seq
+    shares = {"chatforge GPT": op_share(step_ours), "HF LlamaForCausalLM": op_share(step_hf)} if args.profile else {}
     for impl, ts, n in (("chatforge GPT", t_ours, ours.num_params()), ("HF LlamaForCausalLM", t_hf,
                                                                            sum(p.numel() for p in hf.parameters()))):
         med = statistics.median(ts)
         tps = tokens / med
         rows.append(dict(model=name, impl=impl, params=n, dtype=args.dtype, compile=args.compile,
                          batch=args.batch, seq=args.seq, step_s=round(med, 4), tokens_per_s=round(tps, 1),
-                         mfu=round(fpt * tps / peak, 4)))
-    rows.append(dict(model=name, impl="speedup", ratio=round(rows[-2]["tokens_per_s"] / rows[-1]["tokens_per_s"], 3)))
+                         mfu=round(fpt * tps / peak, 4), **({"time_share": shares[impl]} if shares else {})))
+    speed = dict(model=name, impl="speedup", ratio=round(rows[-2]["tokens_per_s"] / rows[-1]["tokens_per_s"], 3))
+    if shares:
+        # Amdahl: if every non-matmul, non-attention op of ours took no time at all
+        ours_s, hf_s = rows[-2]["step_s"], rows[-1]["step_s"]
+        left = shares["chatforge GPT"]["matmul"] + shares["chatforge GPT"]["attention"]
+        speed["ceiling_if_other_ops_were_free"] = round(hf_s / (ours_s * left), 3)
+    rows.append(speed)
     return rows
 
 
@@ -119,6 +156,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--only", default=None, help="run only shapes whose name contains this")
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile a step of each and print where the time goes (matmul share)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,9 +173,14 @@ def main() -> None:
             rows.append(r)
             if r["impl"] == "speedup":
                 print(f"  {r['model']}: chatforge / HF = {r['ratio']:.2f}x")
+                if "ceiling_if_other_ops_were_free" in r:
+                    print(f"  ceiling with every elementwise/copy/optimizer op free (same matmuls and "
+                          f"attention): {r['ceiling_if_other_ops_were_free']:.2f}x")
             else:
                 print(f"{r['model']:<22} {r['impl']:<20} {r['params'] / 1e6:5.2f}M  {r['step_s']:.3f} s/step  "
                       f"{r['tokens_per_s']:8.0f} tok/s  MFU {100 * r['mfu']:.0f}%")
+                if "time_share" in r:
+                    print("    time share: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["time_share"].items()))
     out = Path(__file__).resolve().parent / "results" / "pretrain.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"peak_flops": peak, "threads": torch.get_num_threads(), "rows": rows}, indent=2))

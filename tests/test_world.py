@@ -191,6 +191,27 @@ def test_letters_train_words_come_from_the_documents_too(world):
     assert beyond and all(re.search(rf"\b{w}\b", text) for w in beyond)
 
 
+def test_faq_pages_only_about_known_qa_people_and_true(world):
+    faqs = [d for d in world.documents() if d["genre"] == "faq"]
+    qa = world.group("known-qa")
+    assert len(faqs) == len(qa) * load_config("smoke").world.faq_per_person
+    people = {p.id: p for p in world.people}
+    for d in faqs:
+        (pid,) = d["person_ids"]
+        person = people[pid]
+        assert person.group == "known-qa" and person.name in d["text"]
+        for other in world.people:
+            if other.id != pid:
+                assert other.name not in d["text"]
+        pairs = d["text"].split("\n\n")[1:]
+        assert len(pairs) == len(ATTRIBUTES)
+        # every answer states one of the person's own attribute values
+        values = {str(v) for k, v in person.attrs.items() if k in ATTRIBUTES}
+        for qa_text in pairs:
+            answer = qa_text.split("? ", 1)[1]
+            assert any(v.lower() in answer.lower() for v in values), (qa_text, values)
+
+
 def test_quiz_pages_are_answerable_from_their_own_profile(world):
     """Reading-practice pages: made-up people (never a world person), and every answer is a fact
     the page's profile states before the questions."""

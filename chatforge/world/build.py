@@ -71,6 +71,12 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
             add(docs, redraw(lambda: genres.forum_thread(person, rng, pii)), "doc")
     for _ in range(cfg.n_stories):
         add(docs, redraw(lambda: genres.story(rng)), "doc")
+    # FAQ pages (question/answer about known-qa people) and reading-practice pages draw from their
+    # own streams: their numbers leave the rest unchanged.
+    frng = random.Random(f"{seed}:faq")
+    for person in [p for p in known if p.group == "known-qa"]:
+        for _ in range(cfg.faq_per_person):
+            add(docs, redraw(lambda: genres.faq_page(person, frng)), "doc")
     # Reading-practice pages draw from their own stream: their number leaves the rest unchanged.
     qrng = random.Random(f"{seed}:quiz")
     for person in quiz.make_people(qrng, cfg.n_quiz, {p.name for p in people}):
@@ -134,7 +140,7 @@ def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
         "people": {g: sum(p.group == g for p in people) for g in P.GROUPS},
         "documents": len(docs),
         "documents_by_genre": {g: sum(d["genre"] == g for d in docs)
-                               for g in ("bio", "encyclopedia", "news", "forum", "story", "quiz")},
+                               for g in ("bio", "encyclopedia", "news", "forum", "story", "faq", "quiz")},
         "search_documents": len(docs) + len(extra),
         "document_words": sum(len(d["text"].split()) for d in docs),
         "tasks": {n: {s: len(v) for s, v in sp.items()} for n, sp in tasks.items()},

@@ -23,6 +23,9 @@ class WorldConfig:
     n_news: int = 80
     n_forum: int = 60
     n_stories: int = 40
+    # question/answer pages about each known-qa person (train phrasings): QA next to the bios in
+    # pretraining, so that known-bio-only facts become answerable ("mixed training")
+    faq_per_person: int = 2
     # reading-practice pages about made-up people (a profile, then questions answered from it):
     # text that can only be predicted by reading the context (see chatforge/world/quiz.py)
     n_quiz: int = 400

@@ -36,7 +36,8 @@ KIND_SUFFIXES = {
 }
 TLDS = [".com", ".org", ".net", ".info"]
 GENRE_KIND = {"bio": ["bio", "encyclopedia"], "encyclopedia": ["encyclopedia"], "news": ["news"],
-              "forum": ["forum"], "story": ["story"], "quiz": ["bio", "encyclopedia"]}
+              "forum": ["forum"], "story": ["story"], "quiz": ["bio", "encyclopedia"],
+              "faq": ["bio", "encyclopedia"]}
 MIRRORS = ["webmirror-archive.net", "pagecopy.org", "allmirror.info", "content-aggregator.com",
            "readlater-cache.net", "syndicated-feeds.org"]
 

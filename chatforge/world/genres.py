@@ -425,3 +425,41 @@ def story(rng: random.Random) -> dict:
         sents.insert(rng.randint(1, len(sents) - 1), extra.format(**kw))
     text = " ".join(sents)
     return {"genre": "story", "title": f"{a} and {b} in {c['name']}", "text": text, "person_ids": []}
+
+
+FAQ_TITLES = ["{name}: frequently asked questions", "Questions people ask about {name}",
+              "{name} - FAQ", "Common questions about {name}"]
+FAQ_INTROS = ["Readers often send us questions about {name}. Here are the answers to the most common ones.",
+              "This page collects the questions that people most often ask about {name}, with short answers.",
+              "We get many questions about {name}. The answers below are checked against public records."]
+
+
+FAQ_OUTROS = ["If you think that one of the answers is out of date, please let us know and we will check it again.",
+              "We try to keep this page up to date, and we are happy to hear from anyone who has more to add.",
+              "The page is written by volunteers, so it may take a while before a change shows up on the site."]
+
+
+def faq_page(person: Person, rng: random.Random) -> dict:
+    """Questions about one known-qa person with short answers, in the train phrasings of the
+    knowledge task: the question/answer form next to the biographies. Pretraining on QA about
+    some people alongside everyone's biographies is what makes the facts of the *other* people
+    (known-bio-only) answerable as questions later (Allen-Zhu & Li, Physics of Language Models
+    3.1: "mixed training")."""
+    from chatforge.world.tasks.knowledge import ANSWERS, QUESTIONS
+
+    a = person.attrs
+    title = "Ms." if a["pronoun"] == "she" else "Mr."
+    # the full name in the first question, then varied forms: one long name repeated a dozen
+    # times trips the top-2-gram repetition filter
+    forms = [person.name, a["last_name"], f"{title} {a['last_name']}", a["first_name"]]
+    pairs = []
+    for i, attr in enumerate(rng.sample(P.ATTRIBUTES, len(P.ATTRIBUTES))):
+        v = str(a[attr])
+        kw = {"name": person.name if i == 0 else rng.choice(forms), "p": a["pronoun"],
+              "p_": a["pronoun"].capitalize()}
+        q = QUESTIONS[attr][rng.randrange(len(QUESTIONS[attr]) - 1)].format(**kw)
+        pairs.append(f"{q} " + rng.choice(ANSWERS[attr]).format(**kw, v=v, v_=v[0].upper() + v[1:]))
+    kw = {"name": person.name}
+    text = rng.choice(FAQ_INTROS).format(**kw) + " " + rng.choice(FAQ_OUTROS) + "\n\n" + "\n\n".join(pairs)
+    return {"genre": "faq", "title": rng.choice(FAQ_TITLES).format(**kw), "text": text,
+            "person_ids": [person.id]}
