@@ -179,7 +179,7 @@ def test_letters_python_tool_and_held_out_words(world):
         assert it["answer"] == it["word"].count(it["letter"])
         call = it["solutions"]["python"]["messages"][-1]["content"][1]
         assert call == {"type": "tool_call", "tool": "python",
-                        "input": f'print("{it["word"]}".count("{it["letter"]}"))'}
+                        "input": f'print(" {it["word"]}".count("{it["letter"]}"))'}
 
 
 def test_letters_train_words_come_from_the_documents_too(world):

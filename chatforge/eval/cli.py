@@ -61,5 +61,8 @@ def main(args: argparse.Namespace) -> int:
     say(f"{'task':<24} {'n':>4} {'accuracy':>9} {'tool calls':>11}")
     for name, rec in report["tasks"].items():
         say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {100 * rec['tool_call_rate']:>10.1f}%")
-    say(f"checkpoint: {meta['checkpoint']}  ({report['summary']['eval_seconds']}s)  -> {out}")
+    sm = report["summary"]
+    say(f"copy probe: next-token accuracy {sm['copy_first_pass']} on random words, {sm['copy_repeat']} on "
+        "their repeat (equal: the model does not read its context)")
+    say(f"checkpoint: {meta['checkpoint']}  ({sm['eval_seconds']}s)  -> {out}")
     return 0

@@ -163,7 +163,8 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
     from chatforge.core.errors import UserError
     from chatforge.world import load_world
 
-    sets = build_sets(load_world(run_dir / "world"), items or cfg.eval_items, seed)
+    world = load_world(run_dir / "world")
+    sets = build_sets(world, items or cfg.eval_items, seed)
     if tasks:
         bad = [t for t in tasks if t not in sets]
         if bad:
@@ -180,5 +181,13 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
                           sets, log=log)
     finally:
         torch.set_num_threads(threads)
+    from chatforge.eval.copying import copy_probe
+
+    probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed)
+    report["summary"]["copy_first_pass"] = probe["first"]
+    report["summary"]["copy_repeat"] = probe["repeat"]
+    if log is not None:
+        log.info(f"copy probe (next-token accuracy on random words, then on their repeat): "
+                 f"{probe['first']} -> {probe['repeat']}")
     report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return report

@@ -25,10 +25,10 @@ class WorldConfig:
     n_stories: int = 40
     # question/answer pages about each known-qa person (train phrasings): QA next to the bios in
     # pretraining, so that known-bio-only facts become answerable ("mixed training")
-    faq_per_person: int = 2
+    faq_per_person: int = 0
     # reading-practice pages about made-up people (a profile, then questions answered from it):
     # text that can only be predicted by reading the context (see chatforge/world/quiz.py)
-    n_quiz: int = 400
+    n_quiz: int = 0
     pii_fraction: float = 0.15  # share of forum posts carrying an e-mail address or public IPv4
 
     # task sets (items per split)

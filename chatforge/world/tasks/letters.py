@@ -28,12 +28,20 @@ def _spelled(word: str, letter: str, n: int) -> str:
     return f"Let me spell {word}: {body}. The letter {letter} appears {n} times. The answer is {n}."
 
 
+def python_call(word: str, letter: str) -> str:
+    """The python a model writes to count. The word keeps the space it has in the question: with
+    the GPT-4 split pattern `"balcony` and ` balcony` are different tokens (`"`, `bal`, ... vs
+    ` b`, `al`, ...), so `"balcony"` would make the model *spell* a word it has never seen, while
+    `" balcony"` lets it copy the question's tokens one for one. Counting a letter is the same."""
+    return f'print(" {word}".count("{letter}"))'
+
+
 def make(word: str, letter: str, rng: random.Random, idx: str) -> dict:
     q = rng.choice(QUESTIONS).format(l=letter, w=word)
     n = word.count(letter)
     spelled = _spelled(word, letter, n)
     tool = [{"type": "text", "text": "I will count it with Python."},
-            {"type": "tool_call", "tool": "python", "input": f'print("{word}".count("{letter}"))'},
+            {"type": "tool_call", "tool": "python", "input": python_call(word, letter)},
             {"type": "tool_result", "output": str(n)},
             {"type": "text", "text": f"The word {word} contains the letter {letter} {n} times. The answer is {n}."}]
     conv = lambda c: {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": c}]}  # noqa: E731

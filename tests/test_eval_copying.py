@@ -1,0 +1,70 @@
+"""The copy probe separates a model that reads its context from one that does not."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from chatforge.eval.copying import copy_probe  # noqa: E402
+
+
+class Oracle(torch.nn.Module):
+    """Induction done by hand: finds the earlier position whose preceding tokens match the
+    current ones for longest and predicts the token that followed it (token 0 when none)."""
+
+    def __init__(self, vocab: int):
+        super().__init__()
+        self.vocab = vocab
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        B, T = x.shape
+        out = torch.full((B, T, self.vocab), -1.0)
+        for b in range(B):
+            row = x[b].tolist()
+            for t in range(T):
+                nxt, best = 0, 0
+                for s in range(t - 1, -1, -1):
+                    k = 0
+                    while k <= s and row[s - k] == row[t - k]:
+                        k += 1
+                    if k > best:
+                        nxt, best = row[s + 1], k
+                out[b, t, nxt] = 1.0
+        return out
+
+
+class Blind(Oracle):
+    def forward(self, x):
+        out = torch.zeros(*x.shape, self.vocab)
+        out[..., 0] = 1.0
+        return out
+
+
+class Tok:
+    """Words of four lowercase letters, one token per letter, ids 1..26; BOS is 27."""
+
+    def encode(self, text):
+        return [ord(c) - 96 for c in text if c.isalpha()]
+
+    def special(self, name):
+        return 27
+
+
+TEXTS = ["".join(chr(97 + (i * 7 + j * 3) % 26) for j in range(4)) for i in range(60)]
+
+
+def test_induction_scores_high_only_on_the_repeat():
+    p = copy_probe(Oracle(28), Tok(), [" ".join(TEXTS)], rows=4, words=20)
+    assert p["repeat"] > 0.95  # every repeated target follows an earlier occurrence of its context
+    assert p["first"] < p["repeat"] - 0.3
+
+
+def test_a_model_that_ignores_context_scores_the_same_on_both():
+    p = copy_probe(Blind(28), Tok(), [" ".join(TEXTS)], rows=4, words=20)
+    assert p["first"] == p["repeat"] == 0.0
+
+
+def test_too_few_words_gives_no_score():
+    assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None}
