@@ -35,7 +35,7 @@ class WorldConfig:
     knowledge_train_phrasings: int = 3  # question phrasings per (known-qa person, attribute) in train
     arithmetic_train: int = 1500
     arithmetic_test: int = 300
-    letters_train: int = 800
+    letters_train: int = 3000
     letters_test: int = 200
     identity_train: int = 300
     identity_test: int = 60
