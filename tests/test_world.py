@@ -212,6 +212,13 @@ def test_faq_pages_only_about_known_qa_people_and_true(world):
             assert any(v.lower() in answer.lower() for v in values), (qa_text, values)
 
 
+def test_too_many_quiz_pages_is_one_clear_error(tmp_path):
+    from chatforge.core.errors import UserError
+
+    with pytest.raises(UserError, match="n_quiz"):
+        make_world(tmp_path / "q", "world.n_quiz=10000000")
+
+
 def test_quiz_pages_are_answerable_from_their_own_profile(world):
     """Reading-practice pages: made-up people (never a world person), and every answer is a fact
     the page's profile states before the questions."""

@@ -28,6 +28,11 @@ HEADINGS = ["Questions about the text.", "Check what you read.", "Answer from th
 def make_people(rng: random.Random, n: int, taken: set[str]) -> list[P.Person]:
     """`n` made-up people whose full names are not in `taken` (the world's people)."""
     surnames = list(pools.SURNAMES) + [a + b for a in P.SYLLABLES for b in P.ENDINGS]
+    # rejection sampling needs free names to stay cheap: at most half of them
+    capacity = len(surnames) * min(len(pools.FEMALE_FIRST), len(pools.MALE_FIRST)) // 2 - len(taken)
+    if n > capacity:
+        from chatforge.core.errors import UserError
+        raise UserError(f"world.n_quiz can be at most {capacity} (asked for {n}).")
     out, seen = [], set(taken)
     while len(out) < n:
         female = rng.random() < 0.5
