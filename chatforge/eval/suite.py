@@ -176,14 +176,14 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
     if cfg.eval_threads > 0:
         torch.set_num_threads(cfg.eval_threads)
     t0 = time.perf_counter()
+    from chatforge.eval.copying import copy_probe
+
     try:
         report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
                           sets, log=log)
+        probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed)
     finally:
         torch.set_num_threads(threads)
-    from chatforge.eval.copying import copy_probe
-
-    probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed)
     report["summary"]["copy_first_pass"] = probe["first"]
     report["summary"]["copy_repeat"] = probe["repeat"]
     if log is not None:
