@@ -1,0 +1,194 @@
+"""How many optimizer steps does a run's architecture need before it can copy from its context?
+
+    python bench/bench_induction.py --run-dir runs/cpu [--steps 2000] [--optimizer adamw --lr 3e-3]
+                                    [--seq-len 256] [--batch 8] [--fixed 20] [--out bench/results/induction.json]
+
+Every tool task needs copying (a number into the calculator, a word into python, a name into the
+search query), and copying needs induction heads. This trains the run's model shape from scratch
+on rows made only of copy exercises: `<|endoftext|>` + a segment of random words from the run's
+documents + optionally a few other random words + the same segment again, with segment lengths
+drawn from 3..`--max-words`. Every `--probe-every` steps it prints the copy probe
+(`chatforge.eval.copying`: greedy accuracy on the first pass and on the repeat of 25 random
+words) at three probe lengths. `repeat` climbing above `first` at every probe length is
+induction. With `--fixed N` every segment is exactly N words and never has a gap: the model can
+then copy by position (attend ~N words back) without reading content, which the probe at other
+lengths exposes.
+
+Pure copy data is the most favourable case; a pretraining corpus only gives a fraction of
+this signal, so the step count this reports is a lower bound for the real stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from chatforge.core.atomic import atomic_write_text
+from chatforge.eval.copying import copy_probe
+from chatforge.model.config import ModelConfig
+from chatforge.model.gpt import GPT
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
+
+PROBE_WORDS = (10, 20, 25)
+
+
+def _texts(run_dir: Path, limit: int = 400) -> list[str]:
+    held = run_dir / "tokenizer" / "heldout.jsonl"
+    if not held.is_file():
+        sys.exit(f"{held} is missing: run `chatforge run --run-dir {run_dir} --until tokenizer` first.")
+    with open(held, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for _, line in zip(range(limit), f)]
+
+
+def _model_config(run_dir: Path, vocab: int) -> ModelConfig:
+    cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["model"]
+    fields = {k: v for k, v in cfg.items() if k in ModelConfig.__dataclass_fields__}
+    fields["vocab_size"] = vocab
+    return ModelConfig(**fields)
+
+
+class CopyRows:
+    """Rows of `seq_len + 1` tokens, each a run of copy exercises."""
+
+    def __init__(self, tok: Tokenizer, words: list[str], seq_len: int, max_words: int,
+                 fixed: int, seed: int):
+        self.tok, self.words, self.n = tok, words, seq_len + 1
+        self.max_words, self.fixed = max_words, fixed
+        self.bos = tok.special("<|endoftext|>")
+        self.rng = random.Random(f"induction:{seed}")
+
+    def _phrase(self, k: int) -> list[int]:
+        return self.tok.encode(" " + " ".join(self.rng.choice(self.words) for _ in range(k))) if k else []
+
+    def row(self) -> list[int]:
+        out: list[int] = []
+        while len(out) < self.n:
+            if self.fixed:
+                seg, gap = self._phrase(self.fixed), []
+            else:
+                seg = self._phrase(self.rng.randint(3, self.max_words))
+                gap = self._phrase(self.rng.randint(0, 10)) if self.rng.random() < 0.5 else []
+            out += [self.bos] + seg + gap + seg
+        return out[:self.n]
+
+    def batch(self, b: int) -> torch.Tensor:
+        return torch.tensor([self.row() for _ in range(b)])
+
+
+@torch.no_grad()
+def prev_token_init(model: GPT, margin: float = 6.0, const: float = 0.1, pairs: int = 16) -> None:
+    """Start layer 0's head 0 as a previous-token head (an initialisation; the architecture and
+    the parameter set are unchanged). Every token embedding gets the same value `const` in
+    dimension 0, so after the RMSNorm every position carries a nearly constant component; the
+    head's q and k read only that component, placed on RoPE's `pairs` fastest frequency pairs so
+    that q.k = s * sum_i cos((n - m + 1) theta_i), largest at key position n = m - 1, with s set
+    so that position beats its neighbours by `margin` logits."""
+    c = model.config
+    D, H = c.head_dim, c.n_head
+    model.tok_emb.weight[:, 0] = const
+    x0 = float(model.layers[0].attn_norm(model.tok_emb.weight)[:, 0].mean())
+    inv = 1.0 / (c.rope_theta ** (torch.arange(0, D, 2).float() / D))[:pairs]
+    d = torch.arange(-(c.max_seq_len - 1), 1).float()
+    prof = torch.cos((d[:, None] + 1) * inv[None, :]).sum(1)
+    gap = float(prof[d == -1] - prof[d != -1].max())
+    a = math.sqrt(margin * math.sqrt(D) / gap) / x0  # weight on dimension 0 giving |q| = |k| = a * x0
+    w = model.layers[0].attn.qkv_proj.weight
+    q_rows, k_rows = slice(0, D), slice(H * D, H * D + D)
+    w[q_rows, 0] = 0.0
+    w[k_rows, 0] = 0.0
+    for i in range(pairs):  # pair i is (dim i, dim i + D/2), rotated by theta_i per position
+        w[q_rows.start + i, 0] = a  # q = (1, 0) per pair, k = R(theta_i) (1, 0), both times a * x0
+        w[k_rows.start + i, 0] = a * math.cos(float(inv[i]))
+        w[k_rows.start + i + D // 2, 0] = a * math.sin(float(inv[i]))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--run-dir", required=True, type=Path, help="a run with a tokenizer and config.json")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq-len", type=int, default=256)
+    ap.add_argument("--optimizer", default="adamw", choices=["adamw", "muon"])
+    ap.add_argument("--lr", type=float, default=3e-3, help="AdamW lr (all params, or non-matrix with muon)")
+    ap.add_argument("--muon-lr", type=float, default=0.02)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--max-words", type=int, default=40)
+    ap.add_argument("--fixed", type=int, default=0, help="every segment exactly this many words, no gaps")
+    ap.add_argument("--probe-every", type=int, default=100)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--prev-head", action="store_true",
+                    help="initialise layer 0 head 0 as a previous-token head")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("bench/results/induction.json"))
+    args = ap.parse_args()
+
+    run_dir = args.run_dir
+    if not (run_dir / "config.json").is_file():
+        sys.exit(f"{run_dir}/config.json is missing: not a chatforge run directory.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    tok = Tokenizer.load(run_dir / "tokenizer")
+    texts = _texts(run_dir)
+    words = sorted({w for t in texts for w in t.split() if w.isalpha()})
+    mcfg = _model_config(run_dir, tok.n_vocab)
+    mcfg.max_seq_len = max(mcfg.max_seq_len, args.seq_len)
+    model = GPT.build(mcfg, tok.n_vocab)
+    if args.prev_head:
+        prev_token_init(model)
+    opt = build_optimizer(model, OptimConfig(name=args.optimizer, lr=args.lr, muon_lr=args.muon_lr))
+    rows = CopyRows(tok, words, args.seq_len, args.max_words, args.fixed, args.seed)
+
+    print(f"model {model.num_params() / 1e6:.2f}M params ({mcfg.n_layer} layers, d {mcfg.d_model}, "
+          f"{mcfg.n_head} heads); {len(words)} words; {args.optimizer} lr {args.lr}"
+          f"{f' muon {args.muon_lr}' if args.optimizer == 'muon' else ''}; batch {args.batch} x {args.seq_len}; "
+          f"segments {'fixed ' + str(args.fixed) if args.fixed else f'3-{args.max_words}'} words")
+    head = f"{'step':>6} {'loss':>7} " + " ".join(f"{f'first/repeat@{w}':>18}" for w in PROBE_WORDS) + f" {'s':>6}"
+    print(head)
+    history = []
+    t0 = time.perf_counter()
+    for step in range(1, args.steps + 1):
+        model.train()
+        set_lr(opt, min(1.0, step / max(1, args.warmup)))
+        x = rows.batch(args.batch)
+        loss = model(x[:, :-1], targets=x[:, 1:])
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if step % args.probe_every == 0 or step == args.steps:
+            model.eval()
+            probes = {w: copy_probe(model, tok, texts, rows=8, words=w, seed=1) for w in PROBE_WORDS}
+            el = time.perf_counter() - t0
+            history.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(el, 1),
+                            "probe": {str(w): p for w, p in probes.items()}})
+            cells = " ".join(f"{p['first']:>8.3f}/{p['repeat']:<9.3f}" for p in probes.values())
+            print(f"{step:>6} {loss.item():>7.3f} {cells} {el:>6.0f}", flush=True)
+
+    first_induction = next((h["step"] for h in history
+                            if all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
+    print(f"induction (repeat >= first + 0.20 at every probe length): "
+          f"{f'from step {first_induction}' if first_induction else f'not within {args.steps} steps'}")
+    result = {
+        "run_dir": str(run_dir), "machine": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "params": model.num_params(), "first_induction_step": first_induction, "history": history,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out, json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
