@@ -21,6 +21,7 @@ this signal, so the step count this reports is a lower bound for the real stage.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -32,9 +33,11 @@ from pathlib import Path
 
 import torch
 
-from chatforge.core.atomic import atomic_write_text
+from chatforge.core.atomic import atomic_write_json
+from chatforge.core.config import load_config
+from chatforge.core.errors import UserError
+from chatforge.core.rundir import saved_config
 from chatforge.eval.copying import copy_probe
-from chatforge.model.config import ModelConfig
 from chatforge.model.gpt import GPT
 from chatforge.tokenizer import Tokenizer
 from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
@@ -48,13 +51,6 @@ def _texts(run_dir: Path, limit: int = 400) -> list[str]:
         sys.exit(f"{held} is missing: run `chatforge run --run-dir {run_dir} --until tokenizer` first.")
     with open(held, encoding="utf-8") as f:
         return [json.loads(line)["text"] for _, line in zip(range(limit), f)]
-
-
-def _model_config(run_dir: Path, vocab: int) -> ModelConfig:
-    cfg = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))["model"]
-    fields = {k: v for k, v in cfg.items() if k in ModelConfig.__dataclass_fields__}
-    fields["vocab_size"] = vocab
-    return ModelConfig(**fields)
 
 
 class CopyRows:
@@ -133,16 +129,20 @@ def main() -> int:
     args = ap.parse_args()
 
     run_dir = args.run_dir
-    if not (run_dir / "config.json").is_file():
+    saved = saved_config(run_dir)
+    if not saved:
         sys.exit(f"{run_dir}/config.json is missing: not a chatforge run directory.")
+    texts = _texts(run_dir)
+    try:
+        tok = Tokenizer.load(run_dir / "tokenizer")
+        mcfg = load_config(None, [], saved=saved).model  # the run's model section, type-checked
+    except UserError as e:
+        sys.exit(str(e))
+    mcfg = dataclasses.replace(mcfg, max_seq_len=max(mcfg.max_seq_len, args.seq_len))
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    tok = Tokenizer.load(run_dir / "tokenizer")
-    texts = _texts(run_dir)
     words = sorted({w for t in texts for w in t.split() if w.isalpha()})
-    mcfg = _model_config(run_dir, tok.n_vocab)
-    mcfg.max_seq_len = max(mcfg.max_seq_len, args.seq_len)
     model = GPT.build(mcfg, tok.n_vocab)
     if args.prev_head:
         prev_token_init(model)
@@ -181,11 +181,11 @@ def main() -> int:
     result = {
         "run_dir": str(run_dir), "machine": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "config": vars(args),
         "params": model.num_params(), "first_induction_step": first_induction, "history": history,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(result, indent=1))
+    atomic_write_json(args.out, result)
     print(f"wrote {args.out}")
     return 0
 
