@@ -1,4 +1,5 @@
-"""`chatforge doctor`: what this machine offers for training and inference."""
+"""`chatforge doctor`: what this machine offers for training and inference, and whether every
+stage's dependencies load and work (exit 1 if one does not)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import platform
 import shutil
 import sys
 
+from chatforge.core.device import cpu_summary
+
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("doctor", parents=parents, help="check Python, torch, device, disk")
+    p = sub.add_parser("doctor", parents=parents, help="check Python, torch, device, disk and every stage's dependencies")
     p.add_argument("--path", default=".", help="where free disk is measured (default: .)")
     p.add_argument("--no-bench", action="store_true", help="skip the one-second matmul measurement")
     p.set_defaults(func=main)
@@ -21,6 +24,7 @@ def main(args: argparse.Namespace) -> int:
         ("python", sys.version.split()[0]),
         ("platform", f"{platform.system()} {platform.machine()}"),
         ("cpu cores", str(os.cpu_count())),
+        ("cpu", cpu_summary()),
     ]
     try:
         import torch
@@ -40,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
         ]
         if not args.no_bench:
             # Whether bf16 is fast is a property of the chip, not of torch: AVX2-only CPUs
-            # emulate it ~50x slower than fp32, so the training dtype is chosen by measurement.
+            # emulate it ~50x slower than fp32; shown for the user, who may opt into bf16.
             from chatforge.train.mfu import measure_matmul_peak
 
             peaks = {}
@@ -49,11 +53,36 @@ def main(args: argparse.Namespace) -> int:
                     continue
                 peaks[dt] = measure_matmul_peak(dev, dt, seconds=0.3)
                 rows.append((f"matmul {str(dt)[6:]}", f"{peaks[dt] / 1e9:.1f} GFLOP/s"))
-            fast = max(peaks, key=peaks.get) if peaks else torch.float32
-            rows.append(("training dtype", f"{str(fast)[6:]} (dtype=auto picks the faster)"))
+            from chatforge.train.mfu import auto_dtype
+
+            rows.append(("training dtype", f"{auto_dtype(dev)} (dtype=auto: bf16 on CUDA, fp32 on CPU for "
+                                           "the same model on every CPU; docs/pretrain.md)"))
     usage = shutil.disk_usage(args.path)
     rows.append(("free disk", f"{usage.free / 2**30:.1f} GiB at {os.path.abspath(args.path)}"))
+    broken = _dependency_rows(rows)
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
+    if broken:
+        from chatforge.core.deps import FIX
+
+        print(f"\n{broken} dependency check(s) failed: reinstall the tested versions with `{FIX}`.")
+        return 1
     return 0
+
+
+def _dependency_rows(rows: list[tuple[str, str]]) -> int:
+    """One row per stage dependency, each imported and exercised once; returns how many failed."""
+    from chatforge.core.deps import ALL_STAGES, _run, checks
+
+    seen: set[str] = set()
+    broken = 0
+    for stage in ALL_STAGES:
+        for c in checks(stage):
+            if c.label in seen:
+                continue
+            seen.add(c.label)
+            err = _run(c)
+            broken += err is not None
+            rows.append((f"[{stage}] {c.label}", "ok" if err is None else f"BROKEN: {err} (pip install {c.package})"))
+    return broken

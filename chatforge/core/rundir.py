@@ -102,13 +102,17 @@ def is_complete(spec: StageSpec, run_dir: Path, cfg: Config) -> bool:
 
 
 def check_deps(name: str, run_dir: Path, cfg: Config) -> None:
-    """Raise a UserError naming the first earlier stage that is missing or stale."""
+    """Raise a UserError naming the first earlier stage that is missing or stale, or the first
+    package the stage needs that does not load and work (see core/deps.py)."""
+    from chatforge.core.deps import require
+
     for dep in _deps(stage_spec(name)):
         if not is_complete(dep, Path(run_dir), cfg):
             raise UserError(
                 f"stage '{name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
                 f"this config (run `chatforge run --run-dir {run_dir}` first)."
             )
+    require(name, cfg)
 
 
 def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,

@@ -58,6 +58,9 @@ def main(args: argparse.Namespace) -> int:
         labels = args.labels or find_labels(cfg.data.inputs)
         if labels is not None and not Path(labels).is_file():
             raise UserError(f"labels file '{labels}' does not exist.")
+        from chatforge.core.deps import require
+
+        require("data", cfg)  # before anything is written
         out.mkdir(parents=True, exist_ok=True)
         if args.force:  # start over: drop what a previous run left (only our own outputs)
             import shutil

@@ -6,6 +6,7 @@ Both are measured on the 204-page html-extraction benchmark (see docs/data.md an
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 
@@ -34,6 +35,7 @@ EXTRACTORS: dict[str, Callable[[str], str]] = {
     "trafilatura": trafilatura_extract,
     "resiliparse": resiliparse_extract,
 }
+_MODULES = {"trafilatura": "trafilatura", "resiliparse": "resiliparse.extract.html2text"}
 
 
 def get_extractor(name: str) -> Callable[[str], str]:
@@ -41,4 +43,7 @@ def get_extractor(name: str) -> Callable[[str], str]:
 
     if name not in EXTRACTORS:
         raise UserError(f"unknown extractor '{name}' (choose {' or '.join(EXTRACTORS)}).")
+    # Imported here, outside the per-page guard: a package that does not import is a broken
+    # install that must stop the stage, never a page dropped as an extraction error.
+    importlib.import_module(_MODULES[name])
     return EXTRACTORS[name]

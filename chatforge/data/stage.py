@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 from chatforge.core.atomic import atomic_write_json, read_json
 from chatforge.core.errors import UserError
@@ -57,9 +58,11 @@ def find_labels(inputs: list[str]) -> Path | None:
 def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
             labels: Path | None = None) -> dict:
     """Run (or resume) the pipeline on `inputs` into `out`; returns the metrics."""
+    from chatforge.core.deps import require
     from chatforge.data.inputs import discover
 
     _validate(cfg)
+    require("data", SimpleNamespace(data=cfg))
     files = discover(inputs)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -94,6 +97,7 @@ def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
     wall = time.perf_counter() - t0
     stats = write_reports(out, plans, f"data funnel: {len(files)} input files -> {out / 'docs'}",
                           cfg.rejected_samples)
+    _stop_if_broken(out, stats)
     metrics = _metrics(out, stats, wall, labels, log)
     atomic_write_json(out / "metrics.json", metrics)
     for name in ("filtered", "sigs", "buckets"):  # bulky intermediates; logs and markers stay
@@ -101,6 +105,48 @@ def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
     atomic_write_json(out / DONE, {"fingerprint": fp, "finished_at": time.time()})
     say((out / "summary.txt").read_text().rstrip())
     return metrics
+
+
+# Drop reasons that mean "the machinery failed", as opposed to a filter's decision about a page
+# (a crawl that is all Japanese may rightly lose every page to the language filter).
+ERROR_REASONS = ("extract_error",)
+READ_ERRORS = ("broken_record", "broken_file", "bad_json_line")
+
+
+def _first_error(out: Path, reason: str) -> str | None:
+    path = out / "rejected" / f"{reason}.jsonl"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            err = json.loads(line).get("error")
+            if err:
+                return err
+    return None
+
+
+def _stop_if_broken(out: Path, stats: list[dict]) -> None:
+    """Every page (or most) failing one way stops the stage before it is marked done. datatrove's
+    task markers would make a rerun reuse the failed results, so the work folder goes (the
+    rejected samples stay for the user to read); the rerun after the fix starts clean."""
+    from chatforge.core.failures import SystematicFailure
+
+    try:
+        _check_shares(out, stats)
+    except SystematicFailure:
+        for name in ("_work", "docs"):
+            shutil.rmtree(out / name, ignore_errors=True)
+        raise
+
+
+def _check_shares(out: Path, stats: list[dict]) -> None:
+    from chatforge.core.failures import stop_if_systematic
+
+    for s in stats:
+        errs = {r: n for r, n in s["dropped"].items() if r in ERROR_REASONS}
+        stop_if_systematic("data", f"pages at step '{s['step']}'", s["in"], errs,
+                           {r: _first_error(out, r) for r in errs})
+    if stats and stats[0]["kept"] == 0:
+        read_errs = {r: n for r, n in stats[0]["dropped"].items() if r in READ_ERRORS}
+        stop_if_systematic("data", "input records", sum(read_errs.values()), read_errs)
 
 
 def _metrics(out: Path, stats: list[dict], wall: float, labels: Path | None, log: Logger) -> dict:

@@ -119,7 +119,9 @@ class Extract(BaseFilter):
             self._fn = get_extractor(self.extractor)
         try:
             text = self._fn(doc.text)
-        except Exception:  # a page the extractor chokes on is one dropped page, not a crash
+        except Exception as e:  # a page the extractor chokes on is one dropped page, not a crash
+            # (kept with the rejected sample: when every page fails, the stage quotes it)
+            doc.metadata["error"] = f"{type(e).__name__}: {e}"[:300]
             return False, "extract_error"
         text = (text or "").strip()
         if not text:
@@ -199,8 +201,11 @@ class RejectSampler:
         reason = doc.metadata.get("filter_reason") or self.step
         buf = self._buf[reason]
         if len(buf) < self.limit:
-            buf.append({"id": doc.id, "url": doc.metadata.get("url", ""), "step": self.step,
-                        "reason": reason, "text": doc.text[:5000]})
+            row = {"id": doc.id, "url": doc.metadata.get("url", ""), "step": self.step,
+                   "reason": reason, "text": doc.text[:5000]}
+            if doc.metadata.get("error"):
+                row["error"] = doc.metadata["error"]
+            buf.append(row)
 
     def __exit__(self, *exc):
         from chatforge.core.atomic import atomic_write_text

@@ -26,8 +26,11 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from chatforge.core.deps import require
     from chatforge.core.log import say
     from chatforge.export import source
+
+    require("export")
 
     if args.format == "hf" and args.quant != "f32":
         raise UserError("--quant is for --format gguf; use --dtype for hf.")

@@ -213,6 +213,7 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
     # the last phrasing of each attribute stays held out
     chosen = [(p, a, rng.choice(person_questions(p, a)[:-1])) for p, a in chosen]
     execute.prefetch([("search", search_query(q)) for _, _, q in chosen])
+    execute.stop_if_broken()
     for p, a, q in chosen:
         add("search", search_conversation(p, a, q, execute, rng))
 

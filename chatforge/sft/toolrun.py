@@ -35,6 +35,19 @@ class CachedExecutor:
             self.cache[key] = self.inner(tool, inp)
         return self.cache[key]
 
+    def stop_if_broken(self, stage: str = "sft") -> None:
+        """A tool whose every call (or most) came back as an error is a broken setup (a sandbox
+        that cannot start, a missing index): training on those results would teach the model
+        that tools fail. Stop with the first error instead."""
+        from chatforge.core.failures import stop_if_systematic
+
+        for tool in sorted({t for t, _ in self.cache}):
+            results = [(inp, out) for (t, inp), out in self.cache.items() if t == tool]
+            errs = [(inp, out) for inp, out in results if _is_error(out)]
+            first = {f"{tool} error": f"{errs[0][0][:60]!r} -> {errs[0][1][:200]!r}"} if errs else {}
+            stop_if_systematic(stage, f"{tool} calls while building the mixture", len(results),
+                               {f"{tool} error": len(errs)}, first)
+
     def prefetch(self, calls: list[tuple[str, str]]) -> None:
         todo = sorted({c for c in calls if c not in self.cache})
         if not todo:
@@ -42,6 +55,10 @@ class CachedExecutor:
         with ThreadPoolExecutor(self.threads) as pool:
             for key, out in zip(todo, pool.map(lambda c: self.inner(*c), todo)):
                 self.cache[key] = out
+
+
+def _is_error(result: str) -> bool:
+    return result.startswith("Error: ") or "\nError: " in result
 
 
 def mixture_executor(run_dir: str | Path) -> CachedExecutor:

@@ -115,8 +115,11 @@ def _train(args) -> int:
 
     from chatforge.core.atomic import atomic_dir
     from chatforge.core.config import load_config
+    from chatforge.core.deps import require
     from chatforge.core.log import Logger, say
     from chatforge.tokenizer.stage import train_tokenizer
+
+    require("tokenizer")
 
     cfg = load_config(args.preset, args.overrides).tokenizer
     cfg = replace(cfg, heldout_every=0, **({"vocab_size": args.vocab_size} if args.vocab_size else {}),
