@@ -26,7 +26,7 @@ class PretrainConfig:
     final_lr_frac: float = 0.05
     schedule: str = "linear"  # linear | cosine (shape of the decay)
     # speed
-    dtype: str = "auto"  # auto | bfloat16 | float32 (auto: bf16 only where it is measured faster)
+    dtype: str = "auto"  # auto | bfloat16 | float32 (auto: bf16 on CUDA, fp32 on CPU)
     compile: bool = False
     # data
     val_frac: float = 0.02

@@ -115,12 +115,13 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     def do_eval(tr: Trainer) -> None:
         if val.windows_per_epoch() == 0:
             return
-        loss, bpb = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
-        last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb)
+        loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
+        last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
         if main:
-            ctx.log.metric(event="val", step=tr.step, val_loss=round(loss, 5), val_bpb=round(bpb, 5))
+            ctx.log.metric(event="val", step=tr.step, val_loss=round(loss, 5), val_bpb=round(bpb, 5),
+                           val_bpb_se=round(se, 5))
             ctx.log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
-                         f"val bpb {bpb:.3f}")
+                         f"val bpb {bpb:.3f} ± {se:.3f}")
 
     prompts = cfg.sample_prompts or sample_prompts(tokens_dir, tokenizer)
     samples_path = ctx.out / "samples.jsonl"
@@ -168,6 +169,9 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         "final_train_loss": round(stats.loss, 5),
         "val_loss": round(last_eval.get("val_loss", float("nan")), 5),
         "val_bpb": round(last_eval.get("val_bpb", float("nan")), 5),
+        # the split's own noise: differences under ~3 standard errors are not real
+        "val_bpb_se": round(last_eval.get("val_bpb_se", float("nan")), 5),
+        "val_windows": min(eval_windows, val.windows_per_epoch()),
         "dtype": dtype, "world_size": dist.world_size, "peak_flops": round(peak),
         "checkpoint": str(trainer.last_ckpt),
     }

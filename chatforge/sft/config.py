@@ -20,7 +20,7 @@ class SFTConfig:
     arithmetic_calculator: int = 250  # the same kind, solved with the calculator (tools on)
     letters: int = 250  # letter counting, spelled out
     letters_python: int = 150  # letter counting through python (tools on)
-    identity: int = 150  # identity conversations (single- and multi-turn)
+    identity: int = 300  # identity conversations (single- and multi-turn)
     search: int = 200  # questions about unknown people answered through search (tools on)
     search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
     val_fraction: float = 0.05  # conversations held out for the validation loss
@@ -35,14 +35,14 @@ class SFTConfig:
     warmup_steps: int = 10
     weight_decay: float = 0.0
     grad_clip: float = 1.0
-    dtype: str = "auto"  # auto | float32 | bfloat16 (autocast)
+    dtype: str = "auto"  # auto | float32 | bfloat16 (autocast; auto: bf16 on CUDA, fp32 on CPU)
     eval_every: int = 100  # validation loss every this many steps
     ckpt_every: int = 100
     log_every: int = 10
 
     # evaluation after training (greedy, through the engine)
     eval: bool = True
-    eval_items: int = 60  # items per task set
+    eval_items: int = 200  # items per task set (distinct; each accuracy gets a 95% interval)
     eval_max_new_tokens: int = 160
     eval_batch_size: int = 16
     # torch threads while evaluating (0 = leave as is). Decoding a small model is a chain of tiny

@@ -106,7 +106,7 @@ class Trainer:
         self.stats = StepStats()
         self.model: torch.nn.Module = model  # becomes the compiled / DDP-wrapped model in fit()
         self.last_ckpt: Path | None = None
-        if cfg.dtype == "auto":  # bf16 only where it is measured faster (see mfu.auto_dtype)
+        if cfg.dtype == "auto":  # bf16 on CUDA, fp32 on CPU (see mfu.auto_dtype)
             from chatforge.train.mfu import auto_dtype
 
             # ckpt_dir is run_dir/<stage>/ckpt by convention: share the run directory's cache

@@ -80,16 +80,15 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, cache: str | Path | No
 
 
 def auto_dtype(device: torch.device, cache: str | Path | None = None) -> str:
-    """bfloat16 where it is both supported and faster, else float32.
+    """bfloat16 on a CUDA GPU that supports it; float32 everywhere else, CPUs included.
 
-    On CUDA with bf16 support that is always bf16. On a CPU it depends on the chip: with
-    AVX512-BF16 / AMX bf16 matmuls run ~2x fp32, but on AVX2-only CPUs PyTorch emulates them and
-    they are 30-50x *slower* than fp32 (measured on this project's 2-core AVX2 machine:
-    ~1 vs ~45 GFLOP/s). So on CPU both peaks are measured (and cached) and the faster one wins."""
+    A CPU preset must give the same model on every CPU it lands on, and the dtype decides more
+    than speed. Measured (docs/pretrain.md, "The dtype decision"): on an AVX2-only CPU PyTorch
+    emulates bf16 ~50x slower than fp32, so fp32 is the only choice there; on an AVX512-BF16 CPU
+    bf16 autocast trains the cpu model ~1.5x faster per step but worse (val bits per byte
+    0.232 against 0.2165 in fp32, the same seed and machine), and the chat model after SFT
+    differs again. Choosing bf16 where it is fast therefore gave two CPUs two different presets.
+    bf16 on a CPU stays one `--set pretrain.dtype=bfloat16` away. `cache` is kept for callers."""
     if device.type == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    if device.type != "cpu":
-        return "float32"
-    bf16 = matmul_peak(device, torch.bfloat16, cache)
-    fp32 = matmul_peak(device, torch.float32, cache)
-    return "bfloat16" if bf16 > 1.2 * fp32 else "float32"
+    return "float32"
