@@ -58,9 +58,11 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report["summary"], indent=2))
         return 0
-    say(f"{'task':<24} {'n':>4} {'accuracy':>9} {'tool calls':>11}")
+    say(f"{'task':<24} {'n':>4} {'accuracy':>9} {'95% interval':>13} {'tool calls':>11}")
     for name, rec in report["tasks"].items():
-        say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {100 * rec['tool_call_rate']:>10.1f}%")
+        lo, hi = rec["ci95"]
+        say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {f'{100 * lo:.0f}-{100 * hi:.0f}%':>13} "
+            f"{100 * rec['tool_call_rate']:>10.1f}%")
     sm = report["summary"]
     say(f"copy probe: next-token accuracy {sm['copy_first_pass']} on random words, {sm['copy_repeat']} on "
         "their repeat (equal: the model does not read its context)")

@@ -15,7 +15,7 @@ class WorldConfig:
     # people
     n_known: int = 120  # people whose biographies are in pretraining
     qa_fraction: float = 0.6  # share of known people who also get QA pairs in SFT (known-qa)
-    n_unknown: int = 50  # held-out people: only in the search index, never in training
+    n_unknown: int = 80  # held-out people: only in the search index, never in training
     bios_per_person: int = 8  # paraphrased biographies per known person
     unknown_bios_per_person: int = 2  # search-index pages per unknown person
 
@@ -38,7 +38,7 @@ class WorldConfig:
     letters_train: int = 3000
     letters_test: int = 200
     identity_train: int = 300
-    identity_test: int = 60
+    identity_test: int = 200
     open_train: int = 300
     open_test: int = 100
 

@@ -36,7 +36,12 @@ Wilberforce Winterbourne Wolcott Yardley Yarrow Zamora Zellweger Zielinski Achte
 Caldwell Devereux Everly Foxhall Grantham Hawthorne Ivesdale Jorgensen Kingsley Lovell Marchbank
 Nettleton Oldfield Prescott Quarry Rainsford Saltonstall Tolliver Upton Vickery Wetherby
 Ashworth Birchall Crowther Drummond Eldridge Fairweather Gilchrist Hambleton Inglewood Jessop
-Kirkland Linwood Moorcroft Northcott Overbeck Penhallow Quinlan Rowntree Stockdale Thornbury""".split()
+Kirkland Linwood Moorcroft Northcott Overbeck Penhallow Quinlan Rowntree Stockdale Thornbury
+Abbington Barraclough Castellano Dunmore Ellsworth Fennimore Gatling Holloway Ibsen Jardine
+Kettering Langford Mansfield Nordahl Okonkwo Pickering Quimby Rasmussen Sorensen Tregarthen
+Ulverston Vandermeer Whitcombe Yelland Zeller Ainsworth Blakemore Cartwright Dalrymple Eriksen
+Farraday Greaves Hollister Ingram Jeffcott Kimberley Lindgren Mortimer Nakamura Oyelaran
+Pettigrew Ravensworth Stillwell Treadwell Underwood Valentini""".split()
 
 # Cities: name, region, feature, known_for, founded year, population (thousands).
 CITIES = [

@@ -82,6 +82,20 @@ def generate(rng: random.Random, n_train: int, n_test: int, extra_words: list[st
     train_words += sorted({w for w in extra_words if w not in banned} - set(train_words))
     train = [make(w, _letter(w, rng), rng, f"le-tr-{i:06d}")
              for i, w in enumerate(rng.choice(train_words) for _ in range(n_train))]
-    test = [make(w, _letter(w, rng), rng, f"le-te-{i:06d}")
-            for i, w in enumerate(rng.choice(test_words) for _ in range(n_test))]
+    # test items are distinct (word, letter) questions: a repeated question would count twice
+    pairs: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for _ in range(200 * max(1, n_test)):
+        if len(pairs) == n_test:
+            break
+        w = rng.choice(test_words)
+        pair = (w, _letter(w, rng))
+        if pair not in seen:
+            seen.add(pair)
+            pairs.append(pair)
+    if len(pairs) < n_test:
+        from chatforge.core.errors import UserError
+
+        raise UserError(f"only {len(pairs)} distinct letter-counting test questions exist; lower world.letters_test.")
+    test = [make(w, letter, rng, f"le-te-{i:06d}") for i, (w, letter) in enumerate(pairs)]
     return {"train": train, "test": test}
