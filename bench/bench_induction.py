@@ -8,11 +8,13 @@ search query), and copying needs induction heads. This trains the run's model sh
 on rows made only of copy exercises: `<|endoftext|>` + a segment of random words from the run's
 documents + optionally a few other random words + the same segment again, with segment lengths
 drawn from 3..`--max-words`. Every `--probe-every` steps it prints the copy probe
-(`chatforge.eval.copying`: greedy accuracy on the first pass and on the repeat of 25 random
-words) at three probe lengths. `repeat` climbing above `first` at every probe length is
-induction. With `--fixed N` every segment is exactly N words and never has a gap: the model can
-then copy by position (attend ~N words back) without reading content, which the probe at other
-lengths exposes.
+(`chatforge.eval.copying`: greedy accuracy on the first pass of 20 random words and on their
+repeat after gaps of 0-168 tokens of other random words, i.e. by distance), the tokens trained
+on and the token count at which Aoyama, Wilcox and Schneider (2025) predict induction heads form,
+10^5.7 x sqrt(batch x context). `repeat` climbing above `first` at every distance is induction;
+high only back to back is a positional shortcut. With `--fixed N` every segment is exactly N
+words and never has a gap: the model can then copy by position (attend ~N words back) without
+reading content, which the gapped probe exposes.
 
 Pure copy data is the most favourable case; a pretraining corpus only gives a fraction of
 this signal, so the step count this reports is a lower bound for the real stage.
@@ -37,12 +39,17 @@ from chatforge.core.atomic import atomic_write_json
 from chatforge.core.config import load_config
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import saved_config
-from chatforge.eval.copying import copy_probe
+from chatforge.eval.copying import GAPS, copy_probe
 from chatforge.model.gpt import GPT
 from chatforge.tokenizer import Tokenizer
 from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
 
-PROBE_WORDS = (10, 20, 25)
+PROBE_WORDS = 20
+
+
+def aoyama_tokens(batch: int, context: int) -> float:
+    """Training tokens by which induction heads form, per Aoyama, Wilcox and Schneider (2025)."""
+    return 10 ** 5.7 * math.sqrt(batch * context)
 
 
 def _texts(run_dir: Path, limit: int = 400) -> list[str]:
@@ -153,7 +160,11 @@ def main() -> int:
           f"{mcfg.n_head} heads); {len(words)} words; {args.optimizer} lr {args.lr}"
           f"{f' muon {args.muon_lr}' if args.optimizer == 'muon' else ''}; batch {args.batch} x {args.seq_len}; "
           f"segments {'fixed ' + str(args.fixed) if args.fixed else f'3-{args.max_words}'} words")
-    head = f"{'step':>6} {'loss':>7} " + " ".join(f"{f'first/repeat@{w}':>18}" for w in PROBE_WORDS) + f" {'s':>6}"
+    predicted = aoyama_tokens(args.batch, args.seq_len)
+    print(f"Aoyama et al. predict induction after ~{predicted / 1e6:.1f}M tokens at batch x context "
+          f"{args.batch} x {args.seq_len}")
+    head = (f"{'step':>6} {'tokens':>8} {'loss':>7} {'first':>6} "
+            + " ".join(f"{f'rep@gap{g}':>10}" for g in GAPS) + f" {'s':>6}")
     print(head)
     history = []
     t0 = time.perf_counter()
@@ -167,22 +178,27 @@ def main() -> int:
         opt.zero_grad(set_to_none=True)
         if step % args.probe_every == 0 or step == args.steps:
             model.eval()
-            probes = {w: copy_probe(model, tok, texts, rows=8, words=w, seed=1) for w in PROBE_WORDS}
+            probe = copy_probe(model, tok, texts, rows=8, words=PROBE_WORDS, seed=1, gaps=GAPS)
             el = time.perf_counter() - t0
-            history.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(el, 1),
-                            "probe": {str(w): p for w, p in probes.items()}})
-            cells = " ".join(f"{p['first']:>8.3f}/{p['repeat']:<9.3f}" for p in probes.values())
-            print(f"{step:>6} {loss.item():>7.3f} {cells} {el:>6.0f}", flush=True)
+            tokens = step * args.batch * args.seq_len
+            history.append({"step": step, "tokens": tokens, "loss": round(loss.item(), 4),
+                            "seconds": round(el, 1), "probe": {str(g): p for g, p in probe["by_gap"].items()}})
+            cells = " ".join(f"{p['repeat']:>10.3f}" for p in probe["by_gap"].values())
+            print(f"{step:>6} {tokens / 1e6:>7.2f}M {loss.item():>7.3f} {probe['first']:>6.3f} {cells} {el:>6.0f}",
+                  flush=True)
 
-    first_induction = next((h["step"] for h in history
+    first_induction = next((h for h in history
                             if all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
-    print(f"induction (repeat >= first + 0.20 at every probe length): "
-          f"{f'from step {first_induction}' if first_induction else f'not within {args.steps} steps'}")
+    print(f"induction (repeat >= first + 0.20 at every distance): " + (
+        f"from step {first_induction['step']} ({first_induction['tokens'] / 1e6:.2f}M tokens, "
+        f"{first_induction['tokens'] / predicted:.2f}x the prediction)" if first_induction
+        else f"not within {args.steps} steps ({args.steps * args.batch * args.seq_len / 1e6:.2f}M tokens)"))
     result = {
         "run_dir": str(run_dir), "machine": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(), "cpus": os.cpu_count(),
         "config": vars(args),
-        "params": model.num_params(), "first_induction_step": first_induction, "history": history,
+        "params": model.num_params(), "aoyama_tokens": predicted,
+        "first_induction_step": first_induction["step"] if first_induction else None, "history": history,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(args.out, result)

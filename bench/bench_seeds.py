@@ -38,7 +38,7 @@ def figures(run: Path) -> dict:
         out[f"n.{name}"] = rec["n"]
         out[f"ci95.{name}"] = rec.get("ci95")
     summ = ev.get("summary") or {}
-    for k in ("tools_off_obedience", "copy_first_pass", "copy_repeat"):
+    for k in ("tools_off_obedience", "copy_first_pass", "copy_repeat", "copy_repeat_far"):
         out[k] = summ.get(k)
     out["sft.final_val_loss"] = sft.get("final_val_loss", sft.get("val_loss"))
     out["wall_s"] = {d.name: (read_json(d / "metrics.json") or {}).get("wall_s")

@@ -67,4 +67,52 @@ def test_a_model_that_ignores_context_scores_the_same_on_both():
 
 
 def test_too_few_words_gives_no_score():
-    assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None}
+    assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None, "by_gap": {}}
+
+
+class Nearby(Oracle):
+    """A positional shortcut: the oracle, but it only looks `window` tokens back."""
+
+    window = 60
+
+    def forward(self, x):
+        B, T = x.shape
+        out = torch.full((B, T, self.vocab), -1.0)
+        for b in range(B):
+            row = x[b].tolist()
+            for t in range(T):
+                nxt, best = 0, 0
+                for s in range(t - 1, max(-1, t - self.window), -1):
+                    k = 0
+                    while k <= s and row[s - k] == row[t - k]:
+                        k += 1
+                    if k > best:
+                        nxt, best = row[s + 1], k
+                out[b, t, nxt] = 1.0
+        return out
+
+
+def test_the_gap_separates_reading_from_a_positional_shortcut():
+    import random
+
+    from chatforge.eval.copying import summary
+
+    rng = random.Random(0)  # 400 random four-letter words: contexts rarely recur by chance
+    words = " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4)) for _ in range(400))
+    gaps = (0, 40, 120)
+    real = copy_probe(Oracle(28), Tok(), [words], rows=3, words=10, gaps=gaps)
+    near = copy_probe(Nearby(28), Tok(), [words], rows=3, words=10, gaps=gaps)
+    # rows of 10 four-letter words are 40 tokens: each repeat is 40, 80 and 160 tokens back
+    assert [real["by_gap"][g]["distance"] for g in gaps] == [40, 80, 160]
+    assert all(real["by_gap"][g]["repeat"] > 0.9 for g in gaps)
+    assert near["by_gap"][0]["repeat"] > 0.95  # back to back, the shortcut passes ...
+    assert near["by_gap"][40]["repeat"] < 0.1 and near["by_gap"][120]["repeat"] < 0.1  # ... not with a gap
+    s = summary(near)
+    assert s["copy_repeat"] > 0.95 and s["copy_repeat_far"] < 0.1 and s["copy_far_distance"] == 160
+
+
+def test_gaps_that_do_not_fit_the_context_are_left_out():
+    m = Blind(28)
+    m.config = type("C", (), {"max_seq_len": 100})()
+    p = copy_probe(m, Tok(), [" ".join(TEXTS)], rows=2, words=10, gaps=(0, 10, 200))
+    assert sorted(p["by_gap"]) == [0, 10]

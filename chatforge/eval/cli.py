@@ -64,7 +64,9 @@ def main(args: argparse.Namespace) -> int:
         say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {f'{100 * lo:.0f}-{100 * hi:.0f}%':>13} "
             f"{100 * rec['tool_call_rate']:>10.1f}%")
     sm = report["summary"]
-    say(f"copy probe: next-token accuracy {sm['copy_first_pass']} on random words, {sm['copy_repeat']} on "
-        "their repeat (equal: the model does not read its context)")
+    from chatforge.eval.copying import describe
+
+    say(f"copy probe: next-token accuracy {describe(report['copy_probe'])} (as low as the first pass: "
+        "the model does not read its context; high only close by: a positional shortcut)")
     say(f"checkpoint: {meta['checkpoint']}  ({sm['eval_seconds']}s)  -> {out}")
     return 0

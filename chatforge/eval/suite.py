@@ -181,18 +181,17 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
     if cfg.eval_threads > 0:
         torch.set_num_threads(cfg.eval_threads)
     t0 = time.perf_counter()
-    from chatforge.eval.copying import copy_probe
+    from chatforge.eval.copying import GAPS, copy_probe, describe, summary
 
     try:
         report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
                           sets, log=log)
-        probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed)
+        probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
     finally:
         torch.set_num_threads(threads)
-    report["summary"]["copy_first_pass"] = probe["first"]
-    report["summary"]["copy_repeat"] = probe["repeat"]
+    report["summary"].update(summary(probe))
+    report["copy_probe"] = probe
     if log is not None:
-        log.info(f"copy probe (next-token accuracy on random words, then on their repeat): "
-                 f"{probe['first']} -> {probe['repeat']}")
+        log.info(f"copy probe (greedy next-token accuracy): {describe(probe)}")
     report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return report
