@@ -64,9 +64,9 @@ class CopyRows:
     """Rows of `seq_len + 1` tokens, each a run of copy exercises."""
 
     def __init__(self, tok: Tokenizer, words: list[str], seq_len: int, max_words: int,
-                 fixed: int, seed: int):
+                 fixed: int, seed: int, max_gap: int = 10):
         self.tok, self.words, self.n = tok, words, seq_len + 1
-        self.max_words, self.fixed = max_words, fixed
+        self.max_words, self.fixed, self.max_gap = max_words, fixed, max_gap
         self.bos = tok.special("<|endoftext|>")
         self.rng = random.Random(f"induction:{seed}")
 
@@ -80,7 +80,7 @@ class CopyRows:
                 seg, gap = self._phrase(self.fixed), []
             else:
                 seg = self._phrase(self.rng.randint(3, self.max_words))
-                gap = self._phrase(self.rng.randint(0, 10)) if self.rng.random() < 0.5 else []
+                gap = self._phrase(self.rng.randint(0, self.max_gap)) if self.rng.random() < 0.5 else []
             out += [self.bos] + seg + gap + seg
         return out[:self.n]
 
@@ -126,11 +126,25 @@ def main() -> int:
     ap.add_argument("--muon-lr", type=float, default=0.02)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--max-words", type=int, default=40)
+    ap.add_argument("--max-gap", type=int, default=10, help="most random words between a segment and its copy")
     ap.add_argument("--fixed", type=int, default=0, help="every segment exactly this many words, no gaps")
     ap.add_argument("--probe-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--prev-head", action="store_true",
                     help="initialise layer 0 head 0 as a previous-token head")
+    ap.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
+                    help="override the run's model section (n_head=6, qk_norm=true, rope_theta=5e5, ...)")
+    ap.add_argument("--qk-gain", type=float, default=0.0,
+                    help="with qk_norm: start the q/k norm gains at this value (sharper attention)")
+    ap.add_argument("--text-share", type=float, default=0.0,
+                    help="share of each batch's rows taken from the run's pretraining token shards "
+                         "(real text) instead of copy exercises: 1.0 is plain pretraining")
+    ap.add_argument("--copy-first", type=int, default=0,
+                    help="train this many steps on copy exercises only before mixing text in")
+    ap.add_argument("--init", default="standard", choices=["standard", "induction"],
+                    help="induction: write a previous-token and an induction head into layers 0-1")
+    ap.add_argument("--circuit", action="append", default=[], metavar="KEY=VALUE",
+                    help="init_induction_circuit arguments (write_scale=0.3, match_margin=12, ...)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("bench/results/induction.json"))
     args = ap.parse_args()
@@ -142,7 +156,7 @@ def main() -> int:
     texts = _texts(run_dir)
     try:
         tok = Tokenizer.load(run_dir / "tokenizer")
-        mcfg = load_config(None, [], saved=saved).model  # the run's model section, type-checked
+        mcfg = load_config(None, [f"model.{kv}" for kv in args.model], saved=saved).model  # type-checked
     except UserError as e:
         sys.exit(str(e))
     mcfg = dataclasses.replace(mcfg, max_seq_len=max(mcfg.max_seq_len, args.seq_len))
@@ -153,8 +167,37 @@ def main() -> int:
     model = GPT.build(mcfg, tok.n_vocab)
     if args.prev_head:
         prev_token_init(model)
+    if args.init == "induction":
+        from chatforge.model.circuits import init_induction_circuit
+
+        kw = {k: float(v) for k, _, v in (c.partition("=") for c in args.circuit)}
+        print("induction circuit:", init_induction_circuit(model, **kw))
+    if args.qk_gain:
+        if not mcfg.qk_norm:
+            sys.exit("--qk-gain needs --model qk_norm=true")
+        with torch.no_grad():
+            for layer in model.layers:
+                layer.attn.q_norm.weight.fill_(args.qk_gain)
+                layer.attn.k_norm.weight.fill_(args.qk_gain)
     opt = build_optimizer(model, OptimConfig(name=args.optimizer, lr=args.lr, muon_lr=args.muon_lr))
-    rows = CopyRows(tok, words, args.seq_len, args.max_words, args.fixed, args.seed)
+    rows = CopyRows(tok, words, args.seq_len, args.max_words, args.fixed, args.seed, args.max_gap)
+    text = None
+    if args.text_share > 0:
+        from chatforge.pretrain import shards as sh
+
+        tokens_dir = run_dir / "pretrain" / "tokens"
+        if sh.load_index(tokens_dir) is None:
+            sys.exit(f"{tokens_dir} has no token shards: run `chatforge run --run-dir {run_dir} --until pretrain`.")
+        n_text = max(1, round(args.batch * args.text_share))
+        text = sh.TokenBatches(sh.open_split(tokens_dir, "train"), args.seq_len, n_text, args.seed)
+
+    def next_rows(step: int) -> torch.Tensor:
+        if text is None or step <= args.copy_first:
+            return rows.batch(args.batch)
+        x, y = text.next_batch()
+        t = torch.cat([x, y[:, -1:]], dim=1)
+        n_copy = args.batch - t.shape[0]
+        return torch.cat([t, rows.batch(n_copy)]) if n_copy > 0 else t
 
     print(f"model {model.num_params() / 1e6:.2f}M params ({mcfg.n_layer} layers, d {mcfg.d_model}, "
           f"{mcfg.n_head} heads); {len(words)} words; {args.optimizer} lr {args.lr}"
@@ -168,27 +211,32 @@ def main() -> int:
     print(head)
     history = []
     t0 = time.perf_counter()
+
+    def probe_now(step: int, loss: float) -> None:
+        model.eval()
+        with torch.no_grad():
+            probe = copy_probe(model, tok, texts, rows=8, words=PROBE_WORDS, seed=1, gaps=GAPS)
+        el = time.perf_counter() - t0
+        tokens = step * args.batch * args.seq_len
+        history.append({"step": step, "tokens": tokens, "loss": round(loss, 4), "seconds": round(el, 1),
+                        "probe": {str(g): p for g, p in probe["by_gap"].items()}})
+        cells = " ".join(f"{p['repeat']:>10.3f}" for p in probe["by_gap"].values())
+        print(f"{step:>6} {tokens / 1e6:>7.2f}M {loss:>7.3f} {probe['first']:>6.3f} {cells} {el:>6.0f}", flush=True)
+
+    probe_now(0, float("nan"))  # the initialisation (a built-in circuit shows here)
     for step in range(1, args.steps + 1):
         model.train()
         set_lr(opt, min(1.0, step / max(1, args.warmup)))
-        x = rows.batch(args.batch)
+        x = next_rows(step)
         loss = model(x[:, :-1], targets=x[:, 1:])
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         if step % args.probe_every == 0 or step == args.steps:
-            model.eval()
-            probe = copy_probe(model, tok, texts, rows=8, words=PROBE_WORDS, seed=1, gaps=GAPS)
-            el = time.perf_counter() - t0
-            tokens = step * args.batch * args.seq_len
-            history.append({"step": step, "tokens": tokens, "loss": round(loss.item(), 4),
-                            "seconds": round(el, 1), "probe": {str(g): p for g, p in probe["by_gap"].items()}})
-            cells = " ".join(f"{p['repeat']:>10.3f}" for p in probe["by_gap"].values())
-            print(f"{step:>6} {tokens / 1e6:>7.2f}M {loss.item():>7.3f} {probe['first']:>6.3f} {cells} {el:>6.0f}",
-                  flush=True)
+            probe_now(step, loss.item())
 
     first_induction = next((h for h in history
-                            if all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
+                            if h["step"] > 0 and all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
     print(f"induction (repeat >= first + 0.20 at every distance): " + (
         f"from step {first_induction['step']} ({first_induction['tokens'] / 1e6:.2f}M tokens, "
         f"{first_induction['tokens'] / predicted:.2f}x the prediction)" if first_induction

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 class PretrainConfig:
     # batch: batch_size rows of seq_len tokens per rank, times grad_accum, per optimizer step
     steps: int = 400
+    # initialisation: "standard" (random), or "induction" (random plus a previous-token head and
+    # an induction head written into layers 0-1, chatforge/model/circuits.py)
+    init: str = "standard"
     batch_size: int = 8
     grad_accum: int = 1
     seq_len: int = 0  # 0 = the model's max_seq_len
@@ -29,7 +32,7 @@ class PretrainConfig:
     dtype: str = "auto"  # auto | bfloat16 | float32 (auto: bf16 on CUDA, fp32 on CPU)
     compile: bool = False
     # data
-    val_frac: float = 0.02
+    val_frac: float = 0.08
     shard_tokens: int = 1 << 24
     # watching it learn
     log_every: int = 10

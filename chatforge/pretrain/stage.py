@@ -72,7 +72,14 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     if seq_len > mcfg.max_seq_len:
         raise UserError(f"pretrain.seq_len ({seq_len}) exceeds model.max_seq_len ({mcfg.max_seq_len}).")
     torch.manual_seed(seed)
-    model = GPT.build(mcfg, tokenizer.n_vocab).to(device)
+    model = GPT.build(mcfg, tokenizer.n_vocab)
+    if cfg.init == "induction":
+        from chatforge.model.circuits import init_induction_circuit
+
+        built = init_induction_circuit(model)
+        if main:
+            ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
+    model = model.to(device)
     train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size, seed,
                             dist.rank, dist.world_size)
     val_shards = sh.open_split(tokens_dir, "val")
@@ -112,16 +119,28 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     eval_windows = max(1, cfg.eval_tokens // max(1, val_len))
     last_eval: dict = {}
 
+    probe_texts = _probe_texts(documents)
+
     def do_eval(tr: Trainer) -> None:
         if val.windows_per_epoch() == 0:
             return
+        from chatforge.eval.copying import GAPS, copy_probe, describe, summary
+
         loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
         last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
-        if main:
-            ctx.log.metric(event="val", step=tr.step, val_loss=round(loss, 5), val_bpb=round(bpb, 5),
-                           val_bpb_se=round(se, 5))
+        if main:  # the first number to watch: does the model read its context yet?
+            m = ckpt.unwrap(tr.model)
+            was = m.training
+            m.eval()
+            with tr.autocast():
+                probe = copy_probe(m, tokenizer, probe_texts, seed=seed, gaps=GAPS)
+            m.train(was)
+            flat = summary(probe)
+            last_eval.update(copy=flat)
+            ctx.log.metric(event="val", step=tr.step, tokens=tr.step * tokens_per_step, val_loss=round(loss, 5),
+                           val_bpb=round(bpb, 5), val_bpb_se=round(se, 5), **flat)
             ctx.log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
-                         f"val bpb {bpb:.3f} ± {se:.3f}")
+                         f"val bpb {bpb:.3f} ± {se:.3f} | copy probe {describe(probe)}")
 
     prompts = cfg.sample_prompts or sample_prompts(tokens_dir, tokenizer)
     samples_path = ctx.out / "samples.jsonl"
@@ -172,6 +191,7 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         # the split's own noise: differences under ~3 standard errors are not real
         "val_bpb_se": round(last_eval.get("val_bpb_se", float("nan")), 5),
         "val_windows": min(eval_windows, val.windows_per_epoch()),
+        **last_eval.get("copy", {}),
         "dtype": dtype, "world_size": dist.world_size, "peak_flops": round(peak),
         "checkpoint": str(trainer.last_ckpt),
     }
@@ -179,6 +199,16 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         metrics["tokens_per_s_last_step"] = round(stats.tokens / stats.step_time, 1)
         metrics["mfu_last_step"] = round(trainer.mfu() or 0.0, 4)
     return metrics
+
+
+def _probe_texts(documents: Callable[[], Iterable[dict]], limit: int = 400) -> list[str]:
+    """The copy probe's word source: the first documents' text (random words from them)."""
+    out = []
+    for d in documents():
+        out.append(d["text"])
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _validate(cfg) -> None:
@@ -189,6 +219,8 @@ def _validate(cfg) -> None:
         raise UserError(f"pretrain.optimizer must be adamw or muon, got {cfg.optimizer!r}.")
     if cfg.schedule not in ("linear", "cosine"):
         raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
+    if cfg.init not in ("standard", "induction"):
+        raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):
         raise UserError(f"pretrain.dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
     if not 0.0 <= cfg.val_frac < 1.0:
