@@ -13,9 +13,9 @@ class Oracle(torch.nn.Module):
     """Induction done by hand: finds the earlier position whose preceding tokens match the
     current ones for longest and predicts the token that followed it (token 0 when none)."""
 
-    def __init__(self, vocab: int):
+    def __init__(self, vocab: int, window: int | None = None):
         super().__init__()
-        self.vocab = vocab
+        self.vocab, self.window = vocab, window  # window: look only this far back (a shortcut)
         self.w = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
@@ -25,7 +25,8 @@ class Oracle(torch.nn.Module):
             row = x[b].tolist()
             for t in range(T):
                 nxt, best = 0, 0
-                for s in range(t - 1, -1, -1):
+                stop = -1 if self.window is None else max(-1, t - self.window)
+                for s in range(t - 1, stop, -1):
                     k = 0
                     while k <= s and row[s - k] == row[t - k]:
                         k += 1
@@ -70,28 +71,6 @@ def test_too_few_words_gives_no_score():
     assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None, "by_gap": {}}
 
 
-class Nearby(Oracle):
-    """A positional shortcut: the oracle, but it only looks `window` tokens back."""
-
-    window = 60
-
-    def forward(self, x):
-        B, T = x.shape
-        out = torch.full((B, T, self.vocab), -1.0)
-        for b in range(B):
-            row = x[b].tolist()
-            for t in range(T):
-                nxt, best = 0, 0
-                for s in range(t - 1, max(-1, t - self.window), -1):
-                    k = 0
-                    while k <= s and row[s - k] == row[t - k]:
-                        k += 1
-                    if k > best:
-                        nxt, best = row[s + 1], k
-                out[b, t, nxt] = 1.0
-        return out
-
-
 def test_the_gap_separates_reading_from_a_positional_shortcut():
     import random
 
@@ -101,7 +80,7 @@ def test_the_gap_separates_reading_from_a_positional_shortcut():
     words = " ".join("".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(4)) for _ in range(400))
     gaps = (0, 40, 120)
     real = copy_probe(Oracle(28), Tok(), [words], rows=3, words=10, gaps=gaps)
-    near = copy_probe(Nearby(28), Tok(), [words], rows=3, words=10, gaps=gaps)
+    near = copy_probe(Oracle(28, window=60), Tok(), [words], rows=3, words=10, gaps=gaps)
     # rows of 10 four-letter words are 40 tokens: each repeat is 40, 80 and 160 tokens back
     assert [real["by_gap"][g]["distance"] for g in gaps] == [40, 80, 160]
     assert all(real["by_gap"][g]["repeat"] > 0.9 for g in gaps)

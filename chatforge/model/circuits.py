@@ -52,7 +52,7 @@ def _check(model) -> None:
 
 @torch.no_grad()
 def init_induction_circuit(model, match_dims: int = 0, prev_margin: float = 8.0,
-                           match_margin: float = 12.0, write_scale: float = 1.0,
+                           match_margin: float = 12.0, write_scale: float = 2.0,
                            match_distance: int = 256) -> dict:
     """Write the two heads into `model` (fresh from GPT.build). Returns what was built, for logs.
 
