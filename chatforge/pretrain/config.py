@@ -12,6 +12,11 @@ class PretrainConfig:
     # initialisation: "standard" (random), or "induction" (random plus a previous-token head and
     # an induction head written into layers 0-1, chatforge/model/circuits.py)
     init: str = "standard"
+    # reading exercises (chatforge/pretrain/reading.py): the first reading_first_steps steps are
+    # all exercises, then reading_share of every batch's rows; gaps of up to reading_max_gap words
+    reading_share: float = 0.0
+    reading_first_steps: int = 0
+    reading_max_gap: int = 60
     batch_size: int = 8
     grad_accum: int = 1
     seq_len: int = 0  # 0 = the model's max_seq_len

@@ -80,14 +80,23 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         if main:
             ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
     model = model.to(device)
-    train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size, seed,
+    n_copy = round(cfg.batch_size * cfg.reading_share)
+    train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size - n_copy, seed,
                             dist.rank, dist.world_size)
+    if n_copy or cfg.reading_first_steps:
+        from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
+
+        reading = ReadingRows(tokenizer, corpus_words(d["text"] for d in documents()), seq_len,
+                              seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap)
+        train = MixedBatches(train, reading, cfg.batch_size, n_copy, cfg.reading_first_steps)
     val_shards = sh.open_split(tokens_dir, "val")
     val_len = min(seq_len, max(1, sum(len(s) for s in val_shards) - 1))
     val = sh.TokenBatches(val_shards, val_len, cfg.batch_size, seed, dist.rank, dist.world_size,
                           shuffle=False, require=False)
     tokens_per_step = cfg.batch_size * seq_len * cfg.grad_accum * dist.world_size
-    epochs = cfg.steps * tokens_per_step / max(1, index["tokens"]["train"])
+    text_steps = max(0, cfg.steps - cfg.reading_first_steps)  # epochs of the text, exercises aside
+    epochs = text_steps * (cfg.batch_size - n_copy) * seq_len * cfg.grad_accum * dist.world_size / max(
+        1, index["tokens"]["train"])
 
     # 3. speed bookkeeping: dtype that is actually fast here, the measured peak for MFU
     peak_cache = ctx.run_dir / "peak_flops.json"  # one per run directory: later stages reuse it
@@ -219,6 +228,9 @@ def _validate(cfg) -> None:
         raise UserError(f"pretrain.optimizer must be adamw or muon, got {cfg.optimizer!r}.")
     if cfg.schedule not in ("linear", "cosine"):
         raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
+    if not 0.0 <= cfg.reading_share < 1.0 or cfg.reading_first_steps < 0 or cfg.reading_max_gap < 0:
+        raise UserError("pretrain.reading_share must be in [0, 1), reading_first_steps and "
+                        "reading_max_gap at least 0.")
     if cfg.init not in ("standard", "induction"):
         raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):

@@ -1,0 +1,67 @@
+"""Reading exercises: rows whose second half copies the first, mixed into text batches, resumable."""
+
+from __future__ import annotations
+
+import torch
+
+from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
+
+
+class Tok:
+    """One token per word: ids from a fixed word list; BOS is 0."""
+
+    def __init__(self, words):
+        self.ids = {w: i + 1 for i, w in enumerate(words)}
+
+    def encode(self, text):
+        return [self.ids[w] for w in text.split()]
+
+    def special(self, name):
+        return 0
+
+
+class Text:
+    def __init__(self, rows):
+        self.rows, self.i = rows, 0
+
+    def next_batch(self):
+        t = torch.full((self.rows, 9), 10_000, dtype=torch.long) + self.i
+        self.i += 1
+        return t[:, :-1], t[:, 1:]
+
+    def state_dict(self):
+        return {"i": self.i}
+
+    def load_state_dict(self, s):
+        self.i = s["i"]
+
+
+WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(26))])
+
+
+def test_exercises_repeat_their_segment():
+    tok = Tok(WORDS)
+    r = ReadingRows(tok, WORDS, seq_len=300, seed=0, max_gap=0)
+    row = r.row()
+    assert len(row) == 301 and row[0] == 0
+    end = row.index(0, 1) if 0 in row[1:] else len(row)
+    ex = row[1:end]
+    half = len(ex) // 2
+    assert len(ex) % 2 == 0 and ex[:half] == ex[half:]  # no gap: the segment, then itself
+
+
+def test_mixture_curriculum_and_exact_resume():
+    tok = Tok(WORDS)
+    mk = lambda: MixedBatches(Text(6), ReadingRows(tok, WORDS, 8, seed=1), batch=8, n_copy=2, copy_first=2)  # noqa: E731
+    a = mk()
+    x1, _ = a.next_batch()
+    assert (x1 < 10_000).all()  # the first steps: all exercises
+    a.next_batch()
+    x3, _ = a.next_batch()
+    assert (x3[:6] >= 10_000).all() and (x3[6:] < 10_000).all()  # then 6 text rows and 2 exercises
+    state = a.state_dict()
+    want = [a.next_batch()[0] for _ in range(3)]
+    b = mk()
+    b.load_state_dict(state)
+    got = [b.next_batch()[0] for _ in range(3)]
+    assert all(torch.equal(w, g) for w, g in zip(want, got))
