@@ -134,3 +134,16 @@ def test_sft_mixture_stops_when_a_tool_always_fails():
     ok = CachedExecutor(lambda t, i: "3" if i != "bad" else "Error: division by zero", threads=2)
     ok.prefetch([("calculator", str(i)) for i in range(30)] + [("calculator", "bad")])
     ok.stop_if_broken()  # one failing call is a per-item problem
+
+
+def test_a_complete_stage_does_not_need_its_packages(tmp_path, monkeypatch):
+    from chatforge.core import deps
+
+    run_dir = tmp_path / "run"
+    assert main(["--quiet", "run", "--preset", "smoke", "--run-dir", str(run_dir), "--until", "data"]) == 0
+    monkeypatch.setattr(deps, "_results", {"trafilatura extraction": "ImportError: gone"})
+    # the data stage is done: continuing the run must not ask for its extractor again ...
+    assert main(["--quiet", "run", "--preset", "smoke", "--run-dir", str(run_dir), "--until", "data"]) == 0
+    assert main(["--quiet", "data", "--run-dir", str(run_dir)]) == 0
+    # ... but running it again does
+    assert main(["--quiet", "data", "--run-dir", str(run_dir), "--force"]) == 2

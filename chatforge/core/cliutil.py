@@ -40,8 +40,14 @@ def add_stage_args(p: argparse.ArgumentParser) -> None:
 
 def stage_main(name: str, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
     """Resolve config, save it into the run directory, and run one stage under the protocol."""
+    from chatforge.core.deps import require
+    from chatforge.core.rundir import is_complete
+    from chatforge.core.stages import stage as stage_spec
+
     run_dir, cfg = resolve(args)
     check_deps(name, run_dir, cfg)  # before anything is written: a failed command leaves no trace
+    if getattr(args, "force", False) or not is_complete(stage_spec(name), run_dir, cfg):
+        require(name, cfg)  # the packages the stage needs load and work
     save_config(run_dir, cfg)
     run_stage(name, run_dir, cfg, force=getattr(args, "force", False), extra=extra)
     return 0

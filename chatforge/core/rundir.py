@@ -102,17 +102,13 @@ def is_complete(spec: StageSpec, run_dir: Path, cfg: Config) -> bool:
 
 
 def check_deps(name: str, run_dir: Path, cfg: Config) -> None:
-    """Raise a UserError naming the first earlier stage that is missing or stale, or the first
-    package the stage needs that does not load and work (see core/deps.py)."""
-    from chatforge.core.deps import require
-
+    """Raise a UserError naming the first earlier stage that is missing or stale."""
     for dep in _deps(stage_spec(name)):
         if not is_complete(dep, Path(run_dir), cfg):
             raise UserError(
                 f"stage '{name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
                 f"this config (run `chatforge run --run-dir {run_dir}` first)."
             )
-    require(name, cfg)
 
 
 def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,
@@ -128,6 +124,9 @@ def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,
     if not force and is_complete(spec, run_dir, cfg):
         say(f"[{name}] complete, skipping ({out})")
         return None
+    from chatforge.core.deps import require
+
+    require(name, cfg)  # the packages it needs load and work, before anything is written
     started = read_json(out / STARTED)
     resuming = bool(started) and all(started.get(k) == v for k, v in hashes.items()) and not force
     if out.exists() and not resuming:
