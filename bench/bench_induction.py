@@ -139,6 +139,9 @@ def main() -> int:
     ap.add_argument("--text-share", type=float, default=0.0,
                     help="share of each batch's rows taken from the run's pretraining token shards "
                          "(real text) instead of copy exercises: 1.0 is plain pretraining")
+    ap.add_argument("--words-from", default="heldout", choices=["heldout", "corpus"],
+                    help="exercise and probe words: the tokenizer's held-out documents (~500 words on "
+                         "the cpu world) or every clean document (what the pretrain stage uses)")
     ap.add_argument("--copy-first", type=int, default=0,
                     help="train this many steps on copy exercises only before mixing text in")
     ap.add_argument("--init", default="standard", choices=["standard", "induction"],
@@ -154,6 +157,10 @@ def main() -> int:
     if not saved:
         sys.exit(f"{run_dir}/config.json is missing: not a chatforge run directory.")
     texts = _texts(run_dir)
+    if args.words_from == "corpus":
+        from chatforge.data import iter_documents
+
+        texts = [d["text"] for d in iter_documents(run_dir / "data")]
     try:
         tok = Tokenizer.load(run_dir / "tokenizer")
         mcfg = load_config(None, [f"model.{kv}" for kv in args.model], saved=saved).model  # type-checked

@@ -36,7 +36,7 @@ class Text:
         self.i = s["i"]
 
 
-WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(26))])
+WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(26))], limit=1000)
 
 
 def test_exercises_repeat_their_segment():
@@ -65,3 +65,7 @@ def test_mixture_curriculum_and_exact_resume():
     b.load_state_dict(state)
     got = [b.next_batch()[0] for _ in range(3)]
     assert all(torch.equal(w, g) for w, g in zip(want, got))
+
+
+def test_the_vocabulary_is_the_most_frequent_words():
+    assert corpus_words(["a b b c c c d4 x-y", "c b"], limit=2) == ["b", "c"]

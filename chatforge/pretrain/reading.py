@@ -57,14 +57,16 @@ def _tuplify(x):
     return tuple(_tuplify(i) for i in x) if isinstance(x, (list, tuple)) else x
 
 
-def corpus_words(texts, limit: int = 20000) -> list[str]:
-    """Alphabetic words of the corpus, sorted (the exercises' vocabulary)."""
-    words: set[str] = set()
-    for t in texts:
-        words.update(w for w in t.split() if w.isalpha())
-        if len(words) >= limit:
-            break
-    return sorted(words)
+def corpus_words(texts, limit: int = 500) -> list[str]:
+    """The `limit` most frequent alphabetic words of the corpus (ties by spelling): the exercises'
+    vocabulary. Measured on the cpu model (bench_induction --words-from): exercises over the ~500
+    words of the held-out documents kept the built-in circuit and sharpened it to 0.82-0.91 at
+    every distance within 80 steps, while the same exercises over all 1,387 words of the corpus
+    lost it within 60 (loss stuck at ~7.0, the rarer words' own statistics taking the updates)."""
+    from collections import Counter
+
+    counts = Counter(w for t in texts for w in t.split() if w.isalpha())
+    return sorted(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
 
 
 class MixedBatches:

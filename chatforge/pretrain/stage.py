@@ -86,7 +86,7 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     if n_copy or cfg.reading_first_steps:
         from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
 
-        reading = ReadingRows(tokenizer, corpus_words(d["text"] for d in documents()), seq_len,
+        reading = ReadingRows(tokenizer, corpus_words((d["text"] for d in documents()), cfg.reading_words), seq_len,
                               seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap)
         train = MixedBatches(train, reading, cfg.batch_size, n_copy, cfg.reading_first_steps)
     val_shards = sh.open_split(tokens_dir, "val")
@@ -228,9 +228,10 @@ def _validate(cfg) -> None:
         raise UserError(f"pretrain.optimizer must be adamw or muon, got {cfg.optimizer!r}.")
     if cfg.schedule not in ("linear", "cosine"):
         raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
-    if not 0.0 <= cfg.reading_share < 1.0 or cfg.reading_first_steps < 0 or cfg.reading_max_gap < 0:
+    if (not 0.0 <= cfg.reading_share < 1.0 or cfg.reading_first_steps < 0 or cfg.reading_max_gap < 0
+            or cfg.reading_words < 10):
         raise UserError("pretrain.reading_share must be in [0, 1), reading_first_steps and "
-                        "reading_max_gap at least 0.")
+                        "reading_max_gap at least 0, reading_words at least 10.")
     if cfg.init not in ("standard", "induction"):
         raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):
