@@ -28,7 +28,6 @@ import json
 import math
 import os
 import platform
-import random
 import sys
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from chatforge.core.errors import UserError
 from chatforge.core.rundir import saved_config
 from chatforge.eval.copying import GAPS, copy_probe
 from chatforge.model.gpt import GPT
+from chatforge.pretrain.reading import ReadingRows
 from chatforge.tokenizer import Tokenizer
 from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
 
@@ -58,34 +58,6 @@ def _texts(run_dir: Path, limit: int = 400) -> list[str]:
         sys.exit(f"{held} is missing: run `chatforge run --run-dir {run_dir} --until tokenizer` first.")
     with open(held, encoding="utf-8") as f:
         return [json.loads(line)["text"] for _, line in zip(range(limit), f)]
-
-
-class CopyRows:
-    """Rows of `seq_len + 1` tokens, each a run of copy exercises."""
-
-    def __init__(self, tok: Tokenizer, words: list[str], seq_len: int, max_words: int,
-                 fixed: int, seed: int, max_gap: int = 10):
-        self.tok, self.words, self.n = tok, words, seq_len + 1
-        self.max_words, self.fixed, self.max_gap = max_words, fixed, max_gap
-        self.bos = tok.special("<|endoftext|>")
-        self.rng = random.Random(f"induction:{seed}")
-
-    def _phrase(self, k: int) -> list[int]:
-        return self.tok.encode(" " + " ".join(self.rng.choice(self.words) for _ in range(k))) if k else []
-
-    def row(self) -> list[int]:
-        out: list[int] = []
-        while len(out) < self.n:
-            if self.fixed:
-                seg, gap = self._phrase(self.fixed), []
-            else:
-                seg = self._phrase(self.rng.randint(3, self.max_words))
-                gap = self._phrase(self.rng.randint(0, self.max_gap)) if self.rng.random() < 0.5 else []
-            out += [self.bos] + seg + gap + seg
-        return out[:self.n]
-
-    def batch(self, b: int) -> torch.Tensor:
-        return torch.tensor([self.row() for _ in range(b)])
 
 
 @torch.no_grad()
@@ -142,6 +114,8 @@ def main() -> int:
     ap.add_argument("--words-from", default="heldout", choices=["heldout", "corpus"],
                     help="exercise and probe words: the tokenizer's held-out documents (~500 words on "
                          "the cpu world) or every clean document (what the pretrain stage uses)")
+    ap.add_argument("--mask", action="store_true",
+                    help="leave an exercise's first pass and gap out of the loss (as the pretrain stage does)")
     ap.add_argument("--copy-first", type=int, default=0,
                     help="train this many steps on copy exercises only before mixing text in")
     ap.add_argument("--init", default="standard", choices=["standard", "induction"],
@@ -187,7 +161,7 @@ def main() -> int:
                 layer.attn.q_norm.weight.fill_(args.qk_gain)
                 layer.attn.k_norm.weight.fill_(args.qk_gain)
     opt = build_optimizer(model, OptimConfig(name=args.optimizer, lr=args.lr, muon_lr=args.muon_lr))
-    rows = CopyRows(tok, words, args.seq_len, args.max_words, args.fixed, args.seed, args.max_gap)
+    rows = ReadingRows(tok, words, args.seq_len, args.seed, args.max_words, args.max_gap, args.fixed)
     text = None
     if args.text_share > 0:
         from chatforge.pretrain import shards as sh
@@ -198,13 +172,20 @@ def main() -> int:
         n_text = max(1, round(args.batch * args.text_share))
         text = sh.TokenBatches(sh.open_split(tokens_dir, "train"), args.seq_len, n_text, args.seed)
 
-    def next_rows(step: int) -> torch.Tensor:
+    def next_rows(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets); with --mask, an exercise's unpredictable targets are -1."""
         if text is None or step <= args.copy_first:
-            return rows.batch(args.batch)
-        x, y = text.next_batch()
-        t = torch.cat([x, y[:, -1:]], dim=1)
-        n_copy = args.batch - t.shape[0]
-        return torch.cat([t, rows.batch(n_copy)]) if n_copy > 0 else t
+            r, keep = rows.batch(args.batch)
+        else:
+            x, y = text.next_batch()
+            r = torch.cat([x, y[:, -1:]], dim=1)
+            keep = torch.ones_like(r, dtype=torch.bool)
+            n_copy = args.batch - r.shape[0]
+            if n_copy > 0:
+                c, k = rows.batch(n_copy)
+                r, keep = torch.cat([r, c]), torch.cat([keep, k])
+        y = r[:, 1:] if not args.mask else r[:, 1:].masked_fill(~keep[:, 1:], -1)
+        return r[:, :-1], y
 
     print(f"model {model.num_params() / 1e6:.2f}M params ({mcfg.n_layer} layers, d {mcfg.d_model}, "
           f"{mcfg.n_head} heads); {len(words)} words; {args.optimizer} lr {args.lr}"
@@ -234,8 +215,8 @@ def main() -> int:
     for step in range(1, args.steps + 1):
         model.train()
         set_lr(opt, min(1.0, step / max(1, args.warmup)))
-        x = next_rows(step)
-        loss = model(x[:, :-1], targets=x[:, 1:])
+        x, y = next_rows(step)
+        loss = model(x, targets=y)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -244,7 +225,7 @@ def main() -> int:
 
     first_induction = next((h for h in history
                             if h["step"] > 0 and all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
-    print(f"induction (repeat >= first + 0.20 at every distance): " + (
+    print("induction (repeat >= first + 0.20 at every distance): " + (
         f"from step {first_induction['step']} ({first_induction['tokens'] / 1e6:.2f}M tokens, "
         f"{first_induction['tokens'] / predicted:.2f}x the prediction)" if first_induction
         else f"not within {args.steps} steps ({args.steps * args.batch * args.seq_len / 1e6:.2f}M tokens)"))

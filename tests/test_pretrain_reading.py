@@ -25,7 +25,7 @@ class Text:
         self.rows, self.i = rows, 0
 
     def next_batch(self):
-        t = torch.full((self.rows, 9), 10_000, dtype=torch.long) + self.i
+        t = torch.full((self.rows, 201), 10_000, dtype=torch.long) + self.i
         self.i += 1
         return t[:, :-1], t[:, 1:]
 
@@ -42,29 +42,33 @@ WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26)
 def test_exercises_repeat_their_segment():
     tok = Tok(WORDS)
     r = ReadingRows(tok, WORDS, seq_len=300, seed=0, max_gap=0)
-    row = r.row()
-    assert len(row) == 301 and row[0] == 0
+    row, keep = r.row()
+    assert len(row) == len(keep) == 301 and row[0] == 0
     end = row.index(0, 1) if 0 in row[1:] else len(row)
     ex = row[1:end]
     half = len(ex) // 2
     assert len(ex) % 2 == 0 and ex[:half] == ex[half:]  # no gap: the segment, then itself
+    # only the repeat after its first token is predictable (in the loss)
+    assert keep[:1 + half + 1] == [False] * (half + 2) and all(keep[2 + half:end])
 
 
 def test_mixture_curriculum_and_exact_resume():
     tok = Tok(WORDS)
-    mk = lambda: MixedBatches(Text(6), ReadingRows(tok, WORDS, 8, seed=1), batch=8, n_copy=2, copy_first=2)  # noqa: E731
+    mk = lambda: MixedBatches(Text(6), ReadingRows(tok, WORDS, 200, seed=1), batch=8, n_copy=2, copy_first=2)  # noqa: E731
     a = mk()
-    x1, _ = a.next_batch()
-    assert (x1 < 10_000).all()  # the first steps: all exercises
+    x1, y1 = a.next_batch()
+    assert (x1 < 10_000).all()  # the first steps: all exercises, their first passes out of the loss
+    assert (y1 == -1).any() and (y1 >= 0).any()
     a.next_batch()
-    x3, _ = a.next_batch()
+    x3, y3 = a.next_batch()
     assert (x3[:6] >= 10_000).all() and (x3[6:] < 10_000).all()  # then 6 text rows and 2 exercises
+    assert (y3[:6] >= 0).all()  # text is all in the loss
     state = a.state_dict()
-    want = [a.next_batch()[0] for _ in range(3)]
+    want = [a.next_batch() for _ in range(3)]
     b = mk()
     b.load_state_dict(state)
-    got = [b.next_batch()[0] for _ in range(3)]
-    assert all(torch.equal(w, g) for w, g in zip(want, got))
+    got = [b.next_batch() for _ in range(3)]
+    assert all(torch.equal(w[0], g[0]) and torch.equal(w[1], g[1]) for w, g in zip(want, got))
 
 
 def test_the_vocabulary_is_the_most_frequent_words():

@@ -17,7 +17,7 @@ class PretrainConfig:
     reading_share: float = 0.0
     reading_first_steps: int = 0
     reading_max_gap: int = 60
-    reading_words: int = 500  # the exercises draw from the corpus's most frequent words
+    reading_words: int = 0  # 0: the exercises draw from every word of the corpus; N: the N most frequent
     batch_size: int = 8
     grad_accum: int = 1
     seq_len: int = 0  # 0 = the model's max_seq_len

@@ -3,7 +3,8 @@
 Each exercise is `<|endoftext|>`, a segment of random words from the corpus, sometimes other
 random words, then the segment again. Nothing in it can be learnt by heart (the words are drawn
 afresh every time), so the only way to lower the loss on the repeat is to find the earlier
-occurrence and copy what followed: the induction circuit tools need. On the cpu model an
+occurrence and copy what followed: the induction circuit tools need. Only the repeat is in the
+loss: the first pass and the gap are noise whose gradient (measured) drowns the copying signal. On the cpu model an
 induction circuit written into the initialisation (`pretrain.init = "induction"`) is erased by
 plain text within ~10 steps, but kept and sharpened when the first steps are all exercises and a
 share of every later batch stays exercises (docs/sft.md, "Reading the context").
@@ -24,25 +25,35 @@ class ReadingRows:
     """Rows of `seq_len + 1` tokens, each a run of copy exercises."""
 
     def __init__(self, tokenizer, words: list[str], seq_len: int, seed: int, max_words: int = 40,
-                 max_gap: int = 60):
+                 max_gap: int = 60, fixed: int = 0):
         self.tok, self.words, self.n = tokenizer, words, seq_len + 1
-        self.max_words, self.max_gap = max_words, max_gap
+        self.max_words, self.max_gap, self.fixed = max_words, max_gap, fixed  # fixed: N words, no gap
         self.bos = tokenizer.special("<|endoftext|>")
         self.rng = random.Random(f"reading:{seed}")
 
     def _phrase(self, k: int) -> list[int]:
         return self.tok.encode(" " + " ".join(self.rng.choice(self.words) for _ in range(k))) if k else []
 
-    def row(self) -> list[int]:
+    def row(self) -> tuple[list[int], list[bool]]:
+        """Tokens, and for each whether it is predictable: a token of the repeat after its first
+        (the first pass and the gap are random words, nothing a model can learn to predict)."""
         out: list[int] = []
+        keep: list[bool] = []
         while len(out) < self.n:
-            seg = self._phrase(self.rng.randint(3, self.max_words))
-            gap = self._phrase(self.rng.randint(0, self.max_gap)) if self.rng.random() < 0.5 else []
+            if self.fixed:
+                seg, gap = self._phrase(self.fixed), []
+            else:
+                seg = self._phrase(self.rng.randint(3, self.max_words))
+                gap = self._phrase(self.rng.randint(0, self.max_gap)) if self.rng.random() < 0.5 else []
             out += [self.bos] + seg + gap + seg
-        return out[:self.n]
+            keep += [False] * (1 + len(seg) + len(gap)) + [False] + [True] * (len(seg) - 1)
+        return out[:self.n], keep[:self.n]
 
-    def batch(self, b: int) -> torch.Tensor:
-        return torch.tensor([self.row() for _ in range(b)], dtype=torch.long)
+    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows, predictable) of shape [b, seq_len + 1]."""
+        rows = [self.row() for _ in range(b)]
+        return (torch.tensor([r for r, _ in rows], dtype=torch.long),
+                torch.tensor([k for _, k in rows], dtype=torch.bool))
 
     def state_dict(self) -> dict:
         return {"rng": repr(self.rng.getstate())}
@@ -57,16 +68,15 @@ def _tuplify(x):
     return tuple(_tuplify(i) for i in x) if isinstance(x, (list, tuple)) else x
 
 
-def corpus_words(texts, limit: int = 500) -> list[str]:
-    """The `limit` most frequent alphabetic words of the corpus (ties by spelling): the exercises'
-    vocabulary. Measured on the cpu model (bench_induction --words-from): exercises over the ~500
-    words of the held-out documents kept the built-in circuit and sharpened it to 0.82-0.91 at
-    every distance within 80 steps, while the same exercises over all 1,387 words of the corpus
-    lost it within 60 (loss stuck at ~7.0, the rarer words' own statistics taking the updates)."""
+def corpus_words(texts, limit: int = 0) -> list[str]:
+    """The alphabetic words of the corpus (with `limit`, only the most frequent ones, ties by
+    spelling), sorted: the exercises' vocabulary. All of them: a circuit trained on exercises over
+    a few hundred words copies only those words (measured: 0.00 on the others, docs/pretrain.md)."""
     from collections import Counter
 
     counts = Counter(w for t in texts for w in t.split() if w.isalpha())
-    return sorted(w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit])
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return sorted(w for w, _ in (ranked[:limit] if limit else ranked))
 
 
 class MixedBatches:
@@ -79,15 +89,19 @@ class MixedBatches:
         self.step = 0
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, targets); an exercise's unpredictable targets are -1 (left out of the loss)."""
         self.step += 1
         if self.step <= self.copy_first:
-            rows = self.reading.batch(self.batch)
+            rows, keep = self.reading.batch(self.batch)
         else:
             x, y = self.text.next_batch()
             rows = torch.cat([x, y[:, -1:]], dim=1)
+            keep = torch.ones_like(rows, dtype=torch.bool)
             if self.n_copy:
-                rows = torch.cat([rows, self.reading.batch(self.n_copy)])
-        return rows[:, :-1], rows[:, 1:]
+                r, k = self.reading.batch(self.n_copy)
+                rows, keep = torch.cat([rows, r]), torch.cat([keep, k])
+        targets = rows[:, 1:].masked_fill(~keep[:, 1:], -1)
+        return rows[:, :-1], targets
 
     def state_dict(self) -> dict:
         return {"text": self.text.state_dict(), "reading": self.reading.state_dict(), "step": self.step}

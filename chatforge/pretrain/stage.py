@@ -229,9 +229,9 @@ def _validate(cfg) -> None:
     if cfg.schedule not in ("linear", "cosine"):
         raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
     if (not 0.0 <= cfg.reading_share < 1.0 or cfg.reading_first_steps < 0 or cfg.reading_max_gap < 0
-            or cfg.reading_words < 10):
+            or cfg.reading_words < 0):
         raise UserError("pretrain.reading_share must be in [0, 1), reading_first_steps and "
-                        "reading_max_gap at least 0, reading_words at least 10.")
+                        "reading_max_gap and reading_words at least 0.")
     if cfg.init not in ("standard", "induction"):
         raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):
