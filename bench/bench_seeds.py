@@ -13,7 +13,6 @@ scale; writes bench/results/seeds_<preset>.json. Extra `--set` overrides pass th
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path

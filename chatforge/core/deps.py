@@ -19,7 +19,7 @@ from typing import Callable
 
 from chatforge.core.errors import UserError
 
-FIX = "pip install -e . -c constraints.txt (the tested versions)"
+FIX = "pip install -e . -c constraints.txt"
 
 _PAGE = ("<html><head><title>t</title></head><body><nav>Home | About | Login</nav><article>"
          "<h1>The river town</h1><p>The river town of Daleport was founded by fishermen who "
@@ -197,4 +197,5 @@ def require(stage: str, cfg=None) -> None:
     if bad:
         c, err = bad[0]
         raise DependencyError(f"the {stage} stage cannot start: {c.label} does not work ({err}); "
-                              f"reinstall {c.package} with `{FIX}`, or see `chatforge doctor`.")
+                              f"reinstall {c.package} at the tested versions with `{FIX}`, or see "
+                              "`chatforge doctor`.")

@@ -63,7 +63,7 @@ def init_induction_circuit(model, match_dims: int = 0, prev_margin: float = 8.0,
     uses RoPE pairs that turn by less than 0.3 rad over this many positions."""
     _check(model)
     c = model.config
-    D, H, Hk, d = c.head_dim, c.n_head, c.n_kv_head, c.d_model
+    D, H, Hk = c.head_dim, c.n_head, c.n_kv_head
     T, P, K = slice(0, D), slice(D, 2 * D), 2 * D  # token subspace, previous-token subspace, constant
     emb = model.tok_emb.weight
     std = float(emb[:, T].std())
