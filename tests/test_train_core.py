@@ -204,3 +204,17 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     # the in-memory weights were not touched by the bad step either
     assert all(torch.isfinite(p).all() for p in tr.raw_model.parameters())
     assert math.isnan(float("nan"))
+
+
+def test_matmul_peak_cache_keeps_the_best_measurement(tmp_path):
+    """A peak cached while the cores were shared (here: absurdly low) is replaced by a real
+    measurement, so MFU cannot read over 100% in later stages; a higher cached value is kept."""
+    from chatforge.core.atomic import read_json, atomic_write_json
+    from chatforge.train.mfu import matmul_peak
+    cache = tmp_path / "peak.json"
+    key = f"cpu:float32:threads={torch.get_num_threads()}"
+    atomic_write_json(cache, {key: 1.0})
+    peak = matmul_peak(torch.device("cpu"), torch.float32, cache)
+    assert peak > 1e8 and read_json(cache, {})[key] == peak
+    atomic_write_json(cache, {key: 1e18})
+    assert matmul_peak(torch.device("cpu"), torch.float32, cache) == 1e18

@@ -64,16 +64,17 @@ def measure_matmul_peak(device: torch.device, dtype: torch.dtype, size: int | No
 
 
 def matmul_peak(device: torch.device, dtype: torch.dtype, cache: str | Path | None = None) -> float:
-    """The measured peak, read from / written to `cache` (a JSON file keyed by device, dtype and
-    thread count)."""
+    """The measured peak, kept in `cache` (a JSON file keyed by device, dtype and thread count).
+
+    Measured again each time (about a second) and the best value kept: a peak measured while
+    another job shared the cores is too low, and a cache that kept it would show MFU over 100%
+    in every later stage."""
     key = f"{device.type}:{_dtype_name(dtype)}:threads={torch.get_num_threads()}"
     if device.type == "cuda":
         key += ":" + torch.cuda.get_device_name(device)
     data = read_json(cache, {}) if cache else {}
-    if key in data:
-        return float(data[key])
-    peak = measure_matmul_peak(device, dtype)
-    if cache:
+    peak = max(measure_matmul_peak(device, dtype), float(data.get(key, 0.0)))
+    if cache and peak != data.get(key):
         data[key] = peak
         atomic_write_json(cache, data)
     return peak
