@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
+from chatforge.pretrain.reading import MixedBatches, ReadingPlus, ReadingRows, corpus_words
 
 
 class Tok:
@@ -73,3 +73,51 @@ def test_mixture_curriculum_and_exact_resume():
 
 def test_the_vocabulary_is_the_most_frequent_words():
     assert corpus_words(["a b b c c c d4 x-y", "c b"], limit=2) == ["b", "c"]
+
+
+class Conv:
+    """A stand-in for the SFT stage's RowBatches: rows of 10,000+, half of each in the loss."""
+
+    def __init__(self, rows):
+        self.rows, self.i = rows, 0
+
+    def steps_per_epoch(self):
+        return 5
+
+    def next_batch(self):
+        t = torch.full((self.rows, 201), 10_000, dtype=torch.long) + self.i
+        self.i += 1
+        mask = torch.zeros(self.rows, 200)
+        mask[:, 100:] = 1
+        return t[:, :-1], t[:, 1:], mask
+
+    def state_dict(self):
+        return {"i": self.i}
+
+    def load_state_dict(self, s):
+        self.i = s["i"]
+
+
+def test_fine_tuning_batches_gain_exercises_and_resume():
+    tok = Tok(WORDS)
+    mk = lambda: ReadingPlus(Conv(6), ReadingRows(tok, WORDS, 200, seed=3), n=2)  # noqa: E731
+    a = mk()
+    assert a.steps_per_epoch() == 5  # the epoch is the conversations'
+    x, y, mask = a.next_batch()
+    assert x.shape == y.shape == mask.shape == (8, 200)
+    assert (x[:6] >= 10_000).all() and (x[6:] < 10_000).all()
+    assert torch.equal(mask[:6, 100:], torch.ones(6, 100)) and mask[:6, :100].sum() == 0
+    # the exercises: only repeat tokens are in the loss, and each of them is a copy of a token
+    # that came earlier in its row
+    ex_mask = mask[6:].bool()
+    assert 0 < ex_mask.float().mean() < 0.6
+    for row, targets, m in zip(x[6:], y[6:], ex_mask):
+        for t in range(200):
+            if m[t]:
+                assert targets[t] in row[:t + 1]
+    state = a.state_dict()
+    want = [a.next_batch() for _ in range(2)]
+    b = mk()
+    b.load_state_dict(state)
+    got = [b.next_batch() for _ in range(2)]
+    assert all(torch.equal(w[i], g[i]) for w, g in zip(want, got) for i in range(3))

@@ -66,28 +66,30 @@ def _copy_run(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _sft(run_dir: Path) -> int:
+def _sft(run_dir: Path, extra: list[str] = ()) -> int:
     from chatforge.cli import main
 
     return main(["--quiet", "sft", "--run-dir", str(run_dir), "--set", "sft.max_steps=4",
                  "--set", "sft.ckpt_every=2", "--set", "sft.eval_every=2", "--set", "sft.eval=false",
-                 "--set", "run.threads=1"])
+                 "--set", "run.threads=1", *extra])
 
 
-def test_sft_resumes_exactly(smoke_run, tmp_path):
+@pytest.mark.parametrize("extra", [[], ["--set", "sft.reading_rows=2"]], ids=["plain", "reading"])
+def test_sft_resumes_exactly(smoke_run, tmp_path, extra):
+    """Also with reading exercises in every batch: their random state is in the checkpoint."""
     from chatforge.core.atomic import atomic_write_json
 
     a = _copy_run(smoke_run, tmp_path / "a")
     b = _copy_run(smoke_run, tmp_path / "b")
-    assert _sft(a) == 0
-    assert _sft(b) == 0
+    assert _sft(a, extra) == 0
+    assert _sft(b, extra) == 0
     # b "crashed" after its step-2 checkpoint: the step-4 file and the completion marker are gone
     ck = b / "sft" / "ckpt"
     (ck / "step_000004.pt").unlink()
     atomic_write_json(ck / "latest.json", {"step": 2, "file": "step_000002.pt"})
     (b / "sft" / "_COMPLETE.json").unlink()
     (b / "sft" / "metrics.json").unlink()
-    assert _sft(b) == 0
+    assert _sft(b, extra) == 0
     wa = torch.load(a / "sft" / "ckpt" / "step_000004.pt", weights_only=True)
     wb = torch.load(ck / "step_000004.pt", weights_only=True)
     assert wa["step"] == wb["step"] == 4

@@ -110,3 +110,29 @@ class MixedBatches:
         self.text.load_state_dict(state["text"])
         self.reading.load_state_dict(state["reading"])
         self.step = int(state["step"])
+
+
+class ReadingPlus:
+    """A BatchSource for fine-tuning: each batch of `rows` (inputs, targets, loss mask), as the
+    SFT stage's RowBatches gives them, with `n` reading exercises appended (their repeats in the
+    loss, nothing else)."""
+
+    def __init__(self, rows, reading: ReadingRows, n: int):
+        self.rows, self.reading, self.n = rows, reading, n
+
+    def steps_per_epoch(self) -> int:
+        return self.rows.steps_per_epoch()
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y, mask = self.rows.next_batch()
+        r, keep = self.reading.batch(self.n)
+        r, keep = r[:, :x.shape[1] + 1], keep[:, :x.shape[1] + 1]
+        return (torch.cat([x, r[:, :-1]]), torch.cat([y, r[:, 1:]]),
+                torch.cat([mask, keep[:, 1:].to(mask.dtype)]))
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows.state_dict(), "reading": self.reading.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows.load_state_dict(state["rows"])
+        self.reading.load_state_dict(state["reading"])

@@ -107,6 +107,8 @@ def run(ctx: StageContext) -> dict:
     seq_len = cfg.seq_len or model.config.max_seq_len
     if seq_len > model.config.max_seq_len:
         raise UserError(f"sft.seq_len ({seq_len}) exceeds the model's max_seq_len ({model.config.max_seq_len}).")
+    if cfg.reading_rows < 0 or cfg.reading_max_gap < 0:
+        raise UserError("sft.reading_rows and sft.reading_max_gap must be at least 0.")
     pad = tokenizer.special("<|pad|>")
 
     def rows_of(convs):
@@ -124,6 +126,14 @@ def run(ctx: StageContext) -> dict:
     batches = RowBatches(train_rows, cfg.batch_size, seed, dist.rank, dist.world_size)
     steps = cfg.max_steps if cfg.max_steps > 0 else max(1, math.ceil(cfg.epochs * batches.steps_per_epoch()))
     trained_tokens = int(train_rows.mask[:, 1:].sum())
+    if cfg.reading_rows:
+        from chatforge.pretrain.reading import ReadingPlus, ReadingRows, corpus_words
+        from chatforge.world import load_world
+
+        words = corpus_words(d["text"] for d in load_world(ctx.input_dir("world")).documents())
+        batches = ReadingPlus(batches, ReadingRows(tokenizer, words, seq_len, seed * 1000 + 7 + dist.rank,
+                                                   max_gap=cfg.reading_max_gap), cfg.reading_rows)
+        ctx.log.info(f"reading exercises: {cfg.reading_rows} rows in every batch, over {len(words):,} words")
     ctx.log.info(f"mixture: {len(train_convs)} train / {len(val_convs)} val conversations, "
                  f"{len(train_rows)} packed rows of {seq_len} tokens, {trained_tokens} trained tokens per epoch; "
                  f"{steps} steps ({steps / batches.steps_per_epoch():.2f} epochs)")
