@@ -64,9 +64,11 @@ def main(args: argparse.Namespace) -> int:
         say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {f'{100 * lo:.0f}-{100 * hi:.0f}%':>13} "
             f"{100 * rec['tool_call_rate']:>10.1f}%")
     sm = report["summary"]
-    from chatforge.eval.copying import describe
+    from chatforge.eval.copying import describe, passage_describe
 
     say(f"copy probe: next-token accuracy {describe(report['copy_probe'])} (as low as the first pass: "
         "the model does not read its context; high only close by: a positional shortcut)")
+    say(f"reading probe: {passage_describe(report['reading_probe'])} (no better without the page: "
+        "the model does not find facts in its context)")
     say(f"checkpoint: {meta['checkpoint']}  ({sm['eval_seconds']}s)  -> {out}")
     return 0

@@ -86,3 +86,58 @@ def describe(probe: dict) -> str:
     by = probe.get("by_gap") or {}
     parts = ", ".join(f"{v['repeat']:.2f} at {v['distance']}" for v in by.values())
     return f"{probe['first']} on random words; on their repeat: {parts or 'n/a'} tokens back"
+
+
+def passage_probe(model, tokenizer, passages: int = 40, seed: int = 0) -> dict:
+    """Reading in natural language: pages about people invented for the probe
+    (chatforge/world/reading.py), then questions about them, each answered "Ines Zeller works
+    for Silverline Press." with the value's tokens scored (teacher-forced greedy next-token
+    accuracy, and the share of values with every token right), with the page in the context and
+    without it. Without it a value can only be guessed from the question (a prior over the world's
+    universities, cities, ...): the gap between the two is what the model read."""
+    import torch
+
+    from chatforge.world.reading import passage
+
+    bos = tokenizer.special("<|endoftext|>")
+    device = next(model.parameters()).device
+    limit = getattr(getattr(model, "config", None), "max_seq_len", None)
+    rng = random.Random(f"passage-probe:{seed}")
+    out = {}
+    items = [passage(rng, n_questions=(3, 3), form=0) for _ in range(passages)]
+    with torch.inference_mode():
+        for with_page in (True, False):
+            tok_hits = tok_n = ans_hits = ans_n = 0
+            for page, qa in items:
+                row = [bos] + (tokenizer.encode(page) if with_page else [])
+                spans = []
+                for q, before, value, after in qa:
+                    row += tokenizer.encode(q) + tokenizer.encode(before)
+                    vi = tokenizer.encode(value)
+                    spans.append((len(row), len(vi)))
+                    row += vi + tokenizer.encode(after)
+                if limit is not None and len(row) > limit:
+                    continue
+                x = torch.tensor([row], device=device)
+                pred = model(x[:, :-1]).argmax(-1)[0]
+                ok = (pred == x[0, 1:]).tolist()
+                for start, n in spans:  # token `start + i` is predicted at position start + i - 1
+                    hits = ok[start - 1:start - 1 + n]
+                    tok_hits, tok_n = tok_hits + sum(hits), tok_n + n
+                    ans_hits, ans_n = ans_hits + all(hits), ans_n + 1
+            key = "with_page" if with_page else "without_page"
+            out[key] = {"value_tokens": round(tok_hits / max(1, tok_n), 4),
+                        "values": round(ans_hits / max(1, ans_n), 4), "n": ans_n}
+    return out
+
+
+def passage_summary(probe: dict) -> dict:
+    return {"reading_values": probe["with_page"]["values"],
+            "reading_values_without_page": probe["without_page"]["values"],
+            "reading_value_tokens": probe["with_page"]["value_tokens"]}
+
+
+def passage_describe(probe: dict) -> str:
+    w, wo = probe["with_page"], probe["without_page"]
+    return (f"values read from a page about invented people: {w['values']:.2f} "
+            f"({w['value_tokens']:.2f} of their tokens); {wo['values']:.2f} without the page (n={w['n']})")

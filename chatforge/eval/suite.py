@@ -181,17 +181,22 @@ def evaluate(model, tokenizer, run_dir, cfg, seed: int, device=None, log=None,
     if cfg.eval_threads > 0:
         torch.set_num_threads(cfg.eval_threads)
     t0 = time.perf_counter()
-    from chatforge.eval.copying import GAPS, copy_probe, describe, summary
+    from chatforge.eval.copying import (GAPS, copy_probe, describe, passage_describe, passage_probe,
+                                        passage_summary, summary)
 
     try:
         report = run_sets(generator(model, tokenizer, run_dir, cfg.eval_max_new_tokens, cfg.eval_batch_size),
                           sets, log=log)
         probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
+        reading = passage_probe(model, tokenizer, seed=seed)
     finally:
         torch.set_num_threads(threads)
     report["summary"].update(summary(probe))
+    report["summary"].update(passage_summary(reading))
     report["copy_probe"] = probe
+    report["reading_probe"] = reading
     if log is not None:
         log.info(f"copy probe (greedy next-token accuracy): {describe(probe)}")
+        log.info(f"reading probe: {passage_describe(reading)}")
     report["summary"]["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return report

@@ -18,6 +18,9 @@ class PretrainConfig:
     reading_first_steps: int = 0
     reading_max_gap: int = 60
     reading_words: int = 0  # 0: the exercises draw from every word of the corpus; N: the N most frequent
+    # share of the exercises that are reading passages (chatforge/world/reading.py): invented
+    # people's biographies, then questions answered from them; 0 = copy exercises only
+    reading_passages: float = 0.0
     batch_size: int = 8
     grad_accum: int = 1
     seq_len: int = 0  # 0 = the model's max_seq_len

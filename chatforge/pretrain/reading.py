@@ -25,21 +25,27 @@ class ReadingRows:
     """Rows of `seq_len + 1` tokens, each a run of copy exercises."""
 
     def __init__(self, tokenizer, words: list[str], seq_len: int, seed: int, max_words: int = 40,
-                 max_gap: int = 60, fixed: int = 0):
+                 max_gap: int = 60, fixed: int = 0, passages: float = 0.0):
         self.tok, self.words, self.n = tokenizer, words, seq_len + 1
         self.max_words, self.max_gap, self.fixed = max_words, max_gap, fixed  # fixed: N words, no gap
+        self.passages = passages  # share of exercises that are reading passages (world/reading.py)
         self.bos = tokenizer.special("<|endoftext|>")
         self.rng = random.Random(f"reading:{seed}")
 
     def _phrase(self, k: int) -> list[int]:
         return self.tok.encode(" " + " ".join(self.rng.choice(self.words) for _ in range(k))) if k else []
 
-    def row(self) -> tuple[list[int], list[bool]]:
+    def row(self, passages: bool = True) -> tuple[list[int], list[bool]]:
         """Tokens, and for each whether it is predictable: a token of the repeat after its first
         (the first pass and the gap are random words, nothing a model can learn to predict)."""
         out: list[int] = []
         keep: list[bool] = []
         while len(out) < self.n:
+            if passages and self.passages and self.rng.random() < self.passages:
+                ids, k = self._passage()
+                out += ids
+                keep += k
+                continue
             if self.fixed:
                 seg, gap = self._phrase(self.fixed), []
             else:
@@ -49,9 +55,22 @@ class ReadingRows:
             keep += [False] * (1 + len(seg) + len(gap)) + [False] + [True] * (len(seg) - 1)
         return out[:self.n], keep[:self.n]
 
-    def batch(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(rows, predictable) of shape [b, seq_len + 1]."""
-        rows = [self.row() for _ in range(b)]
+    def _passage(self) -> tuple[list[int], list[bool]]:
+        """A reading passage: the page and the questions out of the loss, the answers in it."""
+        from chatforge.world.reading import passage
+
+        page, qa = passage(self.rng)
+        ids = [self.bos] + self.tok.encode(page)
+        keep = [False] * len(ids)
+        for q, *answer in qa:
+            qi, ai = self.tok.encode(q), [t for part in answer if part for t in self.tok.encode(part)]
+            ids += qi + ai
+            keep += [False] * len(qi) + [True] * len(ai)
+        return ids, keep
+
+    def batch(self, b: int, passages: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rows, predictable) of shape [b, seq_len + 1]; `passages=False`: copy exercises only."""
+        rows = [self.row(passages) for _ in range(b)]
         return (torch.tensor([r for r, _ in rows], dtype=torch.long),
                 torch.tensor([k for _, k in rows], dtype=torch.bool))
 
@@ -91,8 +110,8 @@ class MixedBatches:
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs, targets); an exercise's unpredictable targets are -1 (left out of the loss)."""
         self.step += 1
-        if self.step <= self.copy_first:
-            rows, keep = self.reading.batch(self.batch)
+        if self.step <= self.copy_first:  # copy exercises only: passages this early erase the circuit
+            rows, keep = self.reading.batch(self.batch, passages=False)
         else:
             x, y = self.text.next_batch()
             rows = torch.cat([x, y[:, -1:]], dim=1)

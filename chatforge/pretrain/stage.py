@@ -87,7 +87,8 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
 
         reading = ReadingRows(tokenizer, corpus_words((d["text"] for d in documents()), cfg.reading_words), seq_len,
-                              seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap)
+                              seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap,
+                              passages=cfg.reading_passages)
         train = MixedBatches(train, reading, cfg.batch_size, n_copy, cfg.reading_first_steps)
     val_shards = sh.open_split(tokens_dir, "val")
     val_len = min(seq_len, max(1, sum(len(s) for s in val_shards) - 1))
@@ -133,7 +134,8 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     def do_eval(tr: Trainer) -> None:
         if val.windows_per_epoch() == 0:
             return
-        from chatforge.eval.copying import GAPS, copy_probe, describe, summary
+        from chatforge.eval.copying import (GAPS, copy_probe, describe, passage_describe, passage_probe,
+                                            passage_summary, summary)
 
         loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
         last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
@@ -143,13 +145,15 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
             m.eval()
             with tr.autocast():
                 probe = copy_probe(m, tokenizer, probe_texts, seed=seed, gaps=GAPS)
+                reading = passage_probe(m, tokenizer, seed=seed)
             m.train(was)
-            flat = summary(probe)
+            flat = {**summary(probe), **passage_summary(reading)}
             last_eval.update(copy=flat)
             ctx.log.metric(event="val", step=tr.step, tokens=tr.step * tokens_per_step, val_loss=round(loss, 5),
                            val_bpb=round(bpb, 5), val_bpb_se=round(se, 5), **flat)
             ctx.log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
-                         f"val bpb {bpb:.3f} ± {se:.3f} | copy probe {describe(probe)}")
+                         f"val bpb {bpb:.3f} ± {se:.3f} | copy probe {describe(probe)} | "
+                         f"{passage_describe(reading)}")
 
     prompts = cfg.sample_prompts or sample_prompts(tokens_dir, tokenizer)
     samples_path = ctx.out / "samples.jsonl"
@@ -229,9 +233,9 @@ def _validate(cfg) -> None:
     if cfg.schedule not in ("linear", "cosine"):
         raise UserError(f"pretrain.schedule must be linear or cosine, got {cfg.schedule!r}.")
     if (not 0.0 <= cfg.reading_share < 1.0 or cfg.reading_first_steps < 0 or cfg.reading_max_gap < 0
-            or cfg.reading_words < 0):
-        raise UserError("pretrain.reading_share must be in [0, 1), reading_first_steps and "
-                        "reading_max_gap and reading_words at least 0.")
+            or cfg.reading_words < 0 or not 0.0 <= cfg.reading_passages <= 1.0):
+        raise UserError("pretrain.reading_share must be in [0, 1), reading_passages in [0, 1], "
+                        "reading_first_steps, reading_max_gap and reading_words at least 0.")
     if cfg.init not in ("standard", "induction"):
         raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):

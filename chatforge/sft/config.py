@@ -41,6 +41,7 @@ class SFTConfig:
     # took the copy probe from 0.99 to 0.41 at 26 tokens and 0.05 at 194).
     reading_rows: int = 0
     reading_max_gap: int = 60
+    reading_passages: float = 0.0  # share of those exercises that are reading passages (world/reading.py)
     dtype: str = "auto"  # auto | float32 | bfloat16 (autocast; auto: bf16 on CUDA, fp32 on CPU)
     eval_every: int = 100  # validation loss every this many steps
     ckpt_every: int = 100

@@ -107,8 +107,9 @@ def run(ctx: StageContext) -> dict:
     seq_len = cfg.seq_len or model.config.max_seq_len
     if seq_len > model.config.max_seq_len:
         raise UserError(f"sft.seq_len ({seq_len}) exceeds the model's max_seq_len ({model.config.max_seq_len}).")
-    if cfg.reading_rows < 0 or cfg.reading_max_gap < 0:
-        raise UserError("sft.reading_rows and sft.reading_max_gap must be at least 0.")
+    if cfg.reading_rows < 0 or cfg.reading_max_gap < 0 or not 0.0 <= cfg.reading_passages <= 1.0:
+        raise UserError("sft.reading_rows and sft.reading_max_gap must be at least 0, "
+                        "sft.reading_passages in [0, 1].")
     pad = tokenizer.special("<|pad|>")
 
     def rows_of(convs):
@@ -132,7 +133,8 @@ def run(ctx: StageContext) -> dict:
 
         words = corpus_words(d["text"] for d in load_world(ctx.input_dir("world")).documents())
         batches = ReadingPlus(batches, ReadingRows(tokenizer, words, seq_len, seed * 1000 + 7 + dist.rank,
-                                                   max_gap=cfg.reading_max_gap), cfg.reading_rows)
+                                                   max_gap=cfg.reading_max_gap,
+                                                   passages=cfg.reading_passages), cfg.reading_rows)
         ctx.log.info(f"reading exercises: {cfg.reading_rows} rows in every batch, over {len(words):,} words")
     ctx.log.info(f"mixture: {len(train_convs)} train / {len(val_convs)} val conversations, "
                  f"{len(train_rows)} packed rows of {seq_len} tokens, {trained_tokens} trained tokens per epoch; "
