@@ -139,5 +139,7 @@ def passage_summary(probe: dict) -> dict:
 
 def passage_describe(probe: dict) -> str:
     w, wo = probe["with_page"], probe["without_page"]
+    if not w["n"]:
+        return "n/a (no page with its questions fits the model's context)"
     return (f"values read from a page about invented people: {w['values']:.2f} "
             f"({w['value_tokens']:.2f} of their tokens); {wo['values']:.2f} without the page (n={w['n']})")
