@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
@@ -11,11 +12,17 @@ from chatforge.core.errors import UserError
 
 
 def test_presets_ship_with_the_package():
-    assert {"smoke", "cpu"} <= set(list_presets())
-    for name in ("smoke", "cpu"):
+    from chatforge.pretrain.stage import _validate
+
+    assert {"smoke", "cpu", "laptop"} <= set(list_presets())
+    for name in ("smoke", "cpu", "laptop"):
         cfg = load_config(name)
         assert cfg.preset == name
         assert isinstance(cfg.run.seed, int)
+        _validate(cfg.pretrain)  # every shipped preset passes its own stage's checks
+    laptop = load_config("laptop")
+    assert laptop.pretrain.init == "induction" and laptop.sft.reading_rows == 2
+    assert laptop.model == dataclasses.replace(load_config("cpu").model, rope_theta=1e6)  # cpu's model
 
 
 def test_override_is_typed():

@@ -173,6 +173,8 @@ def test_bad_pretrain_settings_are_one_line_errors():
     from chatforge.core.errors import UserError
     from chatforge.pretrain.stage import _validate
 
-    for bad in ("pretrain.optimizer=sgd", "pretrain.steps=0", "pretrain.dtype=float16", "pretrain.lr=nan"):
+    for bad in ("pretrain.optimizer=sgd", "pretrain.steps=0", "pretrain.dtype=float16", "pretrain.lr=nan",
+                "pretrain.reading_share=1.0", "pretrain.reading_passages=1.5", "pretrain.reading_max_gap=-1",
+                "pretrain.init=magic"):
         with pytest.raises(UserError, match="pretrain"):
             _validate(load_config("smoke", [bad]).pretrain)

@@ -98,3 +98,12 @@ def test_sft_resumes_exactly(smoke_run, tmp_path, extra):
     ma = json.loads((a / "sft" / "metrics.json").read_text())
     mb = json.loads((b / "sft" / "metrics.json").read_text())
     assert ma["final_train_loss"] == mb["final_train_loss"] and ma["val_loss"] == mb["val_loss"]
+
+
+def test_bad_reading_settings_are_one_line_errors(smoke_run, tmp_path, capsys):
+    run = _copy_run(smoke_run, tmp_path / "bad")
+    for bad in ("sft.reading_rows=-1", "sft.reading_passages=2"):
+        assert _sft(run, ["--set", bad]) == 2
+        err = capsys.readouterr().err
+        assert "sft.reading" in err and "Traceback" not in err
+    assert not (run / "sft" / "_COMPLETE.json").exists()
