@@ -9,6 +9,8 @@ import pytest
 
 def _oracle(case: dict, tools_on: bool) -> list[dict]:
     item = case["item"]
+    if "hallucinated" in case:  # refusal sets: the right answer is to decline
+        return [{"type": "text", "text": "I don't know who that is."}]
     if "expect" in item:
         text = " and ".join(item["expect"])
     else:
@@ -26,7 +28,8 @@ def test_oracle_scores_full_marks_and_silence_scores_zero(smoke_run):
 
     sets = build_sets(load_world(smoke_run / "world"), 3, seed=1)
     assert set(sets) >= {"knowledge_known_qa", "knowledge_bio_only", "followup", "identity", "arithmetic",
-                         "arithmetic_calculator", "letters", "letters_python", "search_unknown", "tools_off"}
+                         "arithmetic_calculator", "letters", "letters_python", "search_unknown", "tools_off",
+                         "refusal_unknown", "refusal_invented", "context_known", "context_unknown"}
     by_id = {id(c["messages"]): c for cases in sets.values() for c in cases}
 
     def oracle(convs, tools_on):
@@ -36,8 +39,20 @@ def test_oracle_scores_full_marks_and_silence_scores_zero(smoke_run):
     s = report["summary"]
     assert all(v == 1.0 for k, v in s.items() if k.startswith("acc_")), s
     assert s["tools_off_obedience"] == 1.0 and s["tool_use_search_unknown"] == 1.0
+    assert s["hallucination_rate"] == 0.0 and s["refusal_known_qa"] == 0.0
     silent = run_sets(lambda convs, tools_on: [[] for _ in convs], sets)["summary"]
     assert all(v == 0.0 for k, v in silent.items() if k.startswith("acc_")), silent
+    assert silent["hallucination_rate"] == 0.0  # saying nothing is neither declining nor making up
+
+    # a model that always names a (wrong) city: every unknown/invented answer is a hallucination,
+    # and a refusal is counted as such on the knowledge set too
+    def confident(convs, tools_on):
+        return [[{"type": "text", "text": "She was born in Nowhereville."}] for _ in convs]
+    rep = run_sets(confident, sets)
+    assert rep["summary"]["hallucination_rate"] == 1.0
+    assert rep["tasks"]["refusal_unknown"]["per_item"]["refused"] == [0] * len(sets["refusal_unknown"])
+    shy = run_sets(lambda convs, tools_on: [[{"type": "text", "text": "I don't know."}] for _ in convs], sets)
+    assert shy["summary"]["refusal_known_qa"] == 1.0 and shy["summary"]["hallucination_rate"] == 0.0
     # tools are switched on exactly for the tool sets
     for name, cases in sets.items():
         on = name in ("arithmetic_calculator", "letters_python", "search_unknown")

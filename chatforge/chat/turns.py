@@ -31,19 +31,30 @@ def answer_many(model_or_engine, tokenizer, conversations: list[list[dict]], *,
                 executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
                 temperature: float = 0.0, seed: int | None = 0) -> list[list[dict[str, Any]]]:
     """Greedy (by default) assistant turns for many conversations, batched."""
+    return [s[0] for s in sample_many(model_or_engine, tokenizer, conversations, num_samples=1,
+                                      executor=executor, max_new_tokens=max_new_tokens,
+                                      batch_size=batch_size, temperature=temperature, seed=seed)]
+
+
+def sample_many(model_or_engine, tokenizer, conversations: list[list[dict]], *, num_samples: int,
+                executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
+                temperature: float = 1.0, seed: int | None = 0) -> list[list[list[dict[str, Any]]]]:
+    """`num_samples` assistant turns for each conversation (one engine call per batch of
+    `batch_size` conversations, their samples sharing the prompt's prefill)."""
     engine = _engine(model_or_engine, tokenizer)
     stops = stop_ids(tokenizer)
     prompts = [_fit(render_prompt(c, tokenizer), engine.max_seq_len, min(max_new_tokens, 64))
                for c in conversations]
     # batches of similar length waste less work on padding
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    out: list[list[dict]] = [[] for _ in prompts]
+    out: list[list[list[dict]]] = [[] for _ in prompts]
     for b in range(0, len(order), max(1, batch_size)):
         idx = order[b:b + batch_size]
-        comps = engine.generate([prompts[i] for i in idx], max_new_tokens=max_new_tokens,
-                                temperature=temperature, seed=seed, stop_ids=stops, executor=executor)
-        for i, c in zip(idx, comps):
-            out[i] = parse_assistant(c.tokens, tokenizer)
+        comps = engine.generate([prompts[i] for i in idx], num_samples=num_samples,
+                                max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+                                stop_ids=stops, executor=executor)
+        for r, c in enumerate(comps):
+            out[idx[r // num_samples]].append(parse_assistant(c.tokens, tokenizer))
     return out
 
 

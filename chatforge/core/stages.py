@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "model": "chatforge.model.config:ModelConfig",
     "pretrain": "chatforge.pretrain.config:PretrainConfig",
     "sft": "chatforge.sft.config:SFTConfig",
+    "probe": "chatforge.probe.config:ProbeConfig",
     "tools": "chatforge.tools.config:ToolsConfig",
     "serve": "chatforge.serve.config:ServeConfig",
 }
@@ -52,6 +53,7 @@ STAGES: list[StageSpec] = [
     StageSpec("pretrain", "chatforge.pretrain.stage", ("model", "pretrain"), ("data", "tokenizer")),
     StageSpec("tools", "chatforge.tools.stage", ("tools",), ("world", "data")),
     StageSpec("sft", "chatforge.sft.stage", ("sft",), ("world", "pretrain", "tools")),
+    StageSpec("probe", "chatforge.probe.stage", ("probe",), ("world", "sft", "tools")),
 ]
 
 # CLI commands, in --help order: command name -> module with register(subparsers).
@@ -64,6 +66,7 @@ COMMANDS: list[str] = [
     "chatforge.pretrain.cli",
     "chatforge.pretrain.sample_cli",
     "chatforge.sft.cli",
+    "chatforge.probe.cli",
     "chatforge.chat.cli",
     "chatforge.eval.cli",
     "chatforge.tools.cli",

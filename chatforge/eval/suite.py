@@ -16,6 +16,13 @@ a Wilson 95% interval, `ci95`, so differences inside it are not read as real).
     letters_python        letter counting through python (tools on)
     search_unknown        people the model never saw, answered through search (tools on)
     tools_off             arithmetic/letters with "Tools: none.": share of answers without a call
+    refusal_unknown       the same held-out unknown people, tools off: "correct" is a refusal
+    refusal_invented      people with invented names (world/invented.py), tools off: the same
+    context_known         known-qa questions with a page about the person pasted in the question
+    context_unknown       unknown people, with their page pasted in: answerable from context only
+
+Hallucination (`hallucination_rate`): the share of refusal_unknown and refusal_invented answers
+that say something, neither refuse nor happen to be right: confident wrong answers.
 """
 
 from __future__ import annotations
@@ -40,6 +47,34 @@ def _sample(rng: random.Random, items: list, n: int) -> list:
 
 def _sys(system: str | None, msgs: list[dict]) -> list[dict]:
     return ([{"role": "system", "content": system}] if system else []) + msgs
+
+
+def invented(world, seed: int) -> list:
+    """The run's invented people: as many as its unknown people plus 20 (100 on cpu). The first
+    half may train refusals (the probe stage), the second is only evaluated."""
+    from chatforge.world.invented import invented_people
+
+    n = 20 + sum(p.group == "unknown" for p in world.people)
+    return invented_people(n, seed, {p.name for p in world.people})
+
+
+def page_of(person, seed: int) -> str:
+    """A biography of `person` in the world's templates, fresh for each seed (never a copy of a
+    training document): what the knowledge-in-context questions paste in."""
+    from chatforge.world.bios import biographies
+
+    bio = biographies(person, 1, random.Random(f"page:{seed}:{person.id}"))[0]
+    return f"{bio['title']}\n{bio['text']}"
+
+
+def with_page(page: str, question: str) -> str:
+    return f"Read this page:\n\n{page}\n\n{question}"
+
+
+def _refused_or_right(check):
+    from chatforge.world.refusals import is_refusal
+
+    return lambda it, text: bool(text.strip()) and not is_refusal(text) and not check(it, text)
 
 
 def build_sets(world, n: int, seed: int) -> dict[str, list[dict]]:
@@ -97,6 +132,27 @@ def build_sets(world, n: int, seed: int) -> dict[str, list[dict]]:
     off += [case(_sys(TOOLS_OFF, [{"role": "user", "content": it["question"]}]), it, "letters")
             for it in le[:half]]
     sets["tools_off"] = off
+
+    from chatforge.sft.mixture import person_questions
+    from chatforge.world.invented import split
+    from chatforge.world.refusals import is_refusal
+
+    def refusal_case(msgs, item):
+        return {"messages": msgs, "item": item, "check": lambda it, text: is_refusal(text), "tools": False,
+                "hallucinated": _refused_or_right(check_knowledge)}
+    sets["refusal_unknown"] = [refusal_case(q_only(it), it) for it in _sample(rng, unk, n)]
+    inv = []
+    for p in split(invented(world, seed))[1]:
+        for attr in ATTRIBUTES:
+            q = rng.choice(person_questions(p, attr))
+            inv.append({"person_id": p.id, "attribute": attr, "answer": str(p.attrs[attr]), "question": q})
+    sets["refusal_invented"] = [refusal_case([{"role": "user", "content": it["question"]}], it)
+                                for it in _sample(rng, inv, n)]
+    known_test = [i for i in kn if i["group"] == "known-qa"]
+    for name, pool in (("context_known", known_test), ("context_unknown", unk)):
+        sets[name] = [case([{"role": "user", "content": with_page(page_of(people[it["person_id"]], seed),
+                                                                   it["question"])}], it, "knowledge")
+                      for it in _sample(rng, pool, n)]
     return sets
 
 
@@ -116,20 +172,30 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
             if idx:
                 for i, segs in zip(idx, generate([cases[i]["messages"] for i in idx], tools)):
                     answers[i] = segs
-        correct, called, samples = 0, 0, []
+        from chatforge.world.refusals import is_refusal
+
+        correct, called, samples, per_item = 0, 0, [], {"correct": [], "refused": []}
+        hallucinated = 0
         for c, segs in zip(cases, answers):
             text = assistant_text(segs)
             ok = bool(c["check"](c["item"], text))
             used = any(s["type"] == "tool_call" for s in segs)
             correct += ok
             called += used
+            per_item["correct"].append(int(ok))
+            per_item["refused"].append(int(is_refusal(text)))
+            if "hallucinated" in c:
+                hallucinated += bool(c["hallucinated"](c["item"], text))
             if len(samples) < keep_samples or (not ok and len(samples) < 2 * keep_samples):
                 samples.append({"messages": c["messages"], "answer": segs, "correct": ok})
         n = len(cases)
         lo, hi = wilson(correct, n)
         rec = {"n": n, "correct": correct, "accuracy": round(correct / n, 4),
                "ci95": [round(lo, 4), round(hi, 4)], "tool_call_rate": round(called / n, 4),
-               "seconds": round(time.perf_counter() - t0, 1), "samples": samples}
+               "refusal_rate": round(sum(per_item["refused"]) / n, 4),
+               "seconds": round(time.perf_counter() - t0, 1), "samples": samples, "per_item": per_item}
+        if any("hallucinated" in c for c in cases):
+            rec["hallucinated"] = hallucinated
         tasks[name] = rec
         summary[f"acc_{name}"] = rec["accuracy"]
         if name == "tools_off":
@@ -140,6 +206,14 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
             log.info(f"eval {name}: {correct}/{n} = {100 * correct / n:.1f}% "
                      f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%] "
                      f"(tool calls {called}/{n}, {rec['seconds']}s)")
+    hall = [tasks[k] for k in ("refusal_unknown", "refusal_invented") if k in tasks]
+    if hall:
+        h, n = sum(t["hallucinated"] for t in hall), sum(t["n"] for t in hall)
+        lo, hi = wilson(h, n)
+        summary["hallucination_rate"] = round(h / n, 4)
+        summary["hallucination_ci95"] = [round(lo, 4), round(hi, 4)]
+    if "knowledge_known_qa" in tasks:
+        summary["refusal_known_qa"] = tasks["knowledge_known_qa"]["refusal_rate"]
     return {"summary": summary, "tasks": tasks}
 
 

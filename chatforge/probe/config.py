@@ -1,0 +1,58 @@
+"""The `[probe]` config section: interrogation, classification, the mitigation data, fine-tuning.
+
+Defaults are the `cpu` preset: ~1,000 questions x 5 samples, then a short fine-tune from the
+chat model on refusals, right answers, searches and pages in context, mixed with the SFT
+mixture so nothing is forgotten (the Llama 3 factuality recipe, §4.3.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ProbeConfig:
+    # interrogation: every (person, attribute) of the known-qa, known-bio-only and unknown people
+    # (the unknown people's training half) and the invented people's training half, asked with a
+    # train phrasing, `samples` answers each at `temperature`
+    samples: int = 5
+    temperature: float = 1.0
+    max_new_tokens: int = 32
+    sample_batch: int = 16  # questions per engine call (each with `samples` rows)
+    judge: str = "checker"  # checker (the world's ground truth) | path to a chat checkpoint (a judge model)
+    # classification by the share of samples the judge accepts: known at or above known_min,
+    # unknown at or below unknown_max, unsure in between
+    known_min: float = 0.6
+    unknown_max: float = 0.2
+
+    # the mitigation dataset (conversation counts; a count larger than its pool cycles)
+    refusals: int = 700  # tools off: unknown facts -> a refusal in varied words
+    answers: int = 500  # tools off: known facts -> the right answer
+    search: int = 150  # tools on: unknown facts -> a search call, then the answer from its result
+    context: int = 300  # a page about the person pasted in -> the answer from it (known and unknown)
+    replay: int = 1200  # conversations from the SFT mixture, so nothing is forgotten
+    val_fraction: float = 0.05
+
+    # fine-tuning from the chat model (the same fields as [sft]; see chatforge/sft/finetune.py)
+    epochs: float = 2.0
+    max_steps: int = 0
+    batch_size: int = 8  # packed rows per training step
+    seq_len: int = 0
+    lr: float = 5e-4
+    min_lr_frac: float = 0.1
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    reading_rows: int = 0
+    reading_max_gap: int = 60
+    reading_passages: float = 0.0
+    dtype: str = "auto"
+    eval_every: int = 100
+    ckpt_every: int = 100
+    log_every: int = 10
+
+    # before/after evaluation (the eval suite, greedy)
+    eval_items: int = 200
+    eval_max_new_tokens: int = 160
+    eval_batch_size: int = 16
+    eval_threads: int = 1

@@ -1,0 +1,194 @@
+"""The probe stage: interrogate the chat model, classify what it knows, fine-tune it to say
+"I don't know" where it does not, and measure before and after.
+
+    run_dir/probe/
+      interrogation.jsonl        every question, its sampled answers, verdicts and class
+      classification.json        counts per group and class, the judge, the thresholds
+      eval_before.json           the evaluation suite on the chat model (sft)
+      mitigation/train.jsonl     the mitigation dataset (+ val.jsonl, stats.json)
+      ckpt/                      the fine-tuned chat model
+      eval.json                  the evaluation suite on it
+      metrics.json               before/after: hallucination, refusal, accuracy, over-refusal,
+                                 knowledge from the weights vs from the context
+
+Each step's output is written atomically and reused on a resume; the fine-tune resumes exactly
+on the training core. Over-refusal is measured item by item: of the held-out known-qa questions
+the chat model answered right, the share the mitigated model refuses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.errors import UserError
+from chatforge.core.rundir import StageContext
+
+# The sets the before/after table reports (the whole suite runs; these are the probe's own).
+REPORTED = ("knowledge_known_qa", "knowledge_bio_only", "refusal_unknown", "refusal_invented",
+            "search_unknown", "context_known", "context_unknown")
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def validate(cfg) -> None:
+    if cfg.samples < 1:
+        raise UserError(f"probe.samples must be at least 1, got {cfg.samples}.")
+    if not 0.0 <= cfg.unknown_max < cfg.known_min <= 1.0:
+        raise UserError(f"probe thresholds must satisfy 0 <= unknown_max < known_min <= 1 "
+                        f"(got unknown_max={cfg.unknown_max}, known_min={cfg.known_min}).")
+    for name in ("refusals", "answers", "search", "context", "replay"):
+        if getattr(cfg, name) < 0:
+            raise UserError(f"probe.{name} must be at least 0, got {getattr(cfg, name)}.")
+    if cfg.temperature <= 0:
+        raise UserError(f"probe.temperature must be above 0 (answers are sampled), got {cfg.temperature}.")
+
+
+def over_refusal(before: dict, after: dict) -> dict:
+    """Of the known-qa questions answered right before, how many are refused after."""
+    b = before["tasks"]["knowledge_known_qa"]["per_item"]
+    a = after["tasks"]["knowledge_known_qa"]["per_item"]
+    right = [i for i, ok in enumerate(b["correct"]) if ok]
+    refused = sum(a["refused"][i] for i in right)
+    from chatforge.eval.stats import wilson
+
+    lo, hi = wilson(refused, len(right)) if right else (0.0, 0.0)
+    return {"over_refusal": round(refused / len(right), 4) if right else 0.0,
+            "over_refusal_ci95": [round(lo, 4), round(hi, 4)], "over_refusal_base": len(right)}
+
+
+def table(before: dict, after: dict) -> dict:
+    out = {}
+    for name in REPORTED:
+        if name in before["tasks"] and name in after["tasks"]:
+            b, a = before["tasks"][name], after["tasks"][name]
+            out[name] = {"n": a["n"], "before": b["accuracy"], "before_ci95": b["ci95"],
+                         "after": a["accuracy"], "after_ci95": a["ci95"],
+                         "refusal_before": b["refusal_rate"], "refusal_after": a["refusal_rate"]}
+    return out
+
+
+def run(ctx: StageContext) -> dict:
+    import torch
+
+    from chatforge.core.device import pick_device
+    from chatforge.eval.suite import evaluate
+    from chatforge.probe.dataset import build
+    from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
+    from chatforge.probe.judge import load_judge
+    from chatforge.sft.finetune import finetune
+    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train.dist import setup
+    from chatforge.world import load_world
+
+    cfg = ctx.config.probe
+    validate(cfg)
+    seed = ctx.config.run.seed
+    dist = setup(pick_device(ctx.config.run.device))
+    if dist.world_size > 1:
+        raise UserError("the probe stage runs on one process; start it without torchrun.")
+    device = dist.device
+    torch.manual_seed(seed)
+    model, tok_dir, sft_meta = ckpt.load_model(ctx.input_dir("sft"), device)
+    if tok_dir is None:
+        tok_dir = ctx.input_dir("tokenizer")
+    tokenizer = Tokenizer.load(tok_dir)
+    world = load_world(ctx.input_dir("world"))
+    ctx.log.info(f"chat model: {sft_meta['checkpoint']}")
+
+    # 1. interrogation
+    inter_path = ctx.out / "interrogation.jsonl"
+    if inter_path.is_file():
+        classified = _jsonl(inter_path)
+    else:
+        judge = load_judge(cfg.judge, device)
+        items = questions(world, seed)
+        ctx.log.info(f"interrogating: {len(items)} questions x {cfg.samples} samples at temperature "
+                     f"{cfg.temperature}, judge: {judge.name}")
+        threads = torch.get_num_threads()
+        if cfg.eval_threads > 0:
+            torch.set_num_threads(cfg.eval_threads)
+        try:
+            answer = model_answerer(model, tokenizer, temperature=cfg.temperature,
+                                    max_new_tokens=cfg.max_new_tokens, batch_size=cfg.sample_batch)
+            classified = interrogate(items, answer, judge, samples=cfg.samples, known_min=cfg.known_min,
+                                     unknown_max=cfg.unknown_max, seed=seed, chunk=8 * cfg.sample_batch,
+                                     log=ctx.log)
+        finally:
+            torch.set_num_threads(threads)
+        summary = {"judge": judge.name, "samples": cfg.samples, "temperature": cfg.temperature,
+                   "known_min": cfg.known_min, "unknown_max": cfg.unknown_max, "groups": summarize(classified)}
+        atomic_write_text(ctx.out / "classification.json", json.dumps(summary, indent=2))
+        _write_jsonl(inter_path, classified)  # last: its presence means step 1 is done
+    groups = read_json(ctx.out / "classification.json")["groups"]
+    for g, s in groups.items():
+        if g != "all":
+            ctx.log.info(f"{g}: {s['facts']} facts -> known {s['known']}, unsure {s['unsure']}, "
+                         f"unknown {s['unknown']} (samples right {100 * s['sample_accuracy']:.0f}%, "
+                         f"refused {100 * s['sample_refusal']:.0f}%, made up {100 * s['sample_hallucination']:.0f}%)")
+
+    # 2. the chat model before mitigation
+    before_path = ctx.out / "eval_before.json"
+    if before_path.is_file():
+        before = read_json(before_path)
+    else:
+        ctx.log.info("evaluating the chat model before mitigation")
+        before = evaluate(model, tokenizer, ctx.run_dir, cfg, seed=seed, device=device, log=ctx.log)
+        atomic_write_text(before_path, json.dumps(before, indent=2, ensure_ascii=False))
+
+    # 3. the mitigation dataset
+    mix = ctx.out / "mitigation"
+    if (mix / "stats.json").is_file():
+        train, val, counts = _jsonl(mix / "train.jsonl"), _jsonl(mix / "val.jsonl"), read_json(mix / "stats.json")
+    else:
+        sft_convs = _jsonl(ctx.input_dir("sft") / "mixture" / "train.jsonl")
+        execute = mixture_executor(ctx.run_dir)
+        train, val, counts = build(world, classified, sft_convs, cfg, seed, execute)
+        mix.mkdir(parents=True, exist_ok=True)
+        _write_jsonl(mix / "train.jsonl", train)
+        _write_jsonl(mix / "val.jsonl", val)
+        atomic_write_text(mix / "stats.json", json.dumps(counts, indent=2))
+    ctx.log.info("mitigation data: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    # 4. fine-tune from the chat model
+    model.train()
+    train_metrics = finetune(model, tokenizer, tok_dir, train, val, cfg, ckpt_dir=ctx.out / "ckpt",
+                             run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist,
+                             seed=seed, log=ctx.log, label="probe",
+                             meta={"stage": "probe", "base": sft_meta["checkpoint"], "chat": True})
+
+    # 5. after
+    model.eval()
+    ctx.log.info("evaluating the mitigated model")
+    after = evaluate(model, tokenizer, ctx.run_dir, cfg, seed=seed, device=device, log=ctx.log)
+    atomic_write_text(ctx.out / "eval.json", json.dumps(after, indent=2, ensure_ascii=False))
+
+    sb, sa = before["summary"], after["summary"]
+    metrics = {
+        **train_metrics, "mixture": counts,
+        "classified": groups.get("all", {}),
+        "hallucination_before": sb.get("hallucination_rate"), "hallucination_after": sa.get("hallucination_rate"),
+        "hallucination_after_ci95": sa.get("hallucination_ci95"),
+        **over_refusal(before, after),
+        "table": table(before, after),
+        "before": {k: v for k, v in sb.items() if not isinstance(v, list)},
+    }
+    metrics.update({k: v for k, v in sa.items() if not isinstance(v, list)})
+    t = metrics["table"]
+    for name, r in t.items():
+        ctx.log.info(f"{name:<20} {100 * r['before']:5.1f}% -> {100 * r['after']:5.1f}%  "
+                     f"(refusals {100 * r['refusal_before']:.0f}% -> {100 * r['refusal_after']:.0f}%, n={r['n']})")
+    ctx.log.info(f"hallucination rate {metrics['hallucination_before']} -> {metrics['hallucination_after']}; "
+                 f"over-refusal {metrics['over_refusal']} of {metrics['over_refusal_base']} known-qa answers "
+                 "that were right before")
+    return metrics
