@@ -22,6 +22,11 @@ An OpenAI-style `{"role": "tool", "content": ...}` message is accepted: it is fo
 assistant turn before it as a tool_result segment, and an assistant message right after it
 continues that same turn. That is the "tool role" of this format: tool output lives inside the
 assistant turn that asked for it, which is what the engine produces during generation.
+
+An imported model (chatforge.importer) brings its own ChatML variant, recorded in
+`tokenizer.chat`: "bos": false when its template does not start with <|endoftext|> (SmolLM2,
+Qwen3), "default_system": the system prompt its template adds when a conversation has none. Its
+vocabulary may lack the tool markers; then the model simply has no tools (`optional_specials`).
 """
 
 from __future__ import annotations
@@ -108,11 +113,12 @@ def _segments(content: Any, i: int) -> list[dict[str, Any]]:
     return segs
 
 
-def _pieces(messages: list[dict[str, Any]], generation_prompt: bool):
+def _pieces(messages: list[dict[str, Any]], generation_prompt: bool, bos: bool = True):
     """The conversation as (kind, text, trained) pieces; kind is 'special' or 'text'.
 
     Both `render` (ids) and `render_text` (string) walk this one list, so they cannot drift."""
-    yield "special", BOS, False
+    if bos:
+        yield "special", BOS, False
     for m in messages:
         yield "special", IM_START, False
         yield "text", m["role"] + "\n", False
@@ -146,8 +152,18 @@ def render(messages: Iterable[dict[str, Any]], tokenizer, generation_prompt: boo
     """Token ids and loss mask of a whole conversation (for training)."""
     ids: list[int] = []
     mask: list[int] = []
-    for kind, text, trained in _pieces(normalize(messages), generation_prompt):
-        piece = [tokenizer.special(text)] if kind == "special" else tokenizer.encode(text)
+    chat = getattr(tokenizer, "chat", None) or {}
+    msgs = normalize(messages)
+    if chat.get("default_system") and not (msgs and msgs[0]["role"] == "system"):
+        msgs.insert(0, {"role": "system", "content": chat["default_system"]})
+    for kind, text, trained in _pieces(msgs, generation_prompt, bos=chat.get("bos", True)):
+        if kind == "special":
+            try:
+                piece = [tokenizer.special(text)]
+            except KeyError:
+                raise ChatFormatError(f"this model's tokenizer has no {text} token (it has no tools).") from None
+        else:
+            piece = tokenizer.encode(text)
         ids.extend(piece)
         mask.extend([int(trained)] * len(piece))
     return Rendered(ids, mask)
@@ -168,7 +184,19 @@ def render_text(messages: Iterable[dict[str, Any]], generation_prompt: bool = Fa
 
 def stop_ids(tokenizer) -> list[int]:
     """Tokens that end an assistant turn during generation."""
-    return [tokenizer.special(IM_END), tokenizer.special(BOS)]
+    return list(optional_specials(tokenizer, (IM_END, BOS)))
+
+
+def optional_specials(tokenizer, names: Iterable[str]) -> dict[int, str]:
+    """{id: name} for those of `names` the tokenizer has (an imported vocabulary may lack the
+    tool markers)."""
+    out = {}
+    for n in names:
+        try:
+            out[tokenizer.special(n)] = n
+        except KeyError:
+            pass
+    return out
 
 
 def assistant_text(segments: list[dict[str, Any]]) -> str:
@@ -178,7 +206,7 @@ def assistant_text(segments: list[dict[str, Any]]) -> str:
 
 def parse_assistant(ids: list[int], tokenizer) -> list[dict[str, Any]]:
     """Generated assistant ids (up to, not including, `<|im_end|>`) back into segments."""
-    sp = {tokenizer.special(n): n for n in (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE, IM_END)}
+    sp = optional_specials(tokenizer, (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE, IM_END))
     segs: list[dict[str, Any]] = []
     state, buf = "text", []
 

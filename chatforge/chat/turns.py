@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, IM_END, RESULT_CLOSE, RESULT_OPEN, parse_assistant,
-                                   render_prompt, stop_ids)
+                                   optional_specials, render_prompt, stop_ids)
 
 Executor = Callable[[str, str], str]
 
@@ -66,7 +66,7 @@ class _Streamer:
 
         self.tok, self.on_text, self.on_event = tokenizer, on_text, on_event
         self.text = TextStream(tokenizer)
-        self.sp = {tokenizer.special(n): n for n in (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE)}
+        self.sp = optional_specials(tokenizer, (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE))
         self.end = tokenizer.special(IM_END)
         self.state, self.buf = "text", []
 

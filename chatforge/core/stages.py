@@ -72,6 +72,7 @@ COMMANDS: list[str] = [
     "chatforge.tools.cli",
     "chatforge.serve.cli",
     "chatforge.export.cli",
+    "chatforge.importer.cli",
 ]
 
 

@@ -97,8 +97,11 @@ class Engine:
         stops = set(stop_ids)
         tool_ids = None
         if executor is not None:
-            tool_ids = tuple(self._special(n) for n in
-                             ("<|tool_call|>", "<|/tool_call|>", "<|tool_result|>", "<|/tool_result|>"))
+            try:
+                tool_ids = tuple(self._special(n) for n in
+                                 ("<|tool_call|>", "<|/tool_call|>", "<|tool_result|>", "<|/tool_result|>"))
+            except KeyError:  # an imported vocabulary without tool markers: the model has no tools
+                tool_ids = None
         gen = make_generator(seed, self.device)
 
         # ---- prefill the distinct prompts, right-padded, then one cache row per sample ----

@@ -19,10 +19,13 @@ class ModelConfig:
     norm_eps: float = 1e-5
     init_std: float = 0.02
     vocab_size: int = 0  # 0 = taken from the tokenizer when the model is built
+    # 0 = d_model / n_head. Qwen3 sets its head size on its own (e.g. 0.6B: 16 heads of 128 on a
+    # 1024-wide stream), so an imported model needs it as a separate dial.
+    head_size: int = 0
 
     @property
     def head_dim(self) -> int:
-        return self.d_model // self.n_head
+        return self.head_size or self.d_model // self.n_head
 
     @property
     def ffn_dim(self) -> int:
@@ -37,7 +40,9 @@ class ModelConfig:
         for name in ("n_layer", "d_model", "n_head", "n_kv_head", "max_seq_len"):
             if getattr(self, name) <= 0:
                 raise UserError(f"model.{name} must be positive, got {getattr(self, name)}.")
-        if self.d_model % self.n_head:
+        if self.head_size < 0:
+            raise UserError(f"model.head_size must be 0 (d_model / n_head) or positive, got {self.head_size}.")
+        if not self.head_size and self.d_model % self.n_head:
             raise UserError(f"model.d_model ({self.d_model}) must be divisible by model.n_head ({self.n_head}).")
         if self.head_dim % 2:
             raise UserError(f"model head size d_model/n_head = {self.head_dim} must be even for RoPE.")

@@ -52,6 +52,25 @@ def parse_ranks(text: str, where: str) -> dict[bytes, int]:
     return ranks
 
 
+def _missing_finder(missing: frozenset[int]):
+    """A regex that finds characters whose UTF-8 bytes include one in `missing` (a lead byte
+    stands for a whole code-point range); None when valid text can never hold such a byte (only
+    0xC0, 0xC1, 0xF5-0xFF missing)."""
+    import regex
+
+    if any(0x80 <= b < 0xC0 for b in missing):  # a continuation byte: any non-ASCII character may
+        return regex.compile(r"[^\x00-\x7f]")
+    parts = []
+    for b in sorted(missing):
+        if b < 0x80:
+            parts.append(f"\\U{b:08x}")
+        elif 0xC2 <= b <= 0xF4:
+            bits, span = (5, 6) if b < 0xE0 else (4, 12) if b < 0xF0 else (3, 18)
+            lo = (b & ((1 << bits) - 1)) << span
+            parts.append(f"\\U{lo:08x}-\\U{min(lo | ((1 << span) - 1), 0x10FFFF):08x}")
+    return regex.compile("[" + "".join(parts) + "]") if parts else None
+
+
 class Tokenizer:
     def __init__(self, ranks: dict[bytes, int], special_tokens: dict[str, int],
                  pattern: str = CL100K_PATTERN, name: str = "chatforge"):
@@ -67,6 +86,14 @@ class Tokenizer:
         self._special_ids = frozenset(self.special_tokens.values())
         self._split = None
         self._reference: ReferenceEncoder | None = None
+        # An imported model's own chat format (chatforge.importer records it); {} = ours.
+        self.chat: dict[str, Any] = {}
+        # Imported vocabularies can lack single bytes (SmolLM2 has no token for 0x04 or for the
+        # lead byte 0xF1). tiktoken panics on them; HF tokenizers and llama.cpp split the text
+        # first and then drop the bytes they have no token for, so text holding such a byte takes
+        # the split-in-Python path, which does the same. None for the tokenizers chatforge trains.
+        self._missing = frozenset(b for b in range(256) if bytes([b]) not in ranks)
+        self._has_missing = _missing_finder(self._missing) if self._missing else None
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -126,7 +153,9 @@ class Tokenizer:
         if hashlib.sha256(ranks_raw.encode()).hexdigest() != meta.get("ranks_sha256"):
             raise UserError(f"{path / RANKS_FILE} does not match {META_FILE} (damaged or edited).")
         ranks = parse_ranks(ranks_raw, str(path / RANKS_FILE))
-        return cls(ranks, meta["special_tokens"], pattern=meta["pattern"], name=meta.get("name", path.name))
+        tok = cls(ranks, meta["special_tokens"], pattern=meta["pattern"], name=meta.get("name", path.name))
+        tok.chat = dict(meta.get("chat") or {})
+        return tok
 
     def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> None:
         """Write tiktoken ranks, HF tokenizer.json/tokenizer_config.json, then the meta file
@@ -151,6 +180,8 @@ class Tokenizer:
     # ---- encoding -----------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; special-token strings in it are ordinary text."""
+        if self._has_missing is not None and self._has_missing.search(text):
+            return self._encode_escaped(as_text(text))
         try:
             return self._core.encode_ordinary(text)
         except UnicodeEncodeError:  # lone surrogates: raw bytes from surrogateescape
@@ -162,7 +193,7 @@ class Tokenizer:
             text = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             return self._encode_escaped(as_text(data))
-        return self._core.encode_ordinary(text)
+        return self.encode(text)
 
     def encode_batch(self, texts: Sequence[str], num_threads: int = 8) -> list[list[int]]:
         if len(texts) < 2:
@@ -177,7 +208,11 @@ class Tokenizer:
             self._split = regex.compile(self.pattern)
         ids: list[int] = []
         for piece in self._split.findall(text):
-            ids.extend(self._core.encode_single_piece(piece_bytes(piece)))
+            raw = piece_bytes(piece)
+            if self._missing:
+                raw = bytes(b for b in raw if b not in self._missing)
+            if raw:
+                ids.extend(self._core.encode_single_piece(raw))
         return ids
 
     # ---- decoding -----------------------------------------------------------------------
@@ -241,10 +276,11 @@ class Tokenizer:
     # Pickle as data (DataLoader workers, multiprocessing): the Rust core is rebuilt on load.
     def __getstate__(self) -> dict[str, Any]:
         return {"ranks": self.ranks, "special_tokens": self.special_tokens, "pattern": self.pattern,
-                "name": self.name}
+                "name": self.name, "chat": self.chat}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["ranks"], state["special_tokens"], state["pattern"], state["name"])
+        self.chat = dict(state.get("chat") or {})
 
     def __repr__(self) -> str:
         return f"Tokenizer({self.name!r}, n_vocab={self.n_vocab}, specials={len(self.special_tokens)})"
