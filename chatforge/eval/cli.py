@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
                        description="Greedy answers through the engine on held-out knowledge questions "
                        "(known-qa, known-bio-only), follow-ups, identity, arithmetic (step by step and "
                        "with the calculator), letter counting (spelled out and with python), unknown "
-                       "people through search, and obedience to 'Tools: none.'. Prints a table and "
+                       "people through search, obedience to 'Tools: none.', refusals and the hallucination "
+                       "rate on unknown and invented people, and questions with a page in the context. Prints a table and "
                        "writes <run-dir>/eval/<stage>.json.")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
     p.add_argument("--checkpoint", type=Path, default=None,
@@ -70,5 +71,9 @@ def main(args: argparse.Namespace) -> int:
         "the model does not read its context; high only close by: a positional shortcut)")
     say(f"reading probe: {passage_describe(report['reading_probe'])} (no better without the page: "
         "the model does not find facts in its context)")
+    if "hallucination_rate" in sm:
+        lo, hi = sm["hallucination_ci95"]
+        say(f"hallucination rate: {100 * sm['hallucination_rate']:.1f}% [95% CI {100 * lo:.0f}-{100 * hi:.0f}%] "
+            "(confident wrong answers about unknown and invented people, tools off)")
     say(f"checkpoint: {meta['checkpoint']}  ({sm['eval_seconds']}s)  -> {out}")
     return 0
