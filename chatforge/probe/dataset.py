@@ -27,7 +27,7 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
     """-> (train conversations, validation conversations, counts)."""
     from chatforge.eval.suite import invented, page_of, with_page
     from chatforge.sft.mixture import (ANSWERS_FROM_SEARCH, TOOLS_OFF, _take, person_questions,
-                                       search_conversation, search_query)
+                                       search_conversation, search_query, split_val)
     from chatforge.world.invented import split
     from chatforge.world.refusals import refusal
     from chatforge.world.tasks.knowledge import ANSWERS
@@ -73,10 +73,4 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
     for c in _take(rng, sft_convs, cfg.replay):
         convs.append({"kind": "replay", "messages": c["messages"]})
 
-    rng.shuffle(convs)
-    n_val = int(round(len(convs) * cfg.val_fraction))
-    val, train = convs[:n_val], convs[n_val:]
-    counts: dict[str, int] = {}
-    for c in train:
-        counts[c["kind"]] = counts.get(c["kind"], 0) + 1
-    return train, val, counts
+    return split_val(convs, cfg.val_fraction, rng)

@@ -161,6 +161,17 @@ def followup_conversation(first: dict, person: Any, rng: random.Random) -> dict:
     return _with_system(msgs, _plain_system(rng))
 
 
+def split_val(convs: list[dict], val_fraction: float, rng: random.Random) -> tuple[list, list, dict]:
+    """Shuffle, hold out a validation share -> (train, val, {kind: train count})."""
+    rng.shuffle(convs)
+    n_val = int(round(len(convs) * val_fraction))
+    val, train = convs[:n_val], convs[n_val:]
+    counts: dict[str, int] = {}
+    for c in train:
+        counts[c["kind"]] = counts.get(c["kind"], 0) + 1
+    return train, val, counts
+
+
 def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[dict], dict]:
     """-> (train conversations, validation conversations, stats). Each conversation is
     {"kind": str, "messages": [...]}."""
@@ -217,12 +228,7 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
     for p, a, q in chosen:
         add("search", search_conversation(p, a, q, execute, rng))
 
-    rng.shuffle(convs)
-    n_val = int(round(len(convs) * cfg.val_fraction))
-    val, train = convs[:n_val], convs[n_val:]
-    counts: dict[str, int] = {}
-    for c in train:
-        counts[c["kind"]] = counts.get(c["kind"], 0) + 1
+    train, val, counts = split_val(convs, cfg.val_fraction, rng)
     stats = {"counts": counts, "train": len(train), "val": len(val),
              "unknown_people_for_search_training": len(unknown)}
     if log is not None:
