@@ -61,10 +61,11 @@ class ModelJudge:
             for b in range(0, len(prompts), self.batch_size):
                 chunk = [p[-limit:] for p in prompts[b:b + self.batch_size]]
                 n = max(len(p) for p in chunk)
-                pad = self.tok.special("<|pad|>")
-                ids = torch.full((len(chunk), n), pad, dtype=torch.long)
+                # right-padded with id 0: causal attention never lets a real position see the
+                # padding, and an imported vocabulary may have no pad token
+                ids = torch.zeros((len(chunk), n), dtype=torch.long)
                 for i, p in enumerate(chunk):
-                    ids[i, : len(p)] = torch.tensor(p)  # right-padded: causal attention ignores the pad
+                    ids[i, : len(p)] = torch.tensor(p)
                 logits = self.model(ids.to(self.model.tok_emb.weight.device))
                 last = torch.tensor([len(p) - 1 for p in chunk])
                 lp = torch.log_softmax(logits[torch.arange(len(chunk)), last].float(), -1).cpu()
