@@ -18,6 +18,12 @@ def _jsonl(p: Path) -> list[dict]:
 
 class _Cfg:
     refusals, answers, search, context, replay, val_fraction = 40, 30, 6, 10, 10, 0.0
+    unsure, refuse = "answer", "person"
+
+
+class _FactCfg(_Cfg):
+    unsure, refuse = "skip", "fact"  # the Llama 3 recipe as written
+    refusals = 3000  # more than the pool: every unknown fact appears
 
 
 def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
@@ -41,13 +47,16 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     held |= {p.id for p in split(invented(world, 5))[1]}
     assert held and not held & {it["person_id"] for it in items}
     unsure_id = next(it["person_id"] for it in items if it["group"] == "unknown")
+    mixed = next((it["person_id"], it["attribute"]) for it in items if it["group"] == "known-qa")
 
     def planted(convs, k, seed):
         out = []
         for c in convs:
             it = by_q[c[0]["content"]]
             right, wrong = f"It is {it['answer']}.", "It is Nowhereville, I am sure."
-            if it["group"] == "known-qa":
+            if (it["person_id"], it["attribute"]) == mixed:
+                out.append([wrong] * k)  # a known person's one unknown fact
+            elif it["group"] == "known-qa":
                 out.append([right] * k)  # consistently right
             elif it["group"] == "known-bio-only":
                 out.append([wrong] * k)  # consistently wrong
@@ -64,22 +73,25 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     for it in got:
         want = {"known-qa": "known", "known-bio-only": "unknown", "invented": "unknown"}.get(
             it["group"], "unsure" if it["person_id"] == unsure_id else "unknown")
+        if (it["person_id"], it["attribute"]) == mixed:
+            want = "unknown"
         assert it["class"] == want, (it["group"], it["share_right"], it["class"])
     s = summarize(got)
-    assert s["invented"]["sample_refusal"] == 1.0 and s["known-qa"]["sample_accuracy"] == 1.0
+    assert s["invented"]["sample_refusal"] == 1.0 and s["known-qa"]["sample_accuracy"] > 0.9
     assert s["known-bio-only"]["sample_hallucination"] == 1.0
 
     sft = _jsonl(smoke_run / "sft" / "mixture" / "train.jsonl")
     train, val, counts = build(world, got, sft, _Cfg, 5, mixture_executor(smoke_run))
     assert counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10} and not val
-    known_names = {it["name"] for it in got if it["class"] == "known"}
-    unknown_names = {it["name"] for it in got if it["class"] == "unknown"}
+    known_names = {it["name"] for it in got if it["class"] != "unknown"}  # unsure facts are answered
+    unknown_names = {it["name"] for it in got if it["class"] == "unknown"} - known_names
     held_names = {p.name for p in world.people if p.id in held} | {p.name for p in split(invented(world, 5))[1]}
     everyone = {p.id: p for p in world.people}
-    last_phrasings = set()
+    last_phrasings = set()  # the held-out phrasing of every fact, and every phrasing the test split asks
     for it in got:
         if it["group"] != "invented":
             last_phrasings.add(person_questions(everyone[it["person_id"]], it["attribute"])[-1])
+    last_phrasings |= {it["question"] for it in world.tasks("knowledge", "test")}
     for c in train:
         user = [m["content"] for m in c["messages"] if m["role"] == "user"]
         text = json.dumps(c["messages"])
@@ -100,6 +112,15 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
                     assert page_of(p, 5) not in user[0]
         elif c["kind"] == "search":
             assert any(s["type"] == "tool_call" for s in reply)
+    # refuse = "fact", unsure = "skip": the known person's one unknown fact is refused too, and
+    # the unsure person gets no data at all
+    train, _, counts = build(world, got, sft, _FactCfg, 5, mixture_executor(smoke_run))
+    mixed_name = everyone[mixed[0]].name
+    unsure_name = everyone[unsure_id].name
+    refused = [c["messages"][-1]["content"] for c in train if c["kind"] == "refusal"]
+    assert any(mixed_name in c["messages"][-2]["content"] for c in train if c["kind"] == "refusal")
+    assert refused and not any(unsure_name in json.dumps(c["messages"]) for c in train
+                               if c["kind"] in ("refusal", "answer"))
 
 
 def test_model_judge_on_a_tiny_model_taught_planted_verdicts(smoke_run, one_thread):

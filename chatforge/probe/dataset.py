@@ -1,7 +1,10 @@
 """The mitigation dataset: what the interrogation found, turned into conversations.
 
     refusal   a fact the model consistently gets wrong (unknown) -> "I don't know ..." in varied
-              words, asked with any train phrasing, tools off
+              words, asked with any train phrasing, tools off. With refuse = "person" (default)
+              only facts of people it knows nothing about: a 2.6M model cannot tell its known
+              facts of a person from its unknown ones, so fact-level refusals spread to what it
+              knows (measured: over-refusal 13-19% with "fact", docs/probe.md)
     answer    a fact the model consistently gets right (known) -> the right answer, so that
               refusing does not spread to what it knows
     search    tools on, an unknown fact of a real person -> a search call and the answer from its
@@ -11,8 +14,9 @@
               refusal would be wrong there
     replay    conversations of the SFT mixture, so the rest of what SFT taught stays
 
-Unsure facts get no new data (the model answers them sometimes right, sometimes wrong; neither
-a refusal nor an answer is the truth about what it knows). Held-out people, held-out phrasings
+Unsure facts (answered sometimes right, sometimes wrong) join the answer pool with
+`unsure = "answer"`: the model half knows them, and a refusal there spreads to what it knows
+(measured: over-refusal 13% with "skip", see docs/probe.md); `"skip"` gives them no new data. Held-out people, held-out phrasings
 and the evaluation's pages never appear here.
 """
 
@@ -26,8 +30,9 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
           execute: Callable[[str, str], str]) -> tuple[list[dict], list[dict], dict]:
     """-> (train conversations, validation conversations, counts)."""
     from chatforge.eval.suite import invented, page_of, with_page
-    from chatforge.sft.mixture import (ANSWERS_FROM_SEARCH, TOOLS_OFF, _take, person_questions,
-                                       search_conversation, search_query, split_val)
+    from chatforge.sft.mixture import (ANSWERS_FROM_SEARCH, TOOLS_OFF, _take,
+                                       search_conversation, search_query, split_val,
+                                       train_questions)
     from chatforge.world.invented import split
     from chatforge.world.refusals import refusal
     from chatforge.world.tasks.knowledge import ANSWERS
@@ -36,14 +41,18 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
     people = {p.id: p for p in world.people}
     people.update({p.id: p for p in split(invented(world, seed))[0]})
     unknown = [it for it in classified if it["class"] == "unknown"]
-    known = [it for it in classified if it["class"] == "known"]
+    if cfg.refuse == "person":  # a person with anything known is someone the model knows
+        knows = {it["person_id"] for it in classified if it["class"] != "unknown"}
+        unknown = [it for it in unknown if it["person_id"] not in knows]
+    known = [it for it in classified
+             if it["class"] == "known" or (it["class"] == "unsure" and cfg.unsure == "answer")]
     convs: list[dict] = []
 
     def plain(messages: list[dict]) -> list[dict]:
         return ([{"role": "system", "content": TOOLS_OFF}] if rng.random() < 0.4 else []) + messages
 
-    def ask(it: dict) -> str:  # any train phrasing (never the held-out last one)
-        return rng.choice(person_questions(people[it["person_id"]], it["attribute"])[:-1])
+    def ask(it: dict) -> str:  # any train phrasing (never one the evaluation asks)
+        return rng.choice(train_questions(world, people[it["person_id"]], it["attribute"]))
 
     for it in _take(rng, unknown, cfg.refusals):
         text = refusal(it["name"], it["attribute"], rng)

@@ -22,7 +22,7 @@ from collections import Counter
 def questions(world, seed: int) -> list[dict]:
     """One question per (person, attribute) of the four groups above."""
     from chatforge.eval.suite import invented, page_of
-    from chatforge.sft.mixture import eval_half, person_questions
+    from chatforge.sft.mixture import eval_half, train_questions
     from chatforge.world.invented import split
     from chatforge.world.people import ATTRIBUTES
 
@@ -36,7 +36,7 @@ def questions(world, seed: int) -> list[dict]:
     for p in people:
         source = "" if p.group == "invented" else page_of(p, seed + 1)
         for attr in ATTRIBUTES:
-            q = rng.choice(trained.get((p.id, attr)) or person_questions(p, attr)[:-1])
+            q = rng.choice(trained.get((p.id, attr)) or train_questions(world, p, attr))
             out.append({"person_id": p.id, "name": p.name, "group": p.group, "attribute": attr,
                         "answer": None if p.group == "invented" else str(p.attrs[attr]),
                         "question": q, "source": source})

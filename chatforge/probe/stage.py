@@ -48,6 +48,10 @@ def validate(cfg) -> None:
     for name in ("refusals", "answers", "search", "context", "replay"):
         if getattr(cfg, name) < 0:
             raise UserError(f"probe.{name} must be at least 0, got {getattr(cfg, name)}.")
+    if cfg.refuse not in ("person", "fact"):
+        raise UserError(f"probe.refuse must be 'person' or 'fact', got {cfg.refuse!r}.")
+    if cfg.unsure not in ("answer", "skip"):
+        raise UserError(f"probe.unsure must be 'answer' or 'skip', got {cfg.unsure!r}.")
     if cfg.temperature <= 0:
         raise UserError(f"probe.temperature must be above 0 (answers are sampled), got {cfg.temperature}.")
 

@@ -149,6 +149,20 @@ def person_questions(person: Any, attribute: str, phrasings: list[int] | None = 
     return [qs[i].format(name=person.name, p=a["pronoun"], p_=a["pronoun"].capitalize()) for i in idx]
 
 
+def train_questions(world: Any, person: Any, attribute: str) -> list[str]:
+    """The phrasings of a fact that later stages may train on: every one but the last (held out
+    for everyone) and but those the world's test split asks of this very fact."""
+    held = getattr(world, "_test_phrasings", None)
+    if held is None:
+        held = {}
+        for it in world.tasks("knowledge", "test"):
+            held.setdefault((it["person_id"], it["attribute"]), set()).add(it.get("phrasing"))
+        world._test_phrasings = held
+    n = len(person_questions(person, attribute))
+    taken = held.get((person.id, attribute), set())
+    return person_questions(person, attribute, [i for i in range(n - 1) if i not in taken])
+
+
 def followup_conversation(first: dict, person: Any, rng: random.Random) -> dict:
     """The first question's conversation, then a pronoun follow-up about another attribute."""
     from chatforge.world.people import ATTRIBUTES
