@@ -152,9 +152,9 @@ def checks(stage: str, cfg=None) -> list[Check]:
         return [Check("rustbpe (BPE training)", "rustbpe", _rustbpe),
                 Check("tiktoken (encoding)", "tiktoken", _tiktoken),
                 Check("tokenizers (tokenizer.json)", "tokenizers", _imports("tokenizers"))]
-    if stage in ("tools", "sft"):
+    if stage in ("tools", "sft", "probe", "rl"):  # the later ones sample with the tools on
         enabled = set(getattr(tools, "enabled", None) or ("python", "search"))
-        out = [torch_] if stage == "sft" else []
+        out = [torch_] if stage != "tools" else []
         if "python" in enabled:
             out.append(Check("python sandbox", "(see docs/tools.md: namespaces, Landlock)", _sandbox))
         if "search" in enabled:

@@ -29,6 +29,7 @@ SECTIONS: dict[str, str] = {
     "pretrain": "chatforge.pretrain.config:PretrainConfig",
     "sft": "chatforge.sft.config:SFTConfig",
     "probe": "chatforge.probe.config:ProbeConfig",
+    "rl": "chatforge.rl.config:RLConfig",
     "tools": "chatforge.tools.config:ToolsConfig",
     "serve": "chatforge.serve.config:ServeConfig",
 }
@@ -54,6 +55,7 @@ STAGES: list[StageSpec] = [
     StageSpec("tools", "chatforge.tools.stage", ("tools",), ("world", "data")),
     StageSpec("sft", "chatforge.sft.stage", ("sft",), ("world", "pretrain", "tools")),
     StageSpec("probe", "chatforge.probe.stage", ("probe",), ("world", "sft", "tools")),
+    StageSpec("rl", "chatforge.rl.stage", ("rl",), ("world", "sft", "probe", "tools")),
 ]
 
 # CLI commands, in --help order: command name -> module with register(subparsers).
@@ -67,6 +69,7 @@ COMMANDS: list[str] = [
     "chatforge.pretrain.sample_cli",
     "chatforge.sft.cli",
     "chatforge.probe.cli",
+    "chatforge.rl.cli",
     "chatforge.chat.cli",
     "chatforge.eval.cli",
     "chatforge.tools.cli",

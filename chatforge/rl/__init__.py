@@ -1,0 +1,1 @@
+"""Reinforcement learning on verifiable problems: `chatforge rl --method rft|grpo`."""

@@ -1,0 +1,64 @@
+"""The `[rl]` config section: problems, sampling, the two methods, the pass@k evaluation.
+
+Defaults are the `cpu` preset: the probe stage's chat model practises the world's verifiable
+task sets (train splits), G = 16 samples per problem, and is scored on the test splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SETS = ("arithmetic", "arithmetic_calculator", "letters", "letters_python", "knowledge_known_qa",
+        "knowledge_bio_only", "search_unknown")
+
+
+@dataclass
+class RLConfig:
+    method: str = "grpo"  # grpo | rft
+    sets: list[str] = field(default_factory=lambda: list(SETS))  # problem sets to practise (see problems.py)
+    samples: int = 16  # G: samples per problem, one batched engine call per batch of problems
+    temperature: float = 1.0
+    max_new_tokens: int = 128
+    prompts_per_call: int = 8  # problems per engine call (x samples rows)
+    format_reward: float = 0.0  # added when a sample ends its turn (<|im_end|>) instead of running out
+
+    # GRPO (one optimizer step per batch of groups, on the training core)
+    steps: int = 45
+    problems_per_step: int = 16  # groups per step (before groups without signal are skipped)
+    reuse: int = 1  # optimizer steps per rollout batch: > 1 reuses it with a clipped importance ratio
+    clip_low: float = 0.2  # ratio clipped to [1 - clip_low, 1 + clip_high] (DAPO's clip-higher)
+    clip_high: float = 0.28
+    std_scale: bool = False  # divide advantages by the group's std (GRPO); off = Dr. GRPO
+    kl: float = 0.0  # coefficient of the k3 KL penalty to the starting model (0 = none, no reference kept)
+    grpo_lr: float = 3e-5
+    micro_batch: int = 64  # rows per forward/backward (gradients accumulate over a step's rows)
+
+    # RFT (rejection-sampling fine-tuning, STaR): R rounds of sample -> keep right -> fine-tune
+    rounds: int = 2
+    problems_per_round: int = 300
+    keep_per_problem: int = 4  # distinct right solutions kept per problem
+    replay: int = 300  # SFT-mixture conversations mixed into each round (nothing forgotten)
+    # fine-tuning in each round (the [sft] training fields, see chatforge/sft/finetune.py)
+    epochs: float = 1.0
+    max_steps: int = 0
+    batch_size: int = 8
+    seq_len: int = 0
+    lr: float = 2e-4
+    min_lr_frac: float = 0.1
+    warmup_steps: int = 5
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    reading_rows: int = 0
+    reading_max_gap: int = 60
+    reading_passages: float = 0.0
+    dtype: str = "auto"
+    eval_every: int = 15  # GRPO: the curve's pass@k every this many steps; RFT: validation loss
+    ckpt_every: int = 10
+    log_every: int = 5
+
+    # evaluation: pass@1 and pass@k (k = 1, 2, 4, ..., samples) on the test splits, at temperature
+    # 100 x 16 = 1,600 samples a set: ~1-2 minutes per set on one core of a 2-core CPU
+    eval_items: int = 100  # test problems per set before and after
+    curve_items: int = 20  # test problems per set at each point of the curve
+    eval_samples: int = 16
+    eval_threads: int = 1

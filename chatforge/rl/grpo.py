@@ -1,0 +1,210 @@
+"""GRPO on the training core: rollouts as a BatchSource, the clipped policy-gradient loss.
+
+Each optimizer step takes `problems_per_step` problems, samples G answers each with the current
+model (rollout.py), and scores them. Per group:
+
+    advantage_i = r_i - mean(r)        (divided by std(r) too with std_scale: GRPO as published;
+                                        without it: Dr. GRPO, which removes the difficulty bias)
+
+Groups whose rewards are all equal (all right or all wrong) carry no signal; they are skipped
+and counted. Every token the model wrote in a kept sample gets its sample's advantage; prompt
+tokens and force-fed tool results get none (mask 0). The loss, normalised by the step's number of
+counted tokens (token-level, as DAPO does, so long answers are not down-weighted):
+
+    ratio = exp(logp - logp_old)       (1 when a batch is used once; with reuse > 1 the batch's
+                                        logp_old is kept from when it was sampled)
+    pg    = -min(ratio * A, clip(ratio, 1 - clip_low, 1 + clip_high) * A)
+    kl    = exp(ref - logp) - (ref - logp) - 1     (k3, to the starting model; logged always,
+                                                    in the loss with coefficient `kl`)
+    loss  = sum(mask * (pg + kl_coef * kl)) / sum(mask)
+
+The rollout buffer is part of the BatchSource's state, so a checkpoint taken between two uses
+of a batch resumes exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+def advantages(rewards: list[float], std_scale: bool = False) -> list[float] | None:
+    """Group-relative advantages, or None for a group without signal (all rewards equal)."""
+    m = sum(rewards) / len(rewards)
+    if all(abs(r - m) < 1e-9 for r in rewards):
+        return None
+    adv = [r - m for r in rewards]
+    if std_scale:
+        sd = (sum(a * a for a in adv) / max(1, len(adv) - 1)) ** 0.5
+        adv = [a / (sd + 1e-6) for a in adv]
+    return adv
+
+
+def build_rows(groups, std_scale: bool, pad: int) -> dict | None:
+    """Kept samples -> {"ids" [N, L], "mask" [N, L-1] on targets, "adv" [N], counts}; None if no signal."""
+    rows, adv, skipped = [], [], 0
+    for g in groups:
+        a = advantages([s.reward for s in g], std_scale)
+        if a is None:
+            skipped += 1
+            continue
+        for s, ai in zip(g, a):
+            if s.tokens:
+                rows.append(s)
+                adv.append(ai)
+    stats = {"groups": len(groups), "skipped": skipped, "rows": len(rows)}
+    if not rows:
+        return {"stats": stats}
+    L = max(len(s.prompt) + len(s.tokens) for s in rows)
+    ids = torch.full((len(rows), L), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), L - 1), dtype=torch.float32)
+    for i, s in enumerate(rows):
+        seq = s.prompt + s.tokens
+        ids[i, :len(seq)] = torch.tensor(seq)
+        p = len(s.prompt)
+        own = torch.tensor([0.0 if f else 1.0 for f in s.forced], dtype=torch.float32)
+        mask[i, p - 1:p - 1 + len(s.tokens)] = own  # target position t predicts token t + 1
+    return {"ids": ids, "mask": mask, "adv": torch.tensor(adv, dtype=torch.float32), "stats": stats}
+
+
+def token_logprobs(model, ids: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """log p(ids[:, t+1] | ids[:, :t+1]) for every position, [N, L-1], in chunks of rows."""
+    out = []
+    for i in range(0, ids.shape[0], chunk):
+        x = ids[i:i + chunk]
+        logits = model(x[:, :-1])
+        out.append(-F.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none"))
+    return torch.cat(out)
+
+
+def policy_loss(logp, old_logp, ref_logp, adv, mask, *, clip_low: float, clip_high: float, kl_coef: float,
+                norm: float) -> tuple[torch.Tensor, dict]:
+    """The summed clipped surrogate (+ KL) over masked tokens divided by `norm`."""
+    ratio = torch.exp(logp - old_logp)
+    a = adv[:, None]
+    pg = -torch.minimum(ratio * a, ratio.clamp(1 - clip_low, 1 + clip_high) * a)
+    d = ref_logp - logp
+    kl = torch.exp(d) - d - 1
+    loss = ((pg + kl_coef * kl) * mask).sum() / norm
+    with torch.no_grad():
+        n = mask.sum().clamp(min=1)
+        info = {"kl": float((kl * mask).sum() / n),
+                "clipped": float((((ratio < 1 - clip_low) | (ratio > 1 + clip_high)).float() * mask).sum() / n)}
+    return loss, info
+
+
+@dataclass
+class Knobs:
+    samples: int
+    temperature: float
+    max_new_tokens: int
+    prompts_per_call: int
+    problems_per_step: int
+    reuse: int
+    std_scale: bool
+    format_reward: float
+
+
+class Rollouts:
+    """The BatchSource of GRPO: each next_batch() is one step's rows (sampled afresh every
+    `reuse` steps with the model as it is then)."""
+
+    def __init__(self, model, ref_model, tokenizer, world, pool: list[dict], knobs: Knobs, seed: int,
+                 execute, sample_threads: int = 0):
+        from chatforge.engine import Engine
+
+        self.model, self.ref, self.tok, self.world, self.pool = model, ref_model, tokenizer, world, pool
+        self.k, self.seed, self.execute, self.threads = knobs, seed, execute, sample_threads
+        self.engine = Engine(model, tokenizer)
+        self.pad = tokenizer.special_tokens.get("<|pad|>", 0)
+        self.index = 0  # rollouts done
+        self.buffer: dict | None = None
+        self.left = 0  # uses of the buffer left
+        self.last: dict = {}  # the newest rollout's statistics (for the log and the curve)
+
+    @torch.no_grad()
+    def _rollout(self) -> dict:
+        from chatforge.rl.problems import sample_problems
+        from chatforge.rl.rollout import sample_groups
+
+        k = self.k
+        problems = sample_problems(self.pool, k.problems_per_step, random.Random(f"rl-problems:{self.seed}:{self.index}"))
+        was, threads = self.model.training, torch.get_num_threads()
+        self.model.eval()
+        if self.threads > 0:  # decoding a small model: fewer threads measured faster
+            torch.set_num_threads(self.threads)
+        try:
+            groups = sample_groups(self.engine, self.tok, self.world, problems, samples=k.samples,
+                                   temperature=k.temperature, max_new_tokens=k.max_new_tokens,
+                                   prompts_per_call=k.prompts_per_call, seed=self.seed * 100003 + self.index,
+                                   execute=self.execute, format_reward=k.format_reward)
+        finally:
+            torch.set_num_threads(threads)
+        batch = build_rows(groups, k.std_scale, self.pad)
+        if "ids" in batch:
+            batch["ref_logp"] = token_logprobs(self.ref, batch["ids"])
+            batch["old_logp"] = token_logprobs(self.model, batch["ids"]) if k.reuse > 1 else None
+        self.model.train(was)
+        flat = [s for g in groups for s in g]
+        by_set: dict = {}
+        for p, g in zip(problems, groups):
+            by_set.setdefault(p["set"], []).extend(float(s.reward >= 1.0) for s in g)
+        self.last = {**batch["stats"], "rollout": self.index,
+                     "reward": round(sum(s.reward for s in flat) / len(flat), 4),
+                     "length": round(sum(len(s.tokens) for s in flat) / len(flat), 1),
+                     "finished": round(sum(s.finished for s in flat) / len(flat), 4),
+                     "right_by_set": {n: round(sum(v) / len(v), 4) for n, v in sorted(by_set.items())}}
+        self.index += 1
+        return batch
+
+    def next_batch(self) -> dict:
+        if self.left == 0:
+            self.buffer = self._rollout()
+            self.left = self.k.reuse
+        self.left -= 1
+        return self.buffer
+
+    def state_dict(self) -> dict:
+        return {"index": self.index, "left": self.left, "buffer": self.buffer if self.left else None,
+                "last": self.last}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.index, self.left, self.buffer = state["index"], state["left"], state["buffer"]
+        self.last = state.get("last", {})
+
+
+def make_loss(cfg, device, stats: dict):
+    """loss_fn(model, batch) for the Trainer. Rows go through in chunks of cfg.micro_batch: every
+    chunk but the last is backpropagated here (gradients add up), the last is returned for the
+    Trainer's backward, with the step's whole loss as its value."""
+
+    def loss_fn(model, batch):
+        if "ids" not in batch:  # no group had signal: a zero step (counted)
+            p = next(model.parameters())
+            return (p * 0).sum(), 0
+        ids, mask, adv = batch["ids"].to(device), batch["mask"].to(device), batch["adv"].to(device)
+        ref, old = batch["ref_logp"].to(device), batch["old_logp"]
+        norm = float(mask.sum().clamp(min=1))
+        total, infos, n = 0.0, [], ids.shape[0]
+        chunks = list(range(0, n, max(1, cfg.micro_batch)))
+        for j, i in enumerate(chunks):
+            sl = slice(i, i + cfg.micro_batch)
+            logits = model(ids[sl, :-1])
+            logp = -F.cross_entropy(logits.float().transpose(1, 2), ids[sl, 1:], reduction="none")
+            o = logp.detach() if old is None else old[sl].to(device)
+            loss, info = policy_loss(logp, o, ref[sl], adv[sl], mask[sl], clip_low=cfg.clip_low,
+                                     clip_high=cfg.clip_high, kl_coef=cfg.kl, norm=norm)
+            infos.append((float(mask[sl].sum()), info))
+            if j < len(chunks) - 1:
+                loss.backward()
+                total += float(loss.detach())
+        w = sum(c for c, _ in infos) or 1.0
+        stats["kl"] = sum(c * inf["kl"] for c, inf in infos) / w
+        stats["clipped"] = sum(c * inf["clipped"] for c, inf in infos) / w
+        return loss + total, int(norm)  # the earlier chunks' value added as a constant
+
+    return loss_fn
+

@@ -1,0 +1,244 @@
+"""The RL stage: the chat model practises verifiable problems and is reinforced on what works.
+
+    run_dir/rl/
+      eval_before.json    pass@1 .. pass@G on every set's test problems, the probe stage's model
+      blind.json          the blind guesser's pass@k per set (answers from the train split)
+      ckpt/               the trained model (GRPO: its steps; RFT: the last round's weights)
+      rounds/<r>/         RFT: each round's kept solutions, stats, checkpoints, curve point
+      eval.json           pass@k after; eval_suite.json: the whole greedy suite after
+      metrics.json        the before/after/blind table, curves (reward, pass@1, pass@k, length, KL)
+
+GRPO (grpo.py) runs on the training core with rollouts as its batch source; RFT (rft.py) on the
+shared fine-tune. Both resume exactly; the evaluations are cached as they are written.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import types
+
+from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.errors import UserError
+from chatforge.core.rundir import StageContext
+
+
+def validate(cfg) -> None:
+    from chatforge.rl.problems import check_sets
+
+    if cfg.method not in ("grpo", "rft"):
+        raise UserError(f"rl.method must be 'grpo' or 'rft', got {cfg.method!r}.")
+    check_sets(cfg.sets)
+    for name in ("samples", "max_new_tokens", "prompts_per_call", "problems_per_step", "reuse", "micro_batch",
+                 "rounds", "problems_per_round", "keep_per_problem", "eval_items", "curve_items", "eval_samples"):
+        if getattr(cfg, name) < 1:
+            raise UserError(f"rl.{name} must be at least 1, got {getattr(cfg, name)}.")
+    if cfg.samples < 2:
+        raise UserError(f"rl.samples must be at least 2 (advantages compare samples of one problem), got {cfg.samples}.")
+    if cfg.temperature <= 0:
+        raise UserError(f"rl.temperature must be above 0 (answers are sampled), got {cfg.temperature}.")
+    if cfg.steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or not (0 < cfg.clip_low < 1 and cfg.clip_high > 0):
+        raise UserError("rl.steps and rl.kl must be at least 0, rl.grpo_lr above 0, "
+                        "0 < rl.clip_low < 1 and rl.clip_high above 0.")
+
+
+def _cached(path, fn):
+    if path.is_file():
+        return read_json(path)
+    value = fn()
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
+    return value
+
+
+def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
+    """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds."""
+    top = f"pass@{max(k for k in (1, 2, 4, 8, 16, 32, 64) if k <= samples)}"
+    out = {}
+    for name, b in before.items():
+        a, g = after[name], blind[name]
+        signal = b[top] >= 0.2
+        gain = round(a["pass@1"] - b["pass@1"], 4)
+        out[name] = {"before_pass@1": b["pass@1"], f"before_{top}": b[top], "after_pass@1": a["pass@1"],
+                     "after_pass@1_ci95": a["pass@1_ci95"], f"after_{top}": a[top],
+                     "blind_pass@1": g["pass@1"], f"blind_{top}": g[top], "gain": gain, "signal": signal,
+                     "met": (gain >= 0.10 and a["pass@1"] > g["pass@1"]) if signal else None,
+                     "length_before": b["mean_tokens"], "length_after": a["mean_tokens"]}
+    return out
+
+
+def run(ctx: StageContext) -> dict:
+    import torch
+
+    from chatforge.core.device import pick_device
+    from chatforge.engine import Engine
+    from chatforge.rl.passk import evaluate as passk, ks_for
+    from chatforge.rl.problems import blind_guesser, test_problems, train_problems
+    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train.dist import setup
+    from chatforge.world import load_world
+
+    cfg = ctx.config.rl
+    validate(cfg)
+    seed = ctx.config.run.seed
+    dist = setup(pick_device(ctx.config.run.device))
+    if dist.world_size > 1:
+        raise UserError("the rl stage runs on one process; start it without torchrun.")
+    device = dist.device
+    torch.manual_seed(seed)
+    model, tok_dir, start_meta = ckpt.load_model(ctx.input_dir("probe"), device)
+    tok_dir = tok_dir or ctx.input_dir("tokenizer")
+    tokenizer = Tokenizer.load(tok_dir)
+    world = load_world(ctx.input_dir("world"))
+    execute = mixture_executor(ctx.run_dir)  # the run's real tools, answers cached across samples
+    ctx.log.info(f"policy: {start_meta['checkpoint']}; method {cfg.method}; sets {', '.join(cfg.sets)}")
+
+    tests = test_problems(world, cfg.sets, cfg.eval_items, seed)
+    curve_tests = {n: t[:cfg.curve_items] for n, t in tests.items()}
+    ks = ks_for(cfg.eval_samples)
+    blind = _cached(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
+
+    def measure(which: dict, tag: int) -> dict:
+        threads = torch.get_num_threads()
+        if cfg.eval_threads > 0:
+            torch.set_num_threads(cfg.eval_threads)
+        was = model.training
+        try:
+            return passk(Engine(model, tokenizer), tokenizer, world, which, samples=cfg.eval_samples,
+                         temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                         prompts_per_call=cfg.prompts_per_call, seed=seed * 31 + tag, execute=execute, log=ctx.log)
+        finally:
+            torch.set_num_threads(threads)
+            model.train(was)
+
+    ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
+    before = _cached(ctx.out / "eval_before.json", lambda: measure(tests, 0))
+    curve: list[dict] = []
+
+    def curve_point(step: int, path) -> None:
+        res = _cached(path, lambda: measure(curve_tests, 1))
+        curve.append({"step": step, **{n: {k: v for k, v in r.items() if k.startswith("pass@") and
+                                            not k.endswith("ci95")} | {"length": r["mean_tokens"]}
+                                       for n, r in res.items()}})
+    (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
+    curve_point(0, ctx.out / "curve" / "step_0.json")
+
+    pool = [p for n in cfg.sets for p in train_problems(world, n)]
+    meta = {"stage": "rl", "method": cfg.method, "base": start_meta["checkpoint"], "chat": True}
+    if cfg.method == "grpo":
+        train_metrics = _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta,
+                              curve_point)
+    else:
+        train_metrics = _rft(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta,
+                             curve_point)
+
+    model.eval()
+    ctx.log.info("pass@k after")
+    after = _cached(ctx.out / "eval.json", lambda: measure(tests, 2))
+
+    def suite():
+        from chatforge.eval.suite import evaluate
+
+        ecfg = types.SimpleNamespace(eval_items=cfg.eval_items, eval_max_new_tokens=160, eval_batch_size=16,
+                                     eval_threads=cfg.eval_threads)
+        return evaluate(model, tokenizer, ctx.run_dir, ecfg, seed=seed, device=device, log=ctx.log)
+    ctx.log.info("the greedy evaluation suite after RL")
+    suite_after = _cached(ctx.out / "eval_suite.json", suite)
+
+    t = table(before, after, blind, cfg.eval_samples)
+    top = next(k for k in next(iter(t.values())) if k.startswith("before_pass@") and k != "before_pass@1")
+    for name, r in t.items():
+        verdict = "no signal to amplify" if not r["signal"] else ("met" if r["met"] else "not met")
+        ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> {100 * r['after_pass@1']:5.1f}%  "
+                     f"{top[7:]} {100 * r[top]:5.1f}% -> {100 * r['after_' + top[7:]]:5.1f}%  "
+                     f"blind {100 * r['blind_pass@1']:.1f}%  ({verdict})")
+    return {**train_metrics, "method": cfg.method, "table": t, "curve": curve,
+            "suite_after": {k: v for k, v in suite_after["summary"].items() if not isinstance(v, list)}}
+
+
+def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta, curve_point) -> dict:
+    from chatforge.rl.grpo import Knobs, Rollouts, make_loss
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train.loop import Hook, LoopConfig, Trainer
+    from chatforge.train.mfu import auto_dtype
+    from chatforge.train.optim import OptimConfig, build_optimizer
+    from chatforge.train.schedule import lr_multiplier
+
+    ref = copy.deepcopy(model).eval()
+    for p in ref.parameters():
+        p.requires_grad_(False)
+    knobs = Knobs(cfg.samples, cfg.temperature, cfg.max_new_tokens, cfg.prompts_per_call, cfg.problems_per_step,
+                  cfg.reuse, cfg.std_scale, cfg.format_reward)
+    rollouts = Rollouts(model, ref, tokenizer, world, pool, knobs, seed, execute, sample_threads=cfg.eval_threads)
+    dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(dist.device, ctx.run_dir / "peak_flops.json")
+    optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.grpo_lr, weight_decay=cfg.weight_decay))
+    stats: dict = {}
+    totals = {"skipped": 0, "groups": 0}
+
+    def log_rollout(tr) -> None:
+        last = rollouts.last
+        totals["skipped"] += last.get("skipped", 0)
+        totals["groups"] += last.get("groups", 0)
+        ctx.log.metric(event="rollout", step=tr.step, reward=last.get("reward"), length=last.get("length"),
+                       kl=round(stats.get("kl", 0.0), 5), clipped=round(stats.get("clipped", 0.0), 4),
+                       skipped=last.get("skipped"), groups=last.get("groups"), rows=last.get("rows"),
+                       right_by_set=last.get("right_by_set"))
+        ctx.log.info(f"step {tr.step}: reward {last.get('reward')}, length {last.get('length')}, "
+                     f"kl {stats.get('kl', 0.0):.4f}, groups without signal {last.get('skipped')}/{last.get('groups')}")
+
+    hooks = [Hook(1, log_rollout, at_end=False)]
+    if cfg.eval_every > 0:
+        hooks.append(Hook(cfg.eval_every, lambda tr: curve_point(tr.step, ctx.out / "curve" / f"step_{tr.step}.json"),
+                          at_end=True))
+    trainer = Trainer(model, optimizer, rollouts, make_loss(cfg, dist.device, stats),
+                      LoopConfig(steps=cfg.steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
+                                 log_every=cfg.log_every),
+                      lr_fn=lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_steps, decay_frac=0.0),
+                      ckpt_dir=ctx.out / "ckpt", dist=dist, log=ctx.log, hooks=hooks,
+                      model_config=dataclasses.asdict(model.config), meta=meta)
+    ckpt.copy_tokenizer(tok_dir, ctx.out / "ckpt")
+    start = trainer.resume()
+    if start:
+        ctx.log.info(f"resuming GRPO from step {start} of {cfg.steps}")
+    trainer.fit()
+    if cfg.steps == 0:
+        trainer.save()
+    rows = [json.loads(x) for x in (ctx.out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    roll = {r["step"]: r for r in rows if r.get("event") == "rollout"}  # the last record of each step
+    return {"steps": cfg.steps, "rollouts": [roll[s] for s in sorted(roll)],
+            "groups_without_signal": sum(r.get("skipped") or 0 for r in roll.values()),
+            "groups": sum(r.get("groups") or 0 for r in roll.values()),
+            "checkpoint": str(trainer.last_ckpt)}
+
+
+def _rft(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta, curve_point) -> dict:
+    from chatforge.engine import Engine
+    from chatforge.rl.rft import round_data
+    from chatforge.sft.finetune import finetune
+    from chatforge.train import checkpoint as ckpt
+
+    sft_convs = [json.loads(x) for x in (ctx.input_dir("sft") / "mixture" / "train.jsonl").read_text().splitlines()
+                 if x.strip()]
+    rounds, steps = [], 0
+    for r in range(cfg.rounds):
+        model.eval()
+        rows, stats = round_data(ctx, r, Engine(model, tokenizer), tokenizer, world, pool, cfg, seed, execute,
+                                 sft_convs)
+        ctx.log.info(f"round {r}: {stats['kept']} right solutions kept from {stats['problems']} problems "
+                     f"(sample reward {stats['reward']}, {stats['solved_problems']} problems solved at least once)")
+        model.train()
+        m = finetune(model, tokenizer, tok_dir, rows, [], cfg, ckpt_dir=ctx.out / "rounds" / str(r) / "ckpt",
+                     run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed + r, log=ctx.log,
+                     label="rl", meta={**meta, "round": r})
+        steps += m["steps"]
+        model.eval()
+        curve_point(r + 1, ctx.out / "rounds" / str(r) / "curve.json")
+        rounds.append({**stats, "steps": m["steps"], "final_train_loss": m["final_train_loss"]})
+    final = ckpt.latest_checkpoint(ctx.out / "ckpt")
+    if final is None or ckpt.load_checkpoint(final)["step"] != steps:
+        final = ckpt.save_checkpoint(ctx.out / "ckpt", steps, model, model_config=dataclasses.asdict(model.config),
+                                     meta=meta)
+        ckpt.copy_tokenizer(tok_dir, ctx.out / "ckpt")
+    return {"steps": steps, "rounds": rounds, "checkpoint": str(final)}
