@@ -16,7 +16,7 @@ class ProbeConfig:
     # (the unknown people's training half) and the invented people's training half, asked with a
     # train phrasing, `samples` answers each at `temperature`
     samples: int = 5
-    temperature: float = 0.5  # at 1.0 a 2.6M model's greedy-right facts look unknown (docs/probe.md)
+    temperature: float = 1.0
     max_new_tokens: int = 32
     sample_batch: int = 16  # questions per engine call (each with `samples` rows)
     judge: str = "checker"  # checker (the world's ground truth) | path to a chat checkpoint (a judge model)
@@ -26,7 +26,7 @@ class ProbeConfig:
     unknown_max: float = 0.2
 
     # the mitigation dataset (conversation counts; a count larger than its pool cycles)
-    refusals: int = 1000  # tools off: unknown facts -> a refusal in varied words
+    refusals: int = 700  # tools off: unknown facts -> a refusal in varied words
     # "person": refuse only facts of people the model knows nothing about (no known or unsure
     # fact); "fact": every unknown fact (the Llama 3 recipe as written)
     refuse: str = "person"
