@@ -4,7 +4,8 @@
       eval_before.json    pass@1 .. pass@G on every set's test problems, the probe stage's model
       blind.json          the blind guesser's pass@k per set (answers from the train split)
       ckpt/               the trained model (GRPO: its steps; RFT: the last round's weights)
-      rounds/<r>/         RFT: each round's kept solutions, stats, checkpoints, curve point
+      curve/step_<n>.json pass@k on the curve's test problems after GRPO step n / RFT round n
+      rounds/<r>/         RFT: each round's kept solutions, stats and checkpoints
       eval.json           pass@k after; eval_suite.json: the whole greedy suite after
       metrics.json        the before/after/blind table, curves (reward, pass@1, pass@k, length, KL)
 
@@ -115,15 +116,11 @@ def run(ctx: StageContext) -> dict:
 
     ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
     before = _cached(ctx.out / "eval_before.json", lambda: measure(tests, 0))
-    curve: list[dict] = []
-
-    def curve_point(step: int, path) -> None:
-        res = _cached(path, lambda: measure(curve_tests, 1))
-        curve.append({"step": step, **{n: {k: v for k, v in r.items() if k.startswith("pass@") and
-                                            not k.endswith("ci95")} | {"length": r["mean_tokens"]}
-                                       for n, r in res.items()}})
     (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
-    curve_point(0, ctx.out / "curve" / "step_0.json")
+
+    def curve_point(step: int) -> None:  # curve/step_<n>.json (RFT: n = rounds done)
+        _cached(ctx.out / "curve" / f"step_{step}.json", lambda: measure(curve_tests, 1))
+    curve_point(0)
 
     pool = [p for n in cfg.sets for p in train_problems(world, n)]
     meta = {"stage": "rl", "method": cfg.method, "base": start_meta["checkpoint"], "chat": True}
@@ -154,6 +151,11 @@ def run(ctx: StageContext) -> dict:
         ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> {100 * r['after_pass@1']:5.1f}%  "
                      f"{top[7:]} {100 * r[top]:5.1f}% -> {100 * r['after_' + top[7:]]:5.1f}%  "
                      f"blind {100 * r['blind_pass@1']:.1f}%  ({verdict})")
+    curve = []  # every point written so far, also those of an earlier process (resume)
+    for f in sorted((ctx.out / "curve").glob("step_*.json"), key=lambda f: int(f.stem[5:])):
+        curve.append({"step": int(f.stem[5:]), **{n: {k: v for k, v in r.items() if k.startswith("pass@") and
+                                                       not k.endswith("ci95")} | {"length": r["mean_tokens"]}
+                                                  for n, r in read_json(f).items()}})
     return {**train_metrics, "method": cfg.method, "table": t, "curve": curve,
             "suite_after": {k: v for k, v in suite_after["summary"].items() if not isinstance(v, list)}}
 
@@ -190,8 +192,7 @@ def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed,
 
     hooks = [Hook(1, log_rollout, at_end=False)]
     if cfg.eval_every > 0:
-        hooks.append(Hook(cfg.eval_every, lambda tr: curve_point(tr.step, ctx.out / "curve" / f"step_{tr.step}.json"),
-                          at_end=True))
+        hooks.append(Hook(cfg.eval_every, lambda tr: curve_point(tr.step), at_end=True))
     trainer = Trainer(model, optimizer, rollouts, make_loss(cfg, dist.device, stats),
                       LoopConfig(steps=cfg.steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
                                  log_every=cfg.log_every),
@@ -234,7 +235,7 @@ def _rft(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, 
                      label="rl", meta={**meta, "round": r})
         steps += m["steps"]
         model.eval()
-        curve_point(r + 1, ctx.out / "rounds" / str(r) / "curve.json")
+        curve_point(r + 1)
         rounds.append({**stats, "steps": m["steps"], "final_train_loss": m["final_train_loss"]})
     final = ckpt.latest_checkpoint(ctx.out / "ckpt")
     if final is None or ckpt.load_checkpoint(final)["step"] != steps:
