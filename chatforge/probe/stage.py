@@ -83,30 +83,19 @@ def table(before: dict, after: dict) -> dict:
 def run(ctx: StageContext) -> dict:
     import torch
 
-    from chatforge.core.device import pick_device
     from chatforge.eval.suite import evaluate
     from chatforge.probe.dataset import build
     from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
     from chatforge.probe.judge import load_judge
-    from chatforge.sft.finetune import finetune
+    from chatforge.sft.finetune import finetune, load_chat_stage
     from chatforge.sft.toolrun import mixture_executor
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.dist import setup
     from chatforge.world import load_world
 
     cfg = ctx.config.probe
     validate(cfg)
     seed = ctx.config.run.seed
-    dist = setup(pick_device(ctx.config.run.device))
-    if dist.world_size > 1:
-        raise UserError("the probe stage runs on one process; start it without torchrun.")
+    model, tokenizer, tok_dir, sft_meta, dist = load_chat_stage(ctx, "sft", "probe")
     device = dist.device
-    torch.manual_seed(seed)
-    model, tok_dir, sft_meta = ckpt.load_model(ctx.input_dir("sft"), device)
-    if tok_dir is None:
-        tok_dir = ctx.input_dir("tokenizer")
-    tokenizer = Tokenizer.load(tok_dir)
     world = load_world(ctx.input_dir("world"))
     ctx.log.info(f"chat model: {sft_meta['checkpoint']}")
 

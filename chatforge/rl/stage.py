@@ -71,27 +71,18 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
 def run(ctx: StageContext) -> dict:
     import torch
 
-    from chatforge.core.device import pick_device
     from chatforge.engine import Engine
     from chatforge.rl.passk import evaluate as passk, ks_for
     from chatforge.rl.problems import blind_guesser, test_problems, train_problems
+    from chatforge.sft.finetune import load_chat_stage
     from chatforge.sft.toolrun import mixture_executor
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.dist import setup
     from chatforge.world import load_world
 
     cfg = ctx.config.rl
     validate(cfg)
     seed = ctx.config.run.seed
-    dist = setup(pick_device(ctx.config.run.device))
-    if dist.world_size > 1:
-        raise UserError("the rl stage runs on one process; start it without torchrun.")
+    model, tokenizer, tok_dir, start_meta, dist = load_chat_stage(ctx, "probe", "rl")
     device = dist.device
-    torch.manual_seed(seed)
-    model, tok_dir, start_meta = ckpt.load_model(ctx.input_dir("probe"), device)
-    tok_dir = tok_dir or ctx.input_dir("tokenizer")
-    tokenizer = Tokenizer.load(tok_dir)
     world = load_world(ctx.input_dir("world"))
     execute = mixture_executor(ctx.run_dir)  # the run's real tools, answers cached across samples
     ctx.log.info(f"policy: {start_meta['checkpoint']}; method {cfg.method}; sets {', '.join(cfg.sets)}")

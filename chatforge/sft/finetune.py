@@ -131,3 +131,22 @@ def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs
         "val_loss": None if val_state["loss"] is None else round(val_state["loss"], 5),
         "checkpoint": str(trainer.last_ckpt),
     }
+
+
+def load_chat_stage(ctx, source: str, label: str):
+    """A one-process stage that continues from `source`'s chat model (probe, RL):
+    -> (model on its device, tokenizer, tokenizer dir, the checkpoint's meta, dist info)."""
+    import torch
+
+    from chatforge.core.device import pick_device
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train.dist import setup
+
+    dist = setup(pick_device(ctx.config.run.device))
+    if dist.world_size > 1:
+        raise UserError(f"the {label} stage runs on one process; start it without torchrun.")
+    torch.manual_seed(ctx.config.run.seed)
+    model, tok_dir, meta = ckpt.load_model(ctx.input_dir(source), dist.device)
+    tok_dir = tok_dir or ctx.input_dir("tokenizer")
+    return model, Tokenizer.load(tok_dir), tok_dir, meta, dist
