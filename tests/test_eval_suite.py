@@ -69,7 +69,7 @@ def test_eval_cli(smoke_run, capsys):
     assert rc == 0
     out = capsys.readouterr().out
     assert "identity" in out and "tools_off" in out
-    rep = json.loads((smoke_run / "eval" / "probe.json").read_text())  # the most refined chat model
+    rep = json.loads((smoke_run / "eval" / "rl.json").read_text())  # the most refined chat model
     assert set(rep["tasks"]) == {"identity", "tools_off"}
     assert main(["eval", "--run-dir", str(smoke_run), "--tasks", "nope"]) == 2
     assert main(["eval", "--run-dir", str(smoke_run / "missing")]) == 2

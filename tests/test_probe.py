@@ -184,10 +184,10 @@ def test_probe_stage_outputs(smoke_run):
     assert inter and all(len(it["samples"]) == 2 and it["class"] in ("known", "unsure", "unknown") for it in inter)
     assert (out / "ckpt" / "latest.json").is_file() and (out / "eval_before.json").is_file()
     assert json.loads((out / "mitigation" / "stats.json").read_text())["refusal"] > 0
-    # eval picks the most refined chat model: probe's
+    # eval, chat and serve pick the most refined chat model: the newest stage's (rl follows probe)
     from chatforge.chat.cli import find_chat_checkpoint
 
-    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "probe"
+    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "rl"
 
 
 def _copy_run(src: Path, dst: Path) -> Path:
