@@ -53,7 +53,8 @@ def _cached(path, fn):
 
 
 def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
-    """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds."""
+    """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds
+    (pass@1 up 10 points and clearly above the guesser, for sets whose pass@G was >= 20%)."""
     top = f"pass@{max(k for k in (1, 2, 4, 8, 16, 32, 64) if k <= samples)}"
     out = {}
     for name, b in before.items():
@@ -63,7 +64,8 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
         out[name] = {"before_pass@1": b["pass@1"], f"before_{top}": b[top], "after_pass@1": a["pass@1"],
                      "after_pass@1_ci95": a["pass@1_ci95"], f"after_{top}": a[top],
                      "blind_pass@1": g["pass@1"], f"blind_{top}": g[top], "gain": gain, "signal": signal,
-                     "met": (gain >= 0.10 and a["pass@1"] > g["pass@1"]) if signal else None,
+                     # above the guesser = the lower end of pass@1's 95% interval above its pass@1
+                     "met": (gain >= 0.10 and a["pass@1_ci95"][0] > g["pass@1"]) if signal else None,
                      "length_before": b["mean_tokens"], "length_after": a["mean_tokens"]}
     return out
 
