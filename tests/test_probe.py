@@ -17,7 +17,7 @@ def _jsonl(p: Path) -> list[dict]:
 
 
 class _Cfg:
-    refusals, answers, search, context, replay, val_fraction = 40, 30, 6, 10, 10, 0.0
+    refusals, answers, search, context, replay, identity, val_fraction = 40, 30, 6, 10, 10, 5, 0.0
     unsure, refuse = "answer", "person"
 
 
@@ -82,7 +82,7 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
 
     sft = _jsonl(smoke_run / "sft" / "mixture" / "train.jsonl")
     train, val, counts = build(world, got, sft, _Cfg, 5, mixture_executor(smoke_run))
-    assert counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10} and not val
+    assert counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10, "identity": 5} and not val
     known_names = {it["name"] for it in got if it["class"] != "unknown"}  # unsure facts are answered
     unknown_names = {it["name"] for it in got if it["class"] == "unknown"} - known_names
     held_names = {p.name for p in world.people if p.id in held} | {p.name for p in split(invented(world, 5))[1]}

@@ -35,6 +35,9 @@ class ProbeConfig:
     search: int = 150  # tools on: unknown facts -> a search call, then the answer from its result
     context: int = 300  # a page about the person pasted in -> the answer from it (known and unknown)
     replay: int = 1200  # conversations from the SFT mixture, so nothing is forgotten
+    # identity conversations of the SFT mixture on top of the replay: "Who built you?" is a
+    # who-question too, and refusals spread to it (measured: identity 95% -> 64-83% without)
+    identity: int = 200
     val_fraction: float = 0.05
 
     # fine-tuning from the chat model (the same fields as [sft]; see chatforge/sft/finetune.py)

@@ -13,6 +13,8 @@
               known and unknown people alike: what is in the context is working memory, and a
               refusal would be wrong there
     replay    conversations of the SFT mixture, so the rest of what SFT taught stays
+    identity  identity conversations of the SFT mixture ("Who built you?" must not become a
+              refusal)
 
 Unsure facts (answered sometimes right, sometimes wrong) join the answer pool with
 `unsure = "answer"`: the model half knows them, and a refusal there spreads to what it knows
@@ -81,5 +83,7 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
                                                             {"role": "assistant", "content": text}])})
     for c in _take(rng, sft_convs, cfg.replay):
         convs.append({"kind": "replay", "messages": c["messages"]})
+    for c in _take(rng, [c for c in sft_convs if c.get("kind") == "identity"], cfg.identity):
+        convs.append({"kind": "identity", "messages": c["messages"]})
 
     return split_val(convs, cfg.val_fraction, rng)
