@@ -99,15 +99,12 @@ def evaluate(model, tokenizer, world, run_dir: Path, arm: str, items: list[dict]
 
     from chatforge.chat.prompts import system_prompt
     from chatforge.chat.render import assistant_text
-    from chatforge.chat.turns import answer_many
+    from chatforge.chat.turns import answer_many, tools_off
     from chatforge.engine import Engine
     from chatforge.sft.toolrun import run_executor
 
     tools = arm == "calculator"
     execute = run_executor(run_dir)
-
-    def no_tools(tool: str, inp: str) -> str:
-        return f"error: the {tool} tool is switched off"
 
     system = [{"role": "system", "content": system_prompt(True)}] if tools else []
     convs = [system + [{"role": "user", "content": it["question"]}] for it in items]
@@ -116,7 +113,7 @@ def evaluate(model, tokenizer, world, run_dir: Path, arm: str, items: list[dict]
     t0 = time.perf_counter()
     try:
         answers = answer_many(Engine(model.eval(), tokenizer), tokenizer, convs,
-                              executor=execute if tools else no_tools,
+                              executor=execute if tools else tools_off,
                               max_new_tokens=args.max_new_tokens, batch_size=args.eval_batch)
     finally:
         torch.set_num_threads(threads)

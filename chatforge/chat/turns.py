@@ -36,26 +36,43 @@ def answer_many(model_or_engine, tokenizer, conversations: list[list[dict]], *,
                                       batch_size=batch_size, temperature=temperature, seed=seed)]
 
 
-def sample_many(model_or_engine, tokenizer, conversations: list[list[dict]], *, num_samples: int,
-                executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
-                temperature: float = 1.0, seed: int | None = 0) -> list[list[list[dict[str, Any]]]]:
-    """`num_samples` assistant turns for each conversation (one engine call per batch of
-    `batch_size` conversations, their samples sharing the prompt's prefill)."""
+def tools_off(tool: str, inp: str) -> str:
+    """The executor when tools are switched off: a call the model makes anyway gets an error."""
+    return f"error: the {tool} tool is switched off"
+
+
+def complete_many(model_or_engine, tokenizer, conversations: list[list[dict]], *, num_samples: int,
+                  executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
+                  temperature: float = 1.0, seed: int | None = 0) -> list[tuple[list[int], list]]:
+    """-> per conversation (its prompt ids, its `num_samples` engine Completions: ids, which ones
+    were force-fed, finish reason). One engine call per batch of `batch_size` conversations,
+    their samples sharing the prompt's prefill. RL trains on these ids; `sample_many` parses them."""
     engine = _engine(model_or_engine, tokenizer)
     stops = stop_ids(tokenizer)
     prompts = [_fit(render_prompt(c, tokenizer), engine.max_seq_len, min(max_new_tokens, 64))
                for c in conversations]
     # batches of similar length waste less work on padding
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    out: list[list[list[dict]]] = [[] for _ in prompts]
+    out: list[list] = [[] for _ in prompts]
     for b in range(0, len(order), max(1, batch_size)):
         idx = order[b:b + batch_size]
         comps = engine.generate([prompts[i] for i in idx], num_samples=num_samples,
-                                max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+                                max_new_tokens=max_new_tokens, temperature=temperature,
+                                seed=None if seed is None else seed + b,  # each batch its own stream
                                 stop_ids=stops, executor=executor)
         for r, c in enumerate(comps):
-            out[idx[r // num_samples]].append(parse_assistant(c.tokens, tokenizer))
-    return out
+            out[idx[r // num_samples]].append(c)
+    return list(zip(prompts, out))
+
+
+def sample_many(model_or_engine, tokenizer, conversations: list[list[dict]], *, num_samples: int,
+                executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
+                temperature: float = 1.0, seed: int | None = 0) -> list[list[list[dict[str, Any]]]]:
+    """`num_samples` assistant turns (segments) for each conversation."""
+    done = complete_many(model_or_engine, tokenizer, conversations, num_samples=num_samples, executor=executor,
+                         max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=temperature,
+                         seed=seed)
+    return [[parse_assistant(c.tokens, tokenizer) for c in comps] for _, comps in done]
 
 
 class _Streamer:

@@ -79,7 +79,7 @@ def _refused_or_right(check):
 
 def build_sets(world, n: int, seed: int) -> dict[str, list[dict]]:
     """Task name -> cases {"messages", "item", "check": (item, text) -> bool, "tools": bool}."""
-    from chatforge.sft.mixture import (FOLLOWUP_ANSWERS, FOLLOWUPS, eval_half, possessive)
+    from chatforge.sft.mixture import FOLLOWUPS, eval_half, possessive
     from chatforge.world.checkers import check_knowledge
     from chatforge.world.people import ATTRIBUTES
 
@@ -220,18 +220,15 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
 def generator(model, tokenizer, run_dir, max_new_tokens: int, batch_size: int):
     """generate(conversations, tools_on) with the run's real tools; with tools off, a call the
     model makes anyway gets an error result (and counts against obedience)."""
-    from chatforge.chat.turns import answer_many
+    from chatforge.chat.turns import answer_many, tools_off
     from chatforge.engine import Engine
     from chatforge.sft.toolrun import run_executor
 
     engine = Engine(model, tokenizer)
     execute = run_executor(run_dir)
 
-    def no_tools(tool: str, inp: str) -> str:
-        return f"error: the {tool} tool is switched off"
-
     def generate(convs: list[list[dict]], tools_on: bool) -> list[list[dict]]:
-        return answer_many(engine, tokenizer, convs, executor=execute if tools_on else no_tools,
+        return answer_many(engine, tokenizer, convs, executor=execute if tools_on else tools_off,
                            max_new_tokens=max_new_tokens, batch_size=batch_size)
     return generate
 
