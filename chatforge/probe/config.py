@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatforge.sft.config import FinetuneSettings
+
 
 @dataclass
-class ProbeConfig:
+class ProbeConfig(FinetuneSettings):
     # interrogation: every (person, attribute) of the known-qa, known-bio-only and unknown people
     # (the unknown people's training half) and the invented people's training half, asked with a
     # train phrasing, `samples` answers each at `temperature`
@@ -40,23 +42,9 @@ class ProbeConfig:
     identity: int = 200
     val_fraction: float = 0.05
 
-    # fine-tuning from the chat model (the same fields as [sft]; see chatforge/sft/finetune.py)
+    # fine-tuning from the chat model (FinetuneSettings, chatforge/sft/finetune.py): shorter, gentler
     epochs: float = 2.0
-    max_steps: int = 0
-    batch_size: int = 8  # packed rows per training step
-    seq_len: int = 0
     lr: float = 5e-4
-    min_lr_frac: float = 0.1
-    warmup_steps: int = 10
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    reading_rows: int = 0
-    reading_max_gap: int = 60
-    reading_passages: float = 0.0
-    dtype: str = "auto"
-    eval_every: int = 100
-    ckpt_every: int = 100
-    log_every: int = 10
 
     # before/after evaluation (the eval suite, greedy)
     eval_items: int = 200

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chatforge.sft.config import FinetuneSettings
+
 SETS = ("arithmetic", "arithmetic_calculator", "letters", "letters_python", "knowledge_known_qa",
         "knowledge_bio_only", "search_unknown")
 
 
 @dataclass
-class RLConfig:
+class RLConfig(FinetuneSettings):
     method: str = "grpo"  # grpo | rft
     sets: list[str] = field(default_factory=lambda: list(SETS))  # problem sets to practise (see problems.py)
     samples: int = 16  # G: samples per problem, one batched engine call per batch of problems
@@ -38,20 +40,11 @@ class RLConfig:
     problems_per_round: int = 300
     keep_per_problem: int = 4  # distinct right solutions kept per problem
     replay: int = 300  # SFT-mixture conversations mixed into each round (nothing forgotten)
-    # fine-tuning in each round (the [sft] training fields, see chatforge/sft/finetune.py)
+    # fine-tuning in each round (FinetuneSettings, chatforge/sft/finetune.py), and for GRPO too:
+    # grad_clip, dtype, weight_decay, warmup_steps, ckpt_every, log_every
     epochs: float = 1.0
-    max_steps: int = 0
-    batch_size: int = 8
-    seq_len: int = 0
     lr: float = 2e-4
-    min_lr_frac: float = 0.1
     warmup_steps: int = 5
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
-    reading_rows: int = 0
-    reading_max_gap: int = 60
-    reading_passages: float = 0.0
-    dtype: str = "auto"
     eval_every: int = 15  # GRPO: the curve's pass@k every this many steps; RFT: validation loss
     ckpt_every: int = 10
     log_every: int = 5

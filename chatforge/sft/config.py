@@ -9,23 +9,10 @@ from dataclasses import dataclass
 
 
 @dataclass
-class SFTConfig:
-    # mixture: how many conversations of each kind (see chatforge/sft/mixture.py); a count larger
-    # than the world's train set cycles through it again. Sized so that, on a 2-core CPU that
-    # trains the ~5M-parameter cpu model at a few hundred to ~1000 tokens/s, two epochs take
-    # minutes, not hours (~200k tokens per epoch).
-    knowledge: int = 900  # known-qa train questions (the world has 3 phrasings per fact)
-    followup_conversations: int = 150  # multi-turn: ask about a person, then "And where was she born?"
-    arithmetic: int = 400  # step-by-step word problems (tools off / no system prompt)
-    arithmetic_calculator: int = 250  # the same kind, solved with the calculator (tools on)
-    letters: int = 250  # letter counting, spelled out
-    letters_python: int = 150  # letter counting through python (tools on)
-    identity: int = 300  # identity conversations (single- and multi-turn)
-    search: int = 200  # questions about unknown people answered through search (tools on)
-    search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
-    val_fraction: float = 0.05  # conversations held out for the validation loss
-
-    # training
+class FinetuneSettings:
+    """The training fields of every stage that fine-tunes a chat model on conversations through
+    chatforge/sft/finetune.py ([sft], [probe], RFT in [rl]). The defaults are SFT's; the other
+    sections override what differs."""
     epochs: float = 8.0
     max_steps: int = 0  # > 0 caps the number of optimizer steps (epochs decide otherwise)
     batch_size: int = 8  # packed rows per step (small batches: more updates for the same compute)
@@ -46,6 +33,26 @@ class SFTConfig:
     eval_every: int = 100  # validation loss every this many steps
     ckpt_every: int = 100
     log_every: int = 10
+
+
+@dataclass
+class SFTConfig(FinetuneSettings):
+    # mixture: how many conversations of each kind (see chatforge/sft/mixture.py); a count larger
+    # than the world's train set cycles through it again. Sized so that, on a 2-core CPU that
+    # trains the ~5M-parameter cpu model at a few hundred to ~1000 tokens/s, two epochs take
+    # minutes, not hours (~200k tokens per epoch).
+    knowledge: int = 900  # known-qa train questions (the world has 3 phrasings per fact)
+    followup_conversations: int = 150  # multi-turn: ask about a person, then "And where was she born?"
+    arithmetic: int = 400  # step-by-step word problems (tools off / no system prompt)
+    arithmetic_calculator: int = 250  # the same kind, solved with the calculator (tools on)
+    letters: int = 250  # letter counting, spelled out
+    letters_python: int = 150  # letter counting through python (tools on)
+    identity: int = 300  # identity conversations (single- and multi-turn)
+    search: int = 200  # questions about unknown people answered through search (tools on)
+    search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
+    val_fraction: float = 0.05  # conversations held out for the validation loss
+
+    # training: the FinetuneSettings fields (their defaults are SFT's)
 
     # evaluation after training (greedy, through the engine)
     eval: bool = True
