@@ -152,7 +152,7 @@ def checks(stage: str, cfg=None) -> list[Check]:
         return [Check("rustbpe (BPE training)", "rustbpe", _rustbpe),
                 Check("tiktoken (encoding)", "tiktoken", _tiktoken),
                 Check("tokenizers (tokenizer.json)", "tokenizers", _imports("tokenizers"))]
-    if stage in ("tools", "sft", "probe", "rl"):  # the later ones sample with the tools on
+    if stage in ("tools", "sft", "probe", "rl", "distill"):  # the later ones sample with the tools on
         enabled = set(getattr(tools, "enabled", None) or ("python", "search"))
         out = [torch_] if stage != "tools" else []
         if "python" in enabled:

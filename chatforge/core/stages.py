@@ -30,6 +30,7 @@ SECTIONS: dict[str, str] = {
     "sft": "chatforge.sft.config:SFTConfig",
     "probe": "chatforge.probe.config:ProbeConfig",
     "rl": "chatforge.rl.config:RLConfig",
+    "distill": "chatforge.distill.config:DistillConfig",
     "tools": "chatforge.tools.config:ToolsConfig",
     "serve": "chatforge.serve.config:ServeConfig",
 }
@@ -56,6 +57,8 @@ STAGES: list[StageSpec] = [
     StageSpec("sft", "chatforge.sft.stage", ("sft",), ("world", "pretrain", "tools")),
     StageSpec("probe", "chatforge.probe.stage", ("probe",), ("world", "sft", "tools")),
     StageSpec("rl", "chatforge.rl.stage", ("rl",), ("world", "sft", "probe", "tools")),
+    StageSpec("distill", "chatforge.distill.stage", ("distill",),
+              ("world", "data", "tokenizer", "sft", "tools", "rl")),
 ]
 
 # CLI commands, in --help order: command name -> module with register(subparsers).
@@ -70,6 +73,7 @@ COMMANDS: list[str] = [
     "chatforge.sft.cli",
     "chatforge.probe.cli",
     "chatforge.rl.cli",
+    "chatforge.distill.cli",
     "chatforge.chat.cli",
     "chatforge.eval.cli",
     "chatforge.tools.cli",

@@ -20,8 +20,10 @@ from chatforge.core.errors import UserError
 
 def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs: list[dict], cfg: Any, *,
              ckpt_dir: Path, run_dir: Path, world_dir: Path, dist, seed: int, log, meta: dict,
-             label: str = "sft") -> dict:
-    """Train `model` in place on `train_convs`; returns the training metrics."""
+             label: str = "sft", loss_fn=None, wrap_batches=None) -> dict:
+    """Train `model` in place on `train_convs`; returns the training metrics. Distillation passes
+    its own `loss_fn(model, batch)` (default: cross-entropy on the assistant tokens) and may wrap
+    the row batches (`wrap_batches(batches)` -> a BatchSource with steps_per_epoch())."""
     import torch
 
     from chatforge.chat.render import render
@@ -80,9 +82,12 @@ def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs
     def lr_fn(step: int) -> float:
         return lr_multiplier(step, steps, cfg.warmup_steps, decay_frac=1.0, final_frac=cfg.min_lr_frac)
 
-    def loss_fn(m, batch):
+    def ce_loss(m, batch):
         x, y, mask = (t.to(device, non_blocking=True) for t in batch)
         return m(x, targets=y, loss_mask=mask), int(mask.sum().item())
+
+    if wrap_batches is not None:
+        batches = wrap_batches(batches)
 
     val_state: dict = {"loss": None}
 
@@ -107,7 +112,7 @@ def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs
         log.info(f"step {trainer.step}: train loss {trainer.stats.loss:.4f}, val loss {val_state['loss']:.4f}")
 
     trainer = Trainer(
-        model, optimizer, batches, loss_fn,
+        model, optimizer, batches, loss_fn or ce_loss,
         LoopConfig(steps=steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
                    log_every=cfg.log_every),
         lr_fn=lr_fn, ckpt_dir=ckpt_dir, dist=dist, log=log,

@@ -1,0 +1,94 @@
+"""The teacher and the student's starting point.
+
+Teacher: `distill.teacher` (a checkpoint: file, ckpt/ folder or stage folder; imported models
+too), else the run's most refined chat model (export/source.py's order, distill itself left out).
+
+Student: a checkpoint (`distill.student` pointing at one: training starts from its weights), or a
+shape: `distill.student` naming a preset or a .toml file (its [model] section), else the
+`student_*` fields on top of the run's [model] section. A shape is first pretrained on the run's
+documents with the run's pretraining recipe ([pretrain], `base_steps` steps) into distill/base/,
+so every arm of the comparison starts from the same base model, as the teacher did.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+
+from chatforge.core.errors import UserError
+
+
+def find_teacher(ctx, cfg) -> Path:
+    from chatforge.export.source import list_checkpoints
+
+    if cfg.teacher:
+        p = Path(cfg.teacher)
+        if not p.exists():
+            raise UserError(f"distill.teacher '{p}' does not exist.")
+        return p
+    found = {k: v for k, v in list_checkpoints(ctx.run_dir).items() if k not in ("distill", "pretrain")}
+    if not found:
+        raise UserError(f"no chat model in '{ctx.run_dir}' to teach from; run sft first or pass --teacher.")
+    return next(iter(found.values()))
+
+
+def same_vocabulary(a, b) -> bool:
+    return a.ranks == b.ranks and a.special_tokens == b.special_tokens and a.pattern == b.pattern
+
+
+def check_white_box(teacher_tok, student_tok, method: str) -> None:
+    if not same_vocabulary(teacher_tok, student_tok):
+        raise UserError(f"--method {method} compares next-token distributions, so the teacher and the student "
+                        f"must share a tokenizer, and they do not (teacher '{teacher_tok.name}', "
+                        f"{teacher_tok.n_vocab} tokens; student '{student_tok.name}', {student_tok.n_vocab} tokens); "
+                        "use --method text, which needs only the teacher's answers.")
+
+
+def is_checkpoint(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_file() and p.suffix == ".pt" or p.is_dir() and (
+        (p / "latest.json").is_file() or (p / "ckpt" / "latest.json").is_file())
+
+
+def student_shape(ctx, cfg):
+    """The student's ModelConfig (vocabulary from the tokenizer later)."""
+    from chatforge.core.config import load_config
+
+    if cfg.student and not is_checkpoint(cfg.student):
+        if not cfg.student.endswith(".toml") and Path(cfg.student).exists():
+            raise UserError(f"distill.student '{cfg.student}' is neither a checkpoint nor a .toml config.")
+        return dataclasses.replace(load_config(cfg.student).model, vocab_size=0)
+    return dataclasses.replace(ctx.config.model, n_layer=cfg.student_n_layer, d_model=cfg.student_d_model,
+                               n_head=cfg.student_n_head, n_kv_head=cfg.student_n_kv_head,
+                               ffn_hidden=cfg.student_ffn_hidden, vocab_size=0)
+
+
+def student_start(ctx, cfg) -> Path:
+    """The checkpoint every arm starts from: the given one, or a base model pretrained at the
+    student's shape in distill/base/ (built once; a resume continues it)."""
+    if cfg.student and is_checkpoint(cfg.student):
+        return Path(cfg.student)
+    from chatforge.core.atomic import atomic_write_text
+    from chatforge.data import iter_documents
+    from chatforge.pretrain.stage import pretrain
+
+    base = ctx.out / "base"
+    if (base / "done.json").is_file():
+        return base
+    shape = student_shape(ctx, cfg)
+    sub_cfg = copy.deepcopy(ctx.config)
+    for f in dataclasses.fields(shape):
+        if f.name != "vocab_size":
+            sub_cfg.set(f"model.{f.name}", getattr(shape, f.name))
+    if cfg.base_steps > 0:
+        sub_cfg.set("pretrain.steps", cfg.base_steps)
+    sub = dataclasses.replace(ctx, out=base, config=sub_cfg)
+    base.mkdir(parents=True, exist_ok=True)
+    ctx.log.info(f"pretraining the student base ({shape.n_layer} layers x {shape.d_model}) for "
+                 f"{sub_cfg.pretrain.steps} steps on the run's documents -> {base}")
+    data_dir = ctx.input_dir("data")
+    metrics = pretrain(sub, lambda: iter_documents(data_dir), ctx.input_dir("tokenizer"))
+    atomic_write_text(base / "done.json", json.dumps(metrics, indent=2, default=str))
+    return base

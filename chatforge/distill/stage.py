@@ -1,0 +1,280 @@
+"""The distill stage: a small student learns from the run's best chat model.
+
+    run_dir/distill/
+      base/              the student's base model: the run's pretraining recipe at the student's
+                         shape (every arm starts from it, as the teacher started from its own)
+      text/train.jsonl   text: the teacher's answers to every assistant turn of the data
+      ckpt/              the student of `method` (what chat/serve/export pick from this run)
+      arms/<arm>/ckpt/   the other arms of the comparison (`compare`: scratch, other methods)
+      eval_teacher.json, arms/<arm>/eval.json   the evaluation suite, teacher and every arm
+      metrics.json       the comparison table (scores, share of the teacher's, validation loss,
+                         parameters, decode speed) and the targets
+
+The distillation data are the conversations the teacher was fine-tuned on: the SFT mixture
+and, when the run has a probe stage, its mitigation data (refusals, answers, pages in context).
+Every arm takes the same number of optimizer steps of the same batch size from the same start:
+`scratch` is the ordinary fine-tune (cross-entropy on the data, i.e. the teacher's SFT recipe at
+the student's size), `logits` adds the teacher's distributions, `text` trains on the teacher's
+answers instead of the data's, `on-policy` spends a share of its steps on its own samples
+graded by the teacher, `logits-topk` keeps only the teacher's top-k log-probs, computed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+import types
+
+from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.errors import UserError
+from chatforge.core.rundir import StageContext
+from chatforge.distill.config import ARMS, DIVERGENCES, METHODS
+
+
+def validate(cfg) -> None:
+    if cfg.method not in METHODS:
+        raise UserError(f"distill.method must be one of {', '.join(METHODS)}, got {cfg.method!r}.")
+    bad = [a for a in cfg.compare if a not in ARMS]
+    if bad:
+        raise UserError(f"distill.compare has an unknown arm '{bad[0]}' (arms: {', '.join(ARMS)}).")
+    if cfg.divergence not in DIVERGENCES:
+        raise UserError(f"distill.divergence must be one of {', '.join(DIVERGENCES)}, got {cfg.divergence!r}.")
+    if not (0 < cfg.jsd_beta < 1):
+        raise UserError(f"distill.jsd_beta must be between 0 and 1 (exclusive), got {cfg.jsd_beta}.")
+    if cfg.temperature <= 0 or not (0 <= cfg.alpha <= 1):
+        raise UserError("distill.temperature must be above 0 and distill.alpha in [0, 1].")
+    if cfg.top_k < 0 or (cfg.top_k > 0 and cfg.divergence != "forward"):
+        raise UserError("distill.top_k must be at least 0, and offline top-k works with the forward KL only "
+                        "(the teacher's tail beyond k is not kept).")
+    if not (0 <= cfg.onpolicy_fraction <= 1) or cfg.onpolicy_prompts < 1 or cfg.onpolicy_temperature <= 0:
+        raise UserError("distill.onpolicy_fraction must be in [0, 1], onpolicy_prompts at least 1 and "
+                        "onpolicy_temperature above 0.")
+    for name in ("student_n_layer", "student_d_model", "student_n_head", "student_n_kv_head", "eval_items",
+                 "text_max_new_tokens", "onpolicy_max_new_tokens", "speed_tokens", "speed_trials"):
+        if getattr(cfg, name) < 1:
+            raise UserError(f"distill.{name} must be at least 1, got {getattr(cfg, name)}.")
+
+
+def _jsonl(path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.is_file() else []
+
+
+def _cached(path, fn):
+    if path.is_file():
+        return read_json(path)
+    value = fn()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
+    return value
+
+
+def distill_data(ctx) -> tuple[list[dict], list[dict]]:
+    """The teacher's fine-tuning conversations (SFT mixture + the probe's mitigation), deduplicated."""
+    train, val, seen = [], [], set()
+    sources = [ctx.input_dir("sft") / "mixture"]
+    probe = ctx.run_dir / "probe"
+    if (probe / "_COMPLETE.json").is_file() and (probe / "mitigation").is_dir():
+        sources.append(probe / "mitigation")
+    for d in sources:
+        for split, out in (("train", train), ("val", val)):
+            for c in _jsonl(d / f"{split}.jsonl"):
+                key = json.dumps(c["messages"], sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(c)
+    return train, val
+
+
+def run(ctx: StageContext) -> dict:
+    import torch
+
+    from chatforge.core.device import pick_device
+    from chatforge.distill.compare import decode_speed, table, val_loss
+    from chatforge.distill.models import check_white_box, find_teacher, student_start
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+    from chatforge.train.dist import setup
+
+    cfg = ctx.config.distill
+    validate(cfg)
+    seed = ctx.config.run.seed
+    dist = setup(pick_device(ctx.config.run.device))
+    if dist.world_size > 1:
+        raise UserError("the distill stage runs on one process; start it without torchrun.")
+    device = dist.device
+    arms = list(dict.fromkeys([cfg.method] + list(cfg.compare)))
+
+    teacher_path = find_teacher(ctx, cfg)
+    teacher, t_tok_dir, t_meta = ckpt.load_model(teacher_path, device)
+    if t_tok_dir is None:
+        raise UserError(f"the teacher checkpoint '{teacher_path}' has no tokenizer folder next to it.")
+    teacher_tok = Tokenizer.load(t_tok_dir)
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    tok_dir = ctx.input_dir("tokenizer")
+    tokenizer = Tokenizer.load(tok_dir)
+    white = [a for a in arms if a in ("logits", "on-policy", "logits-topk")]
+    if white:
+        check_white_box(teacher_tok, tokenizer, white[0])
+    ctx.extra["teacher"] = t_meta["checkpoint"]
+    ctx.log.info(f"teacher: {t_meta['checkpoint']} ({teacher.num_params() / 1e6:.2f}M params); arms: {', '.join(arms)}")
+
+    start = student_start(ctx, cfg)
+    train, val = distill_data(ctx)
+    seq_len = cfg.seq_len or ctx.config.model.max_seq_len
+    # every arm takes the steps `epochs` of the data would take (or max_steps)
+    if cfg.max_steps > 0:
+        steps = cfg.max_steps
+    else:
+        from chatforge.chat.render import render
+        from chatforge.sft.pack import pack
+
+        rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in train)], seq_len,
+                    tokenizer.special("<|pad|>"))
+        steps = max(1, math.ceil(cfg.epochs * len(rows) / cfg.batch_size))
+    tcfg = dataclasses.replace(cfg, max_steps=steps, seq_len=seq_len)
+    ctx.log.info(f"distillation data: {len(train)} train / {len(val)} val conversations; {steps} steps of "
+                 f"{cfg.batch_size} rows x {seq_len} tokens for every arm")
+
+    ecfg = types.SimpleNamespace(eval_items=cfg.eval_items, eval_max_new_tokens=cfg.eval_max_new_tokens,
+                                 eval_batch_size=cfg.eval_batch_size, eval_threads=cfg.eval_threads)
+
+    def evaluate(model, tok, label):
+        from chatforge.eval.suite import evaluate as suite
+
+        ctx.log.info(f"evaluation suite: {label}")
+        model.eval()
+        r = suite(model, tok, ctx.run_dir, ecfg, seed=seed, device=device, log=ctx.log)
+        return {"summary": r["summary"], "tasks": {k: {x: y for x, y in v.items() if x != "per_item"}
+                                                   for k, v in r["tasks"].items()}}
+
+    teacher_eval = _cached(ctx.out / "eval_teacher.json", lambda: evaluate(teacher, teacher_tok, "teacher"))
+    teacher_val = val_loss(teacher, teacher_tok, val, min(seq_len, teacher.config.max_seq_len)) \
+        if same_tok(teacher_tok, tokenizer) else None
+
+    results, train_metrics = {}, {}
+    for arm in arms:
+        out = ctx.out if arm == cfg.method else ctx.out / "arms" / arm
+        m = _train_arm(ctx, arm, tcfg, start, teacher, teacher_tok, tokenizer, tok_dir, train, val, out, dist, seed)
+        train_metrics[arm] = m
+        model, _, _ = ckpt.load_model(out / "ckpt", device)
+        ev = _cached(out / ("eval.json" if arm != cfg.method else "eval_student.json"),
+                     lambda: evaluate(model, tokenizer, arm))
+        results[arm] = {"summary": ev["summary"], "params": model.num_params(), "model": model,
+                        "val_loss": round(val_loss(model, tokenizer, val, seq_len), 5)}
+
+    ctx.log.info("decode speed, the models side by side")
+    prompt = tokenizer.encode("The river town was founded by")
+    models = {"teacher": teacher, **{a: r["model"] for a, r in results.items()}}
+    speed = decode_speed(models, prompt[:8] or [0], cfg.speed_tokens, cfg.speed_trials)
+    teacher_row = {"summary": teacher_eval["summary"], "params": teacher.num_params(), "tokens_per_s": speed["teacher"],
+                   "val_loss": None if teacher_val is None else round(teacher_val, 5)}
+    rows = {a: {**{k: v for k, v in r.items() if k != "model"}, "tokens_per_s": speed[a]} for a, r in results.items()}
+    t = table(teacher_row, rows)
+    for a, r in t.items():
+        ctx.log.info(f"{a:<12} params {r['params']:,} ({100 * r['params_vs_teacher']:.0f}%), "
+                     f"{r['speedup']}x decode, val loss {r['val_loss']}, below 90% of the teacher on: "
+                     f"{', '.join(r['sets_below_90pct']) or 'none'} -> {'met' if r['met'] else 'not met'}")
+    return {"method": cfg.method, "teacher": t_meta["checkpoint"], "student_start": str(start), "steps": steps,
+            "teacher_row": {"params": teacher_row["params"], "tokens_per_s": speed["teacher"],
+                            "val_loss": teacher_row["val_loss"],
+                            "scores": {k[4:]: v for k, v in teacher_eval["summary"].items()
+                                       if k.startswith("acc_") and isinstance(v, (int, float))}},
+            "table": t, "training": train_metrics,
+            "checkpoint": train_metrics[cfg.method].get("checkpoint")}
+
+
+def same_tok(a, b) -> bool:
+    from chatforge.distill.models import same_vocabulary
+
+    return same_vocabulary(a, b)
+
+
+def _train_arm(ctx, arm, cfg, start, teacher, teacher_tok, tokenizer, tok_dir, train, val, out, dist, seed) -> dict:
+    """Train one arm from the student's start into out/ckpt (resumable); -> its training metrics."""
+    import torch
+
+    from chatforge.distill.losses import TopKCache, make_loss
+    from chatforge.sft.finetune import finetune
+    from chatforge.train import checkpoint as ckpt
+
+    done = out / "train.json" if arm != cfg.method else out / "train_student.json"
+    if done.is_file():
+        return read_json(done)
+    torch.manual_seed(seed)
+    model, _, s_meta = ckpt.load_model(start, dist.device)
+    model.train()
+    meta = {"stage": "distill", "method": arm, "teacher": ctx.extra.get("teacher", ""), "base": s_meta["checkpoint"],
+            "chat": True}
+    kw = dict(ckpt_dir=out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
+              log=ctx.log, meta=meta, label="distill")
+    stats: dict = {}
+    extra: dict = {}
+    t0 = time.perf_counter()
+    data = train
+    loss_fn = wrap = None
+    if arm == "text":
+        data = _text_data(ctx, cfg, teacher, teacher_tok, train)
+    elif arm in ("logits", "logits-topk"):
+        cache = TopKCache(teacher, cfg.top_k or 64, cfg.temperature) if arm == "logits-topk" or cfg.top_k else None
+        loss_fn = make_loss(teacher, cfg, dist.device, stats, cache)
+        extra["cache"] = cache
+    elif arm == "on-policy":
+        from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
+        from chatforge.sft.toolrun import mixture_executor
+
+        loss_fn = make_loss(teacher, cfg, dist.device, stats)
+        execute = mixture_executor(ctx.run_dir)
+        prompts = prompts_of(train)
+
+        def wrap(batches):
+            extra["onpolicy"] = OnPolicyBatches(
+                batches, model, tokenizer, prompts, fraction=cfg.onpolicy_fraction, n_prompts=cfg.onpolicy_prompts,
+                temperature=cfg.onpolicy_temperature, max_new_tokens=cfg.onpolicy_max_new_tokens, seed=seed,
+                execute=execute, sample_threads=cfg.eval_threads)
+            return extra["onpolicy"]
+    ctx.log.info(f"arm {arm}: training from {s_meta['checkpoint']}")
+    m = finetune(model, tokenizer, tok_dir, data, val, cfg, loss_fn=loss_fn, wrap_batches=wrap, **kw)
+    m["train_seconds"] = round(time.perf_counter() - t0, 1)
+    if extra.get("cache") is not None:
+        c = extra["cache"]
+        positions = len(c.rows) * (cfg.seq_len)
+        m["topk"] = {"k": c.k, "rows": len(c.rows), "teacher_row_forwards": c.forwards,
+                     "rows_served": c.lookups, "bytes": c.nbytes(),
+                     "bytes_full_logits_fp16": positions * teacher.config.vocab_size * 2}
+    if extra.get("onpolicy") is not None:
+        m["onpolicy_batches_this_process"] = extra["onpolicy"].sampled
+    atomic_write_text(done, json.dumps(m, indent=2))
+    return m
+
+
+def _text_data(ctx, cfg, teacher, teacher_tok, train) -> list[dict]:
+    from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
+    from chatforge.sft.toolrun import mixture_executor
+
+    path = ctx.out / "text" / "train.jsonl"
+    if path.is_file():
+        return _jsonl(path)
+    if cfg.teacher_url:
+        answer = endpoint_teacher(cfg.teacher_url, cfg.teacher_model, cfg.text_max_new_tokens)
+        ctx.log.info(f"the teacher answers through {cfg.teacher_url}")
+    else:
+        import torch
+
+        threads = torch.get_num_threads()
+        if cfg.eval_threads > 0:
+            torch.set_num_threads(cfg.eval_threads)
+        answer = engine_teacher(teacher, teacher_tok, mixture_executor(ctx.run_dir), cfg.text_max_new_tokens,
+                                cfg.eval_batch_size * 2)
+    t0 = time.perf_counter()
+    try:
+        convs = rewrite(train, answer, log=ctx.log)
+    finally:
+        if not cfg.teacher_url:
+            torch.set_num_threads(threads)
+    ctx.log.info(f"teacher text: {len(convs)} conversations in {time.perf_counter() - t0:.0f}s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in convs))
+    return convs
