@@ -1,79 +1,90 @@
-"""`chatforge eval`: run the chat evaluation suite on a run's chat model (or any checkpoint)."""
+"""`chatforge eval`: every checkpoint of a run (or the ones named) through the one suite."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from chatforge.core.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("eval", parents=parents, help="evaluate a chat model on the world's held-out tasks",
-                       description="Greedy answers through the engine on held-out knowledge questions "
-                       "(known-qa, known-bio-only), follow-ups, identity, arithmetic (step by step and "
-                       "with the calculator), letter counting (spelled out and with python), unknown "
-                       "people through search, obedience to 'Tools: none.', refusals and the hallucination "
-                       "rate on unknown and invented people, and questions with a page in the context. Prints a table and "
-                       "writes <run-dir>/eval/<stage>.json.")
+    p = sub.add_parser("eval", parents=parents, help="evaluate every checkpoint of a run: one table with intervals",
+                       description="Every checkpoint of the run (base, sft, probe, rl, rlhf, distill, imported "
+                       "models saved in the run) through one suite: validation bits per byte, the copy probe, "
+                       "and for chat models greedy answers through the engine on held-out knowledge questions "
+                       "(known-qa, bio-only), follow-ups, identity, arithmetic (step by step and with the "
+                       "calculator), letter counting (spelled out and with python), unknown people through "
+                       "search, obedience to 'Tools: none.', refusals and the hallucination rate on unknown and "
+                       "invented people, questions with a page in the context, and the gold preference score "
+                       "on open-ended prompts. Figures a stage already measured on the same checkpoint and "
+                       "items are reused. Writes <run-dir>/eval/metrics.json, eval/table.md and "
+                       "eval/<checkpoint>.json.")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="a checkpoint file or folder (default: the run's newest chat model)")
+    p.add_argument("--checkpoint", type=Path, action="append", default=None,
+                   help="evaluate only this checkpoint file or folder (repeatable; default: every checkpoint "
+                   "of the run)")
+    p.add_argument("--only", default=None, help="comma-separated checkpoint names of the run (e.g. sft,rl)")
     p.add_argument("--items", type=int, default=None, help="items per task set (default: the run's sft.eval_items)")
     p.add_argument("--tasks", default=None, help="comma-separated task sets to run (default: all)")
+    p.add_argument("--force", action="store_true", help="measure again, even what is cached or a stage measured")
     p.add_argument("--device", default="auto")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--json", action="store_true", help="print eval/metrics.json's rows as JSON")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.chat.cli import find_chat_checkpoint
-    from chatforge.core.atomic import atomic_write_text, read_json
+    import json
+
+    from chatforge.core.atomic import read_json
     from chatforge.core.config import load_config
     from chatforge.core.device import pick_device
-    from chatforge.core.log import say
-    from chatforge.eval.suite import evaluate
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
+    from chatforge.core.log import Logger, say
+    from chatforge.eval.board import evaluate_run, named, run_checkpoints
+    from chatforge.eval.table import LEGEND, markdown
 
     run_dir = args.run_dir or Path("runs/cpu")
     if not (run_dir / "world").is_dir():
         raise UserError(f"'{run_dir}' has no world (the evaluation sets come from it); pass --run-dir.")
-    saved = read_json(run_dir / "config.json")
-    cfg = load_config(None, [], saved=saved) if saved else load_config("cpu")
-    path, _ = find_chat_checkpoint(run_dir, args.checkpoint)
-    model, tok_dir, meta = load_model(path, pick_device(args.device))
-    if tok_dir is None:
-        raise UserError(f"checkpoint '{path}' has no tokenizer folder next to it.")
-    tokenizer = Tokenizer.load(tok_dir)
     if args.items is not None and args.items < 1:
         raise UserError("--items must be at least 1.")
+    saved = read_json(run_dir / "config.json")
+    cfg = load_config(None, [], saved=saved) if saved else load_config("cpu")
+    if args.checkpoint:
+        ckpts = named(args.checkpoint)
+    else:
+        ckpts = run_checkpoints(run_dir)
+        if not ckpts:
+            raise UserError(f"no checkpoint in '{run_dir}' (train one first, e.g. `chatforge run --run-dir {run_dir}`).")
+    if args.only:
+        want = [n.strip() for n in args.only.split(",") if n.strip()]
+        bad = [n for n in want if n not in ckpts]
+        if bad:
+            raise UserError(f"no checkpoint named '{bad[0]}' (this run has: {', '.join(ckpts)}).")
+        ckpts = {n: ckpts[n] for n in want}
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    report = evaluate(model, tokenizer, run_dir, cfg.sft, cfg.run.seed, tasks=tasks, items=args.items)
-    report["checkpoint"] = meta["checkpoint"]
-    stage = meta.get("stage", "model")
-    out = run_dir / "eval" / f"{stage}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(report, indent=2, ensure_ascii=False))
-    if args.json:
-        print(json.dumps(report["summary"], indent=2))
-        return 0
-    say(f"{'task':<24} {'n':>4} {'accuracy':>9} {'95% interval':>13} {'tool calls':>11}")
-    for name, rec in report["tasks"].items():
-        lo, hi = rec["ci95"]
-        say(f"{name:<24} {rec['n']:>4} {100 * rec['accuracy']:>8.1f}% {f'{100 * lo:.0f}-{100 * hi:.0f}%':>13} "
-            f"{100 * rec['tool_call_rate']:>10.1f}%")
-    sm = report["summary"]
-    from chatforge.eval.copying import describe, passage_describe
+    if tasks:
+        from chatforge.eval.suite import build_sets
+        from chatforge.world import load_world
 
-    say(f"copy probe: next-token accuracy {describe(report['copy_probe'])} (as low as the first pass: "
-        "the model does not read its context; high only close by: a positional shortcut)")
-    say(f"reading probe: {passage_describe(report['reading_probe'])} (no better without the page: "
-        "the model does not find facts in its context)")
-    if "hallucination_rate" in sm:
-        lo, hi = sm["hallucination_ci95"]
-        say(f"hallucination rate: {100 * sm['hallucination_rate']:.1f}% [95% CI {100 * lo:.0f}-{100 * hi:.0f}%] "
-            "(confident wrong answers about unknown and invented people, tools off)")
-    say(f"checkpoint: {meta['checkpoint']}  ({sm['eval_seconds']}s)  -> {out}")
+        known = build_sets(load_world(run_dir / "world"), 1, cfg.run.seed)
+        bad = [t for t in tasks if t not in known]
+        if bad:
+            raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(known)}).")
+    log = Logger(run_dir / "eval" / "log.jsonl", prefix="eval")
+    out = evaluate_run(run_dir, cfg, ckpts, items=args.items or cfg.sft.eval_items, tasks=tasks,
+                       force=args.force, device=pick_device(args.device), log=log)
+    if args.json:
+        print(json.dumps(out["rows"], indent=2))
+        return 0
+    say("")
+    say(markdown(out["rows"]))
+    say(LEGEND)
+    for r in out["rows"]:
+        src = ", ".join(f"{k} from {v}" for k, v in r["source"].items() if v not in ("computed",)) or "measured now"
+        say(f"  {r['name']}: {src} ({r['seconds']}s)")
+    if "reward_model" in out:
+        say(f"reward model held-out pairwise accuracy: {100 * out['reward_model']['accuracy']:.1f}% "
+            f"({out['reward_model']['from']})")
+    say(f"-> {run_dir / 'eval' / 'metrics.json'}, {run_dir / 'eval' / 'table.md'}  ({out['seconds']}s)")
     return 0

@@ -29,3 +29,30 @@ def mean_sd(xs: list[float]) -> tuple[float, float]:
     m = sum(xs) / len(xs)
     sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
     return (m, sd)
+
+
+def mean_ci(xs: list[float], z: float = 1.96) -> tuple[float, float, float]:
+    """(mean, low, high): the normal 95% interval of a mean of bounded scores (gold scores in
+    [0, 1] over ~100 prompts), clipped to [0, 1]."""
+    n = len(xs)
+    if n == 0:
+        return (float("nan"), 0.0, 1.0)
+    m, sd = mean_sd(xs)
+    h = z * sd / math.sqrt(n)
+    return (m, max(0.0, m - h), min(1.0, m + h))
+
+
+def mcnemar(a: list[int], b: list[int]) -> float:
+    """Two-sided exact McNemar p-value for two models scored right/wrong on the same items: only
+    the items they disagree on count (a binomial test of b-only wins among them). Paired, so it
+    sees a real difference that two overlapping intervals would hide."""
+    if len(a) != len(b):
+        raise ValueError("mcnemar needs the same items for both models")
+    up = sum(1 for x, y in zip(a, b) if y and not x)
+    down = sum(1 for x, y in zip(a, b) if x and not y)
+    n = up + down
+    if n == 0:
+        return 1.0
+    k = min(up, down)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)

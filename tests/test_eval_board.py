@@ -1,0 +1,100 @@
+"""`chatforge eval` over every checkpoint of a run: the table, what it reuses, and the paired test."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pytest
+
+pytest.importorskip("torch")
+
+
+def test_mcnemar_counts_only_the_items_two_models_disagree_on():
+    from chatforge.eval.stats import mcnemar
+
+    a = [1] * 50 + [0] * 50
+    b = list(a)
+    assert mcnemar(a, b) == 1.0  # the same answers: no evidence of a change
+    # 8 items only b gets right, 1 only a gets right: two-sided binomial tail 2 * (1 + 9) / 2**9
+    b = [1] * 50 + [1] * 8 + [0] * 42
+    b[0] = 0
+    assert mcnemar(a, b) == pytest.approx(20 / 512)
+    assert mcnemar(b, a) == pytest.approx(20 / 512)
+    # 50% -> 57% with 57 disagreements (32 up, 25 down): noise, though the gap looks the same
+    d = [1] * 25 + [0] * 25 + [1] * 32 + [0] * 18
+    assert sum(d) == 57 and mcnemar(a, d) > 0.4
+    with pytest.raises(ValueError):
+        mcnemar([1], [1, 0])
+
+
+@pytest.fixture(scope="module")
+def run(smoke_run, tmp_path_factory):
+    dst = tmp_path_factory.mktemp("evalboard") / "run"
+    shutil.copytree(smoke_run, dst, ignore=shutil.ignore_patterns("eval"))
+    return dst
+
+
+def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
+    from chatforge.cli import main
+
+    assert main(["eval", "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    m = json.loads((run / "eval" / "metrics.json").read_text())
+    names = [r["name"] for r in m["rows"]]
+    found = sorted(p.parent.parent.name for p in run.glob("*/ckpt/latest.json"))
+    assert sorted(names) == found  # every checkpoint of the run (rlhf, distill too once they exist) ...
+    assert names[:4] == ["pretrain", "sft", "probe", "rl"]  # ... in pipeline order
+    base, chats = m["rows"][0], m["rows"][1:4]
+    assert base["kind"] == "base" and base["tasks"] == {} and base["copy_far"] is not None
+    pre = json.loads((run / "pretrain" / "metrics.json").read_text())
+    assert base["val_bpb"] == pre["val_bpb"] and base["source"]["val_bpb"] == "pretrain/metrics.json"
+    # what the stages measured on their final checkpoints with these items is reused, not redone
+    assert chats[0]["source"]["suite"] == "sft/eval.json"
+    assert chats[2]["source"]["suite"] == "rl/eval_suite.json"
+    for r in chats:
+        assert r["kind"] == "chat" and math.isfinite(r["val_bpb"]) and r["val_bpb"] > 0
+        assert set(r["tasks"]) >= {"knowledge_known_qa", "identity", "letters", "refusal_unknown"}
+        for name, t in r["tasks"].items():
+            lo, hi = t["ci95"]
+            assert lo <= t["accuracy"] <= hi and t["n"] == (2 if name == "tools_off" else 3)
+        assert 0 <= r["gold"]["ci95"][0] <= r["gold"]["mean"] <= r["gold"]["ci95"][1] <= 1
+    # the probe row is compared with sft's on the same items
+    assert all(t["vs_prev"]["name"] == "sft" for t in chats[1]["tasks"].values() if "vs_prev" in t)
+    table = (run / "eval" / "table.md").read_text()
+    assert table.count("\n| ") == len(names) and "[" in table and "McNemar" in table
+    assert "| pretrain (base) |" in out
+    # the same suite on the stage's own report and on a fresh measurement agree
+    stage = json.loads((run / "sft" / "eval.json").read_text())
+    assert chats[0]["tasks"]["identity"]["correct"] == stage["tasks"]["identity"]["correct"]
+
+    # a second run reuses eval/<name>.json; a changed checkpoint is measured again
+    assert main(["eval", "--run-dir", str(run), "--only", "sft,probe"]) == 0
+    again = json.loads((run / "eval" / "metrics.json").read_text())
+    assert [r["name"] for r in again["rows"]] == ["sft", "probe"] and all(r["cached"] for r in again["rows"])
+    rec = json.loads((run / "eval" / "sft.json").read_text())
+    rec["key"]["sha256"] = "0" * 64  # as if the checkpoint had been trained again
+    (run / "eval" / "sft.json").write_text(json.dumps(rec))
+    assert main(["eval", "--run-dir", str(run), "--only", "sft"]) == 0
+    assert not json.loads((run / "eval" / "metrics.json").read_text())["rows"][0]["cached"]
+
+
+def test_a_stage_report_on_other_items_is_not_reused(run, one_thread):
+    from chatforge.cli import main
+
+    assert main(["eval", "--run-dir", str(run), "--only", "sft", "--items", "2", "--tasks", "identity",
+                 "--force"]) == 0
+    row = json.loads((run / "eval" / "metrics.json").read_text())["rows"][0]
+    assert row["source"]["suite"] == "computed" and list(row["tasks"]) == ["identity"]
+    assert row["tasks"]["identity"]["n"] == 2
+
+
+def test_eval_bad_input_is_one_sentence(run, capsys):
+    from chatforge.cli import main
+
+    assert main(["eval", "--run-dir", str(run), "--only", "nope"]) == 2
+    assert "no checkpoint named 'nope'" in capsys.readouterr().err
+    assert main(["eval", "--run-dir", str(run), "--items", "0"]) == 2
+    assert main(["eval", "--run-dir", str(run), "--tasks", "nope"]) == 2
+    assert main(["eval", "--run-dir", str(run / "missing")]) == 2
