@@ -50,6 +50,7 @@ class SFTConfig(FinetuneSettings):
     identity: int = 300  # identity conversations (single- and multi-turn)
     search: int = 200  # questions about unknown people answered through search (tools on)
     search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
+    open: int = 300  # open-ended prompts (jokes, poems, descriptions, stories) with a demonstration answer
     val_fraction: float = 0.05  # conversations held out for the validation loss
 
     # training: the FinetuneSettings fields (their defaults are SFT's)

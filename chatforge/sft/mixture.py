@@ -242,6 +242,11 @@ def build_mixture(run_dir, cfg, seed: int, log=None) -> tuple[list[dict], list[d
     for p, a, q in chosen:
         add("search", search_conversation(p, a, q, execute, rng))
 
+    from chatforge.world.tasks.open import demo
+
+    for it in _take(rng, world.tasks("open", "train"), cfg.open):  # last: the draws above stay as they were
+        add("open", _with_system(it["messages"] + [{"role": "assistant", "content": demo(it)}], _plain_system(rng)))
+
     train, val, counts = split_val(convs, cfg.val_fraction, rng)
     stats = {"counts": counts, "train": len(train), "val": len(val),
              "unknown_people_for_search_training": len(unknown)}
