@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -98,26 +99,26 @@ def policy_loss(logp, old_logp, ref_logp, adv, mask, *, clip_low: float, clip_hi
 
 @dataclass
 class Knobs:
-    samples: int
-    temperature: float
-    max_new_tokens: int
-    prompts_per_call: int
     problems_per_step: int
     reuse: int
     std_scale: bool
-    format_reward: float
 
 
 class Rollouts:
     """The BatchSource of GRPO: each next_batch() is one step's rows (sampled afresh every
-    `reuse` steps with the model as it is then)."""
+    `reuse` steps with the model as it is then).
 
-    def __init__(self, model, ref_model, tokenizer, world, pool: list[dict], knobs: Knobs, seed: int,
-                 execute, sample_threads: int = 0):
+    `sample(engine, problems, seed)` -> one scored group of samples per problem (RL: the task
+    checkers, rollout.sample_groups; RLHF: the reward model); `describe(problems, groups)` -> extra
+    statistics for the log."""
+
+    def __init__(self, model, ref_model, tokenizer, pool: list[dict], knobs: Knobs, seed: int,
+                 sample: Callable, describe: Callable | None = None, sample_threads: int = 0, tag: str = "rl"):
         from chatforge.engine import Engine
 
-        self.model, self.ref, self.tok, self.world, self.pool = model, ref_model, tokenizer, world, pool
-        self.k, self.seed, self.execute, self.threads = knobs, seed, execute, sample_threads
+        self.model, self.ref, self.tok, self.pool = model, ref_model, tokenizer, pool
+        self.k, self.seed, self.sample, self.describe, self.threads = knobs, seed, sample, describe, sample_threads
+        self.tag = tag
         self.engine = Engine(model, tokenizer)
         self.pad = tokenizer.special_tokens.get("<|pad|>", 0)
         self.index = 0  # rollouts done
@@ -128,19 +129,16 @@ class Rollouts:
     @torch.no_grad()
     def _rollout(self) -> dict:
         from chatforge.rl.problems import sample_problems
-        from chatforge.rl.rollout import sample_groups
 
         k = self.k
-        problems = sample_problems(self.pool, k.problems_per_step, random.Random(f"rl-problems:{self.seed}:{self.index}"))
+        problems = sample_problems(self.pool, k.problems_per_step,
+                                   random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"))
         was, threads = self.model.training, torch.get_num_threads()
         self.model.eval()
         if self.threads > 0:  # decoding a small model: fewer threads measured faster
             torch.set_num_threads(self.threads)
         try:
-            groups = sample_groups(self.engine, self.tok, self.world, problems, samples=k.samples,
-                                   temperature=k.temperature, max_new_tokens=k.max_new_tokens,
-                                   prompts_per_call=k.prompts_per_call, seed=self.seed * 100003 + self.index,
-                                   execute=self.execute, format_reward=k.format_reward)
+            groups = self.sample(self.engine, problems, self.seed * 100003 + self.index)
         finally:
             torch.set_num_threads(threads)
         batch = build_rows(groups, k.std_scale, self.pad)
@@ -149,14 +147,11 @@ class Rollouts:
             batch["old_logp"] = token_logprobs(self.model, batch["ids"]) if k.reuse > 1 else None
         self.model.train(was)
         flat = [s for g in groups for s in g]
-        by_set: dict = {}
-        for p, g in zip(problems, groups):
-            by_set.setdefault(p["set"], []).extend(float(s.reward >= 1.0) for s in g)
         self.last = {**batch["stats"], "rollout": self.index,
                      "reward": round(sum(s.reward for s in flat) / len(flat), 4),
                      "length": round(sum(len(s.tokens) for s in flat) / len(flat), 1),
                      "finished": round(sum(s.finished for s in flat) / len(flat), 4),
-                     "right_by_set": {n: round(sum(v) / len(v), 4) for n, v in sorted(by_set.items())}}
+                     **(self.describe(problems, groups) if self.describe else {})}
         self.index += 1
         return batch
 

@@ -23,9 +23,10 @@ class Sample:
 
 def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: int, temperature: float,
                   max_new_tokens: int, prompts_per_call: int, seed: int, execute,
-                  format_reward: float = 0.0) -> list[list[Sample]]:
+                  format_reward: float = 0.0, scorer=None) -> list[list[Sample]]:
     """`samples` scored answers for each problem, in problem order (through the engine's batched
-    sampling, `chat.turns.complete_many`: tools run for the tools-on problems only)."""
+    sampling, `chat.turns.complete_many`: tools run for the tools-on problems only). The score is
+    the task's checker, or `scorer(problem, text)` when given (RLHF: the reward model)."""
     from chatforge.chat.render import assistant_text, parse_assistant
     from chatforge.chat.turns import complete_many, tools_off
     from chatforge.rl.problems import reward
@@ -42,6 +43,7 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
                 segs = parse_assistant(c.tokens, tokenizer)
                 text = assistant_text(segs)
                 finished = bool(c.tokens) and c.tokens[-1] == end
-                r = reward(world, problems[i], text) + (format_reward if finished else 0.0)
+                r = (scorer(problems[i], text) if scorer else reward(world, problems[i], text)) \
+                    + (format_reward if finished else 0.0)
                 out[i].append(Sample(i, prompt, list(c.tokens), list(c.forced), text, segs, finished, r))
     return out

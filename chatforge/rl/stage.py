@@ -164,9 +164,22 @@ def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed,
     ref = copy.deepcopy(model).eval()
     for p in ref.parameters():
         p.requires_grad_(False)
-    knobs = Knobs(cfg.samples, cfg.temperature, cfg.max_new_tokens, cfg.prompts_per_call, cfg.problems_per_step,
-                  cfg.reuse, cfg.std_scale, cfg.format_reward)
-    rollouts = Rollouts(model, ref, tokenizer, world, pool, knobs, seed, execute, sample_threads=cfg.eval_threads)
+    knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale)
+
+    def sample(engine, problems, sample_seed):
+        from chatforge.rl.rollout import sample_groups
+
+        return sample_groups(engine, tokenizer, world, problems, samples=cfg.samples, temperature=cfg.temperature,
+                             max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
+                             seed=sample_seed, execute=execute, format_reward=cfg.format_reward)
+
+    def describe(problems, groups):
+        by_set: dict = {}
+        for p, g in zip(problems, groups):
+            by_set.setdefault(p["set"], []).extend(float(s.reward >= 1.0) for s in g)
+        return {"right_by_set": {n: round(sum(v) / len(v), 4) for n, v in sorted(by_set.items())}}
+
+    rollouts = Rollouts(model, ref, tokenizer, pool, knobs, seed, sample, describe, sample_threads=cfg.eval_threads)
     dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(dist.device, ctx.run_dir / "peak_flops.json")
     optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.grpo_lr, weight_decay=cfg.weight_decay))
     stats: dict = {}
