@@ -1,18 +1,22 @@
-"""People's rankings of sampled answers, for RLHF: one JSON line per ranking in run_dir/rankings.jsonl.
+"""The rankings store for RLHF: one JSON line per ranking in run_dir/rankings.jsonl, written by
+people in the web page (source "web") and by `chatforge rank`'s labelers (source "gold"), mixed
+by the reward model.
 
     {"time": "2026-...Z", "model": "sft", "checkpoint": ".../step_000400.pt", "source": "web",
      "messages": [... the conversation up to the prompt ...],
      "answers": ["...", "...", ...],          # the sampled answers, as shown
      "ranking": [2, 0, 1]}                     # indices into answers, best first
 
-Append-safe: each record is one `write()` of a whole line to a file opened with O_APPEND (the
-kernel places it at the end even with several writers), under a lock for this process's
-threads, then fsync'd, so a crash never leaves a half line followed by a good one, and readers
+Append-safe: each batch of records is one `write()` of whole lines to a file opened with
+O_APPEND (the kernel places it at the end even with several writers), under a lock for this
+process's threads and an exclusive `flock` for other processes (a server and `chatforge rank`
+at once), then fsync'd, so a crash never leaves a half line followed by a good one, and readers
 skip a torn last line if power fails mid-write.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -46,17 +50,25 @@ def check(body: dict, max_chars: int) -> dict[str, Any]:
 
 
 def append(run_dir: Path, record: dict) -> Path:
+    return append_many(run_dir, [record])
+
+
+def append_many(run_dir: Path, records: list[dict]) -> Path:
+    """Append records (each stamped with the time) in one locked, fsync'd write."""
     path = Path(run_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record}
-    line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    data = b"".join((json.dumps({"time": now, **r}, ensure_ascii=False) + "\n").encode("utf-8") for r in records)
     with _lock:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            view = memoryview(data)
+            while view:  # a regular file takes it in one write; loop in case it does not
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
-            os.close(fd)
+            os.close(fd)  # releases the flock
     return path
 
 
@@ -73,3 +85,11 @@ def read(run_dir: Path) -> list[dict]:
     except FileNotFoundError:
         pass
     return out
+
+
+def select(records: list[dict], sources: str) -> list[dict]:
+    """The records of the named sources ("all", or a comma list such as "gold,web")."""
+    if sources.strip() == "all":
+        return records
+    want = {x.strip() for x in sources.split(",") if x.strip()}
+    return [r for r in records if r.get("source", "web") in want]
