@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 ORDER = ("pretrain", "sft", "probe", "rl", "rlhf", "distill")
+NOT_WRITERS = ("rm",)  # the reward model scores answers and writes none
 
 # (column, task set or summary key, label): the table's columns after bits per byte and copying
 COLUMNS = (
@@ -45,7 +46,7 @@ def run_checkpoints(run_dir: Path) -> dict[str, Path]:
     """{name: ckpt folder} of every checkpoint in the run, in pipeline order, others after."""
     from chatforge.export.source import list_checkpoints
 
-    found = list_checkpoints(Path(run_dir))
+    found = {k: v for k, v in list_checkpoints(Path(run_dir)).items() if k not in NOT_WRITERS}
     rank = {k: i for i, k in enumerate(ORDER)}
     return {k: found[k] for k in sorted(found, key=lambda k: (rank.get(k, len(ORDER)), k))}
 

@@ -452,6 +452,17 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"saved": True, "count": len(rankings.read(self.app.run_dir)), "file": str(path)})
 
 
+    def arena_pair(self, body: dict) -> None:
+        from chatforge.arena import web
+
+        self._json(200, web.pair(self.app.run_dir))
+
+    def arena_vote(self, body: dict) -> None:
+        from chatforge.arena import web
+
+        self._json(200, web.vote(self.app.run_dir, body))
+
+
 ROUTES: dict[tuple[str, str], Callable[[Handler, dict], None]] = {
     ("GET", "/health"): Handler.health,
     ("GET", "/v1/models"): Handler.list_models,
@@ -462,6 +473,8 @@ ROUTES: dict[tuple[str, str], Callable[[Handler, dict], None]] = {
     ("POST", "/api/tokenize"): Handler.tokenize,
     ("POST", "/api/inspect"): Handler.inspect,
     ("POST", "/api/rank"): Handler.rank,
+    ("GET", "/api/arena/pair"): Handler.arena_pair,
+    ("POST", "/api/arena/vote"): Handler.arena_vote,
 }
 
 

@@ -63,6 +63,10 @@ SPEC = {
                               {"type": "object"}),
         "/api/rank": _post("save a ranking of sampled answers to rankings.jsonl", "RankRequest",
                            {"type": "object"}),
+        "/api/arena/pair": {"get": {"summary": "two saved arena answers to one open-ended prompt",
+                                    "responses": {**_json({"type": "object"}), **_errors(400, 401)}}},
+        "/api/arena/vote": _post("a person's vote on an arena pair, into arena/votes.sqlite", "ArenaVote",
+                                 {"type": "object"}),
     },
     "components": {"schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -92,6 +96,10 @@ SPEC = {
             "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Message"}},
             "answers": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"type": "string"}},
             "ranking": {"type": "array", "items": {"type": "integer"}}}},
+        "ArenaVote": {"type": "object", "required": ["prompt_id", "models", "winner"], "properties": {
+            "prompt_id": {"type": "string"},
+            "models": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"}},
+            "winner": {"type": "string", "enum": ["a", "b", "tie"]}}},
         "ModelList": {"type": "object", "properties": {
             "object": {"type": "string"}, "data": {"type": "array", "items": {"type": "object", "properties": {
                 "id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"},

@@ -337,4 +337,27 @@ $("ranksave").addEventListener("click", async () => {
   } catch (e) { showError(e.message); }
 });
 
+// ---- arena: a side-by-side vote -----------------------------------------------------------------
+async function arenaPair() {
+  try {
+    state.arena = await api("/api/arena/pair");
+    $("arenaprompt").textContent = state.arena.prompt;
+    $("arenaa").textContent = state.arena.a || "(empty answer)";
+    $("arenab").textContent = state.arena.b || "(empty answer)";
+    $("arenastatus").textContent = "";
+    document.querySelectorAll("#tab-arena .vote").forEach((b) => { b.disabled = false; });
+  } catch (e) { $("arenastatus").textContent = e.message; }
+}
+document.querySelectorAll("#tab-arena .vote").forEach((b) => b.addEventListener("click", async () => {
+  if (!state.arena) return;
+  try {
+    const r = await api("/api/arena/vote", { prompt_id: state.arena.prompt_id, models: state.arena.models,
+                                             winner: b.dataset.winner });
+    document.querySelectorAll("#tab-arena .vote").forEach((x) => { x.disabled = true; });
+    $("arenastatus").textContent = `A was ${r.models[0]}, B was ${r.models[1]}; saved (${r.person_votes} votes by people)`;
+  } catch (e) { showError(e.message); }
+}));
+$("arenanext").addEventListener("click", arenaPair);
+document.querySelector('#tabs button[data-tab="arena"]').addEventListener("click", () => { if (!state.arena) arenaPair(); });
+
 init();

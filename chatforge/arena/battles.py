@@ -1,0 +1,124 @@
+"""Arena battles: every contestant answers the open-ended prompts; pairs are judged; ratings.
+
+Each contestant (a chat checkpoint of the run, or any checkpoint named on the command line, e.g.
+an imported model) answers the world's held-out open-ended prompts once, greedily, through the
+engine (`eval.gold.open_answers`, the answers the eval table's gold score is the mean of). The
+answers are kept in `arena/answers/<name>.json`, keyed by the checkpoint's sha256, so the web
+page's side-by-side view can show them and a rerun only generates for changed checkpoints.
+
+The gold judge (`world.gold.gold_score`, the hidden stand-in for a person) votes on every pair of
+contestants on every prompt: the higher score wins, scores within `margin` tie. People vote in the
+web page. All votes go to `arena/votes.sqlite`; ratings (Bradley-Terry, bootstrap intervals) are
+fitted over the votes whose two answers came from the current checkpoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+from typing import Any
+
+from chatforge.core.errors import UserError
+
+
+def contestants(run_dir: Path, names: list[str] | None, extra: list[Path] | None) -> dict[str, Path]:
+    """The run's chat checkpoints (the base model only when named), plus checkpoints given."""
+    from chatforge.eval.board import named, run_checkpoints
+
+    found = run_checkpoints(run_dir) if (run_dir / "world").is_dir() else {}
+    if names:
+        bad = [n for n in names if n not in found]
+        if bad:
+            raise UserError(f"no checkpoint named '{bad[0]}' in {run_dir} (it has: {', '.join(found) or 'none'}).")
+        out = {n: found[n] for n in names}
+    else:
+        out = {n: p for n, p in found.items() if n != "pretrain"}
+    for n, p in named(extra or []).items():
+        out[n if n not in out else f"{n}-extra"] = p
+    if len(out) < 2:
+        raise UserError(f"an arena needs at least two chat models; {run_dir} has {len(out)} "
+                        "(add one with --checkpoint PATH).")
+    return out
+
+
+def answers(run_dir: Path, name: str, path: Path, items: list[dict], cfg, device, log=None) -> dict[str, Any]:
+    """{"name", "checkpoint", "sha", "answers": {prompt id: text}} for one contestant, cached."""
+    from chatforge.core.atomic import atomic_write_json, read_json
+    from chatforge.eval.board import sha256
+    from chatforge.train.checkpoint import resolve_checkpoint
+
+    ckpt = resolve_checkpoint(path)
+    sha = sha256(ckpt)
+    cache = Path(run_dir) / "arena" / "answers" / f"{name}.json"
+    old = read_json(cache)
+    if (isinstance(old, dict) and old.get("sha") == sha
+            and all(it["id"] in old.get("answers", {}) and it["id"] in old.get("prompts", {}) for it in items)):
+        return old
+    from chatforge.eval.gold import open_answers
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train.checkpoint import load_model
+
+    t0 = time.perf_counter()
+    model, tok_dir, meta = load_model(ckpt, device)
+    if tok_dir is None:
+        raise UserError(f"checkpoint '{ckpt}' has no tokenizer folder next to it.")
+    texts = open_answers(model, Tokenizer.load(tok_dir), items, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
+                         batch_size=cfg.sft.eval_batch_size)
+    rec = {"name": name, "checkpoint": str(ckpt), "sha": sha, "step": meta.get("step"),
+           "answers": {it["id"]: t for it, t in zip(items, texts)},
+           "prompts": {it["id"]: it["prompt"] for it in items}}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(cache, rec)
+    if log:
+        log.info(f"{name}: {len(items)} answers in {time.perf_counter() - t0:.1f}s")
+    return rec
+
+
+def gold_votes(items: list[dict], answered: dict[str, dict], margin: float = 0.01,
+               skip: set[tuple[str, str, str]] = frozenset()) -> list[dict]:
+    """The gold judge's vote on every pair of contestants on every prompt (not yet judged)."""
+    from chatforge.world.gold import gold_score
+
+    out = []
+    for it in items:
+        scores = {n: gold_score(it, a["answers"][it["id"]]) for n, a in answered.items()}
+        for x, y in itertools.combinations(answered, 2):
+            sx, sy = answered[x]["sha"], answered[y]["sha"]
+            if (it["id"], sx, sy) in skip:
+                continue
+            d = scores[x] - scores[y]
+            out.append({"judge": "gold", "prompt_id": it["id"], "model_a": x, "sha_a": sx, "model_b": y,
+                        "sha_b": sy, "winner": "tie" if abs(d) < margin else ("a" if d > 0 else "b"),
+                        "score_a": scores[x], "score_b": scores[y]})
+    return out
+
+
+def standings(stored: list[dict], current: dict[str, str], boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Ratings over the stored votes between current checkpoints ({name: sha}), all judges together
+    and each judge on its own."""
+    from chatforge.arena.bt import OUTCOME, ratings
+
+    live = [v for v in stored if current.get(v["model_a"]) == v["sha_a"] and current.get(v["model_b"]) == v["sha_b"]]
+    models = list(current)
+    out: dict[str, Any] = {"models": models, "votes": len(live), "stale_votes": len(stored) - len(live),
+                           "ratings": ratings([(v["model_a"], v["model_b"], OUTCOME[v["winner"]]) for v in live],
+                                              models, boot=boot, seed=seed),
+                           "by_judge": {}}
+    for judge in sorted({v["judge"] for v in live}):
+        mine = [(v["model_a"], v["model_b"], OUTCOME[v["winner"]]) for v in live if v["judge"] == judge]
+        out["by_judge"][judge] = {"votes": len(mine), "ratings": ratings(mine, models, boot=boot, seed=seed)}
+    return out
+
+
+def markdown(st: dict[str, Any]) -> str:
+    rows = sorted(st["ratings"].items(), key=lambda kv: -kv[1]["rating"])
+    judges = list(st["by_judge"])
+    head = ["model", "rating", "95% interval", "votes", "won", "lost", "tied", *[f"{j} only" for j in judges]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for name, r in rows:
+        cells = [name, f"{r['rating']:.0f}", f"{r['ci95'][0]:.0f}-{r['ci95'][1]:.0f}", str(r["votes"]),
+                 str(r["wins"]), str(r["losses"]), str(r["ties"]),
+                 *[f"{st['by_judge'][j]['ratings'][name]['rating']:.0f}" for j in judges]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,69 @@
+"""The web page's side-by-side vote: two anonymous answers to one open-ended prompt, a person picks.
+
+The pairs come from the answers `chatforge arena` saved (arena/answers/*.json), so the server
+generates nothing for a vote; the names are sent with the pair but shown only after the vote.
+Votes go to the same store as the gold judge's (arena/votes.sqlite), as judge "person".
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+
+def _answered(run_dir: Path) -> dict[str, dict]:
+    from chatforge.core.atomic import read_json
+
+    out = {}
+    for f in sorted((Path(run_dir) / "arena" / "answers").glob("*.json")):
+        rec = read_json(f)
+        if isinstance(rec, dict) and isinstance(rec.get("answers"), dict) and rec.get("sha"):
+            out[f.stem] = rec
+    return out
+
+
+def _need(run_dir: Path | None) -> dict[str, dict]:
+    from chatforge.serve.api import bad
+
+    if run_dir is None:
+        raise bad("This server has no run directory (start it with --run-dir) to hold arena votes.")
+    answered = _answered(run_dir)
+    if len(answered) < 2:
+        raise bad(f"No arena answers yet: run `chatforge arena --run-dir {run_dir}` first.")
+    return answered
+
+
+def pair(run_dir: Path | None, rng: random.Random | None = None) -> dict[str, Any]:
+    """A random prompt both of two random contestants answered, in random order."""
+    answered = _need(run_dir)
+    rng = rng or random.Random()
+    x, y = rng.sample(sorted(answered), 2)
+    shared = sorted(set(answered[x]["answers"]) & set(answered[y]["answers"]) & set(answered[x].get("prompts", {})))
+    if not shared:
+        from chatforge.serve.api import bad
+
+        raise bad(f"'{x}' and '{y}' answered no prompt in common; run `chatforge arena` again.")
+    pid = rng.choice(shared)
+    return {"prompt_id": pid, "prompt": answered[x]["prompts"][pid], "models": [x, y],
+            "a": answered[x]["answers"][pid], "b": answered[y]["answers"][pid]}
+
+
+def vote(run_dir: Path | None, body: dict) -> dict[str, Any]:
+    from chatforge.arena import votes
+    from chatforge.serve.api import bad
+
+    answered = _need(run_dir)
+    models, pid, winner = body.get("models"), body.get("prompt_id"), body.get("winner")
+    if winner not in ("a", "b", "tie"):
+        raise bad("'winner' must be \"a\", \"b\" or \"tie\".", "winner")
+    if (not isinstance(models, list) or len(models) != 2 or not all(isinstance(m, str) for m in models)
+            or models[0] == models[1] or not all(m in answered for m in models)):
+        raise bad("'models' must name the two contestants of the pair shown.", "models")
+    if not isinstance(pid, str) or not all(pid in answered[m]["answers"] for m in models):
+        raise bad("'prompt_id' must be a prompt both contestants answered.", "prompt_id")
+    a, b = answered[models[0]], answered[models[1]]
+    votes.add(run_dir, [{"judge": "person", "prompt_id": pid, "model_a": models[0], "sha_a": a["sha"],
+                         "model_b": models[1], "sha_b": b["sha"], "winner": winner}])
+    people = sum(1 for v in votes.read(run_dir) if v["judge"] == "person")
+    return {"saved": True, "models": models, "person_votes": people, "file": str(votes.path(run_dir))}
