@@ -85,8 +85,6 @@ COMMANDS: list[str] = [
     "chatforge.eval.cli",
     "chatforge.arena.cli",
     "chatforge.report.cli",
-    "chatforge.arena.cli",
-    "chatforge.report.cli",
     "chatforge.tools.cli",
     "chatforge.serve.cli",
     "chatforge.export.cli",
