@@ -25,7 +25,7 @@ def rewrite(convs: list[dict], answer: Answer, log=None) -> list[dict]:
     new = [[] for _ in convs]
     pos = [0] * len(convs)
     done = [False] * len(convs)
-    rnd = 0
+    rnd = refused = 0
     while not all(done):
         ask = []
         for i, c in enumerate(convs):
@@ -43,10 +43,18 @@ def rewrite(convs: list[dict], answer: Answer, log=None) -> list[dict]:
                 pos[i] = j + 1
         if ask:
             for i, content in zip(ask, answer([new[i] for i in ask])):
-                new[i].append({"role": "assistant", "content": content})
+                if content is None:  # refused (e.g. longer than the teacher's context): keep what came before
+                    while new[i] and new[i][-1]["role"] != "assistant":
+                        new[i].pop()
+                    done[i] = True
+                    refused += 1
+                else:
+                    new[i].append({"role": "assistant", "content": content})
             rnd += 1
             if log is not None:
                 log.info(f"teacher answered turn {rnd} of {len(ask)} conversations")
+    if refused and log is not None:
+        log.warn(f"the teacher refused {refused} turns (4xx); those conversations end before them")
     return [{"kind": c.get("kind", "?"), "messages": m} for c, m in zip(convs, new)
             if m and m[-1]["role"] == "assistant"]
 
@@ -74,7 +82,8 @@ def _flat(messages: list[dict]) -> list[dict]:
 
 def endpoint_teacher(url: str, model: str, max_new_tokens: int, timeout: float = 120.0,
                      parallel: int = 4) -> Answer:
-    """Greedy answers from an OpenAI-compatible chat completions endpoint (text only)."""
+    """Greedy answers from an OpenAI-compatible chat completions endpoint (text only); None for a
+    conversation the endpoint refuses with a 4xx (e.g. longer than its context)."""
     base = url.rstrip("/")
     target = base if base.endswith("/chat/completions") else (
         base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions"))
@@ -90,6 +99,8 @@ def endpoint_teacher(url: str, model: str, max_new_tokens: int, timeout: float =
                 reply = json.loads(r.read())
             return reply["choices"][0]["message"]["content"] or ""
         except urllib.error.HTTPError as e:
+            if 400 <= e.code < 500 and e.code not in (401, 403, 404):
+                return None  # this conversation (too long, ...): the others go on
             raise UserError(f"the teacher endpoint {target} answered HTTP {e.code}: "
                             f"{e.read()[:200].decode(errors='replace')}") from None
         except (urllib.error.URLError, OSError) as e:
