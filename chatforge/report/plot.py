@@ -100,3 +100,45 @@ def line_chart(series: dict[str, list[tuple[float, float]]], *, title: str = "",
         out.append(f'<text x="{LEFT + pw + 32}" y="{ly}">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def interval_chart(rows: list[tuple[str, float, float, float]], *, title: str = "", x_label: str = "",
+                   x_range: tuple[float, float] | None = None, ref: float | None = None) -> str:
+    """One SVG document: a row per (label, value, low, high), a dot on a whisker, best first as
+    given; `ref` draws a dashed vertical line (e.g. the mean rating)."""
+    if not rows:
+        raise ValueError("interval_chart needs at least one row")
+    lo = min(r[2] for r in rows) if x_range is None else x_range[0]
+    hi = max(r[3] for r in rows) if x_range is None else x_range[1]
+    if hi <= lo:
+        lo, hi = lo - 1, hi + 1
+    pad = (hi - lo) * 0.05
+    lo, hi = lo - pad, hi + pad
+    left, right, top, row_h = 130, 30, 36, 26
+    w, h = W, top + row_h * len(rows) + 40
+    pw = w - left - right
+
+    def px(x: float) -> float:
+        return left + (min(max(x, lo), hi) - lo) / (hi - lo) * pw
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+           f'font-family="sans-serif" font-size="11">', f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{left}" y="20" font-size="13" font-weight="bold">{escape(title)}</text>']
+    bottom = top + row_h * len(rows)
+    for t in _ticks(lo, hi):
+        X = px(t)
+        out.append(f'<line x1="{X:.1f}" y1="{top}" x2="{X:.1f}" y2="{bottom}" stroke="#eee"/>')
+        out.append(f'<text x="{X:.1f}" y="{bottom + 15}" text-anchor="middle">{_fmt(t)}</text>')
+    if ref is not None:
+        X = px(ref)
+        out.append(f'<line x1="{X:.1f}" y1="{top}" x2="{X:.1f}" y2="{bottom}" stroke="#555" stroke-dasharray="5,4"/>')
+    out.append(f'<text x="{left + pw / 2}" y="{h - 8}" text-anchor="middle">{escape(x_label)}</text>')
+    for i, (label, v, a, b) in enumerate(rows):
+        y = top + row_h * i + row_h / 2
+        color = COLORS[i % len(COLORS)]
+        out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
+        out.append(f'<line class="interval" x1="{px(a):.1f}" y1="{y:.1f}" x2="{px(b):.1f}" y2="{y:.1f}" '
+                   f'stroke="{color}" stroke-width="2"/>')
+        out.append(f'<circle cx="{px(v):.1f}" cy="{y:.1f}" r="4" fill="{color}"/>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,141 @@
+"""`chatforge report`: the run's report card, assembled from its sections and written twice.
+
+    <run>/report/report.html   one self-contained page (style and SVG plots inline)
+    <run>/report/report.md     the Markdown twin, figures in report/fig/*.svg
+
+The first section lists every target a stage missed, in words; then the stages in pipeline
+order; then time per stage and the hardware. A section whose files are in a shape it does not
+expect (a stage still being built, a run from another version) says so and the rest renders.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from chatforge.report import sections as S
+from chatforge.report.doc import Section
+
+ORDER: tuple[Callable[[Path], Section], ...] = (
+    S.data, S.tokenizer, S.pretrain, S.samples, S.finetune, S.sft, S.probe, S.rl, S.rlhf, S.distill,
+    S.evaluation, S.arena,
+)
+
+
+def _stages(run: Path) -> list[tuple[str, dict]]:
+    """(stage, its _COMPLETE.json or {} when started but not finished), in pipeline order."""
+    from chatforge.core.stages import STAGES
+
+    known = [s.name for s in STAGES]
+    names = known + sorted(p.name for p in run.iterdir() if p.is_dir() and p.name not in known
+                           and (p / "_STARTED.json").is_file())
+    out = []
+    for n in names:
+        if (run / n / "_STARTED.json").is_file() or (run / n / "_COMPLETE.json").is_file():
+            out.append((n, S.read(run, f"{n}/_COMPLETE.json") or {}))
+    return out
+
+
+def timing(run: Path) -> Section:
+    from chatforge.report.targets import RUN_MINUTES
+
+    sec = Section("time", "Time per stage")
+    rows, total = [], 0.0
+    for name, done in _stages(run):
+        wall = done.get("wall_s")
+        if isinstance(wall, (int, float)):
+            total += wall
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(done["finished_at"])) if done.get("finished_at") else ""
+        rows.append([name, "complete" if done else "started, not finished",
+                     f"{wall:,.1f} s" if isinstance(wall, (int, float)) else "—", when])
+    for name, rel in (("eval", "eval/metrics.json"), ("arena", "arena/ratings.json")):
+        m = S.read(run, rel)
+        if isinstance(m, dict) and isinstance(m.get("seconds"), (int, float)):
+            rows.append([name, "command", f"{m['seconds']:,.1f} s", m.get("created", "")])
+    if not rows:
+        return sec.p("No stage has run in this directory yet.")
+    rows.append(["total (stages)", "", f"{total:,.1f} s ({total / 60:.1f} min)", ""])
+    sec.table(["stage", "status", "wall time", "finished (UTC)"], rows,
+              "Wall time of each stage's last complete run (its _COMPLETE.json); a resumed stage counts its last "
+              "process only.")
+    cfg = S.read(run, "config.json") or {}
+    limit = RUN_MINUTES.get(cfg.get("preset"))
+    if limit:
+        sec.verdict(total <= limit * 60, f"the {cfg.get('preset')} preset's stages took {total / 60:.1f} minutes "
+                    f"(target: at most {limit} minutes on the 2-core machine).")
+    return sec
+
+
+def hardware(run: Path) -> Section:
+    import os
+    import platform
+
+    from chatforge.core.device import cpu_summary
+
+    sec = Section("hardware", "Hardware")
+    rows = [["this report made on", f"{cpu_summary()}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}"]]
+    try:
+        import torch
+
+        rows.append(["torch", f"{torch.__version__}, {torch.get_num_threads()} threads"
+                     + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "")])
+    except ImportError:
+        pass
+    peaks = S.read(run, "peak_flops.json") or {}
+    for k, v in peaks.items():
+        if isinstance(v, (int, float)):
+            rows.append([f"measured matmul peak ({k})", f"{v / 1e9:.1f} GFLOP/s"])
+    ev = S.read(run, "eval/metrics.json")
+    if isinstance(ev, dict) and ev.get("machine"):
+        rows.append(["evaluation ran on", ev["machine"]])
+    sec.table(["", ""], rows, "The run records the matmul peak it measured for its MFU figures; the CPU that "
+              "trained it is not recorded beyond that, so compare timings only between runs on the same machine.")
+    return sec
+
+
+def build(run: Path) -> tuple[str, str, list[Section]]:
+    run = Path(run)
+    cfg = S.read(run, "config.json") or {}
+    body: list[Section] = []
+    for fn in (*ORDER, timing, hardware):
+        try:
+            body.append(fn(run))
+        except Exception as e:  # a file in a shape this version does not know: say so, render the rest
+            body.append(Section(fn.__name__, fn.__name__.replace("_", " ").capitalize())
+                        .p(f"This section could not be read from the run's files ({type(e).__name__}: {e})."))
+    missed = [(s.title, m) for s in body for m in s.misses()]
+    top = Section("summary", "Targets missed")
+    if missed:
+        top.p("Where a stage fell short of its issue's target, in plain words:")
+        for title, m in missed:
+            top.verdict(False, f"{title} — {m}")
+    else:
+        top.p("No stage of this run missed a target it reports (stages that have not run report nothing).")
+    done = [n for n, c in _stages(run) if c]
+    title = f"chatforge report: {run.name}"
+    subtitle = (f"Run `{run}`, preset `{cfg.get('preset', '?')}`, seed {(cfg.get('run') or {}).get('seed', '?')}; "
+                f"stages complete: {', '.join(done) or 'none'}. Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    return title, subtitle, [top, *body]
+
+
+def write(run: Path, out: Path | None = None) -> tuple[Path, Path, int]:
+    """Write report.html, report.md and fig/*.svg; returns (html path, md path, figures)."""
+    from chatforge.core.atomic import atomic_write_text
+    from chatforge.report.doc import html, markdown
+
+    run = Path(run)
+    out = Path(out) if out else run / "report"
+    title, subtitle, secs = build(run)
+    page = html(title, subtitle, secs)
+    md, figs = markdown(title, subtitle, secs)
+    if (out / "fig").is_dir():  # figures of an earlier report that this one no longer has
+        for old in (out / "fig").glob("*.svg"):
+            if f"fig/{old.name}" not in figs:
+                old.unlink()
+    for rel, svg in figs.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / rel, svg)
+    atomic_write_text(out / "report.md", md)
+    atomic_write_text(out / "report.html", page)
+    return out / "report.html", out / "report.md", len(figs)
