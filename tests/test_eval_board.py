@@ -60,6 +60,9 @@ def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
             lo, hi = t["ci95"]
             assert lo <= t["accuracy"] <= hi and t["n"] == (2 if name == "tools_off" else 3)
         assert 0 <= r["gold"]["ci95"][0] <= r["gold"]["mean"] <= r["gold"]["ci95"][1] <= 1
+    rm = json.loads((run / "rm" / "metrics.json").read_text()) if (run / "rm" / "metrics.json").is_file() else None
+    if rm:  # the reward model's held-out accuracy, as its stage measured it; the rm is no chat model
+        assert m["reward_model"]["accuracy"] == rm["heldout"]["strict"] and "rm" not in names
     # the probe row is compared with sft's on the same items
     assert all(t["vs_prev"]["name"] == "sft" for t in chats[1]["tasks"].values() if "vs_prev" in t)
     table = (run / "eval" / "table.md").read_text()

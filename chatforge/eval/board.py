@@ -203,18 +203,19 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
 
 
 def reward_model(run_dir: Path) -> dict | None:
-    """The reward model's held-out pairwise accuracy, where an rlhf stage reported one."""
+    """The reward model's held-out pairwise accuracy against the gold labeler, as the rm stage
+    measured it (rm/metrics.json "heldout"), where the run has one."""
     from chatforge.core.atomic import read_json
 
-    for stage in ("rlhf", "rm"):
-        m = read_json(Path(run_dir) / stage / "metrics.json")
-        if not isinstance(m, dict):
-            continue
-        for scope in (m, m.get("rm") if isinstance(m.get("rm"), dict) else {}):
-            for k, v in scope.items():
-                if isinstance(v, (int, float)) and "acc" in k and ("rm" in k or "reward" in k or scope is not m):
-                    return {"accuracy": v, "from": f"{stage}/metrics.json:{k}"}
-    return None
+    try:
+        m = read_json(Path(run_dir) / "rm" / "metrics.json")
+    except ValueError:
+        return None
+    h = m.get("heldout") if isinstance(m, dict) else None
+    if not isinstance(h, dict) or not isinstance(h.get("strict"), (int, float)):
+        return None
+    return {"accuracy": h["strict"], "ci95": h.get("strict_ci95"), "pairs": h.get("strict_pairs"),
+            "target": m.get("target"), "from": "rm/metrics.json"}
 
 
 def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int, tasks: list[str] | None = None,
