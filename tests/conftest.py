@@ -49,3 +49,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+def tiny_reward_model(run_dir: Path) -> Path:
+    """A reward model (untrained head) on a run's tiny sft checkpoint, where `chatforge rm` puts one."""
+    import dataclasses
+
+    from chatforge.rlhf.reward_model import FOLDER, RewardModel
+    from chatforge.train import checkpoint as ckpt
+
+    gpt, tok_dir, _ = ckpt.load_model(Path(run_dir) / "sft")
+    folder = Path(run_dir) / "rm" / FOLDER
+    ckpt.save_checkpoint(folder, 0, RewardModel(gpt), model_config=dataclasses.asdict(gpt.config),
+                         meta={"stage": "rm", "kind": "reward_model"})
+    ckpt.copy_tokenizer(tok_dir, folder)
+    return folder

@@ -85,6 +85,35 @@ def test_rankings_survive_concurrent_writers_and_a_server_restart(tmp_path):
     assert r["count"] == 102 and len(rankings.select(rankings.read(run), "web")) == 2
 
 
+def test_reward_endpoint_scores_answers_with_the_runs_reward_model(tmp_path):
+    from conftest import tiny_reward_model
+    from test_serve import _start, request
+
+    from chatforge.serve.tiny import cached_tiny_checkpoint
+
+    run = tmp_path / "run"
+    cached_tiny_checkpoint(run, tmp_path / "tiny-cache", train_steps=5)
+    msgs = [{"role": "user", "content": "Tell me a joke about cats."}]
+    app, srv, url = _start(run)
+    try:
+        st, r = request(url, "POST", "/api/reward", {"messages": msgs, "answer": "Cats sleep a lot."})
+        assert st == 400 and "no reward model" in r["error"]["message"]
+        assert request(url, "GET", "/api/info")[1]["reward_model"] is False
+        tiny_reward_model(run)
+        assert request(url, "GET", "/api/info")[1]["reward_model"] is True
+        st, a = request(url, "POST", "/api/reward", {"messages": msgs, "answer": "Cats sleep a lot."})
+        st2, b = request(url, "POST", "/api/reward", {"messages": msgs, "answer": "the the the the"})
+        assert st == st2 == 200 and isinstance(a["score"], float) and a["score"] != b["score"]
+        assert a["checkpoint"].endswith("step_000000.pt")
+        for body in ({"messages": msgs}, {"messages": [], "answer": "x"}, {"messages": msgs, "answer": 3},
+                     {"messages": [{"role": "robot", "content": "x"}], "answer": "x"}):
+            st, r = request(url, "POST", "/api/reward", body)
+            assert st == 400 and r["error"]["message"]
+    finally:
+        srv.shutdown()
+        app.close()
+
+
 def test_detector_fires_on_a_diverging_curve_and_stays_quiet_on_a_healthy_one():
     from chatforge.rlhf.detect import detect
 

@@ -31,6 +31,9 @@ from chatforge.serve.tiny import cached_tiny_checkpoint  # noqa: E402
 def site(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("web") / "run"
     cached_tiny_checkpoint(run_dir, tmp_path_factory.getbasetemp() / "tiny-cache", train_steps=80)
+    from conftest import tiny_reward_model
+
+    tiny_reward_model(run_dir)  # the chat view shows its score beside each answer
     app = App(ServeConfig(max_tokens=64, default_max_tokens=32), Models(run_dir, None), run_dir)
     srv, url = start_in_thread(app)
     yield url, run_dir
@@ -77,7 +80,9 @@ def test_chat_streams_a_reply(page):
     page.click("#send")
     page.wait_for_selector(".msg.assistant[data-done='1']")
     assert page.evaluate("window.__streamed")
-    reply = page.inner_text(".msg.assistant")
+    page.wait_for_selector(".msg.assistant .rmscore")
+    assert page.inner_text(".msg.assistant .rmscore").startswith("reward model: ")
+    reply = page.evaluate("document.querySelector('.msg.assistant').firstChild.textContent")
     assert reply.strip() and reply != "(no answer)"
     assert page.evaluate("window.__updates") > 3  # the reply grew piece by piece
     assert page.inner_text(".msg.user") == "hi"

@@ -48,6 +48,9 @@ class App:
         self._guards: dict[tuple[str, ...], Callable[[str, str], str]] = {}
         self._exec_lock = threading.Lock()
         self.started = time.time()
+        from chatforge.serve.reward import RewardScorer
+
+        self.reward = RewardScorer(run_dir)
 
     # ---- tools --------------------------------------------------------------------------------
     def executor_for(self, allowed: tuple[str, ...]) -> Callable[[str, str], str]:
@@ -399,7 +402,7 @@ class Handler(BaseHTTPRequestHandler):
                          "tools": list(ALL_TOOLS) if c.tools else [], "max_tokens": c.max_tokens,
                          "default_max_tokens": c.default_max_tokens, "max_n": c.max_n,
                          "inspect_max_tokens": c.inspect_max_tokens, "auth": bool(self.app.api_key),
-                         "rankings": self.app.run_dir is not None})
+                         "rankings": self.app.run_dir is not None, "reward_model": self.app.reward.available()})
 
     def tokenize(self, body: dict) -> None:
         from chatforge.serve.inspect import cl100k, tokens_view
@@ -439,6 +442,9 @@ class Handler(BaseHTTPRequestHandler):
         out.update(truncated=len(ids) > limit, model=served.name)
         self._json(200, out)
 
+    def reward(self, body: dict) -> None:
+        self._json(200, self.app.reward.score(body, self.app.cfg.max_message_chars))
+
     def rank(self, body: dict) -> None:
         from chatforge.serve import rankings
 
@@ -473,6 +479,7 @@ ROUTES: dict[tuple[str, str], Callable[[Handler, dict], None]] = {
     ("POST", "/api/tokenize"): Handler.tokenize,
     ("POST", "/api/inspect"): Handler.inspect,
     ("POST", "/api/rank"): Handler.rank,
+    ("POST", "/api/reward"): Handler.reward,
     ("GET", "/api/arena/pair"): Handler.arena_pair,
     ("POST", "/api/arena/vote"): Handler.arena_vote,
 }

@@ -63,6 +63,9 @@ SPEC = {
                               {"type": "object"}),
         "/api/rank": _post("save a ranking of sampled answers to rankings.jsonl", "RankRequest",
                            {"type": "object"}),
+        "/api/reward": _post("the run's reward model's score of an answer (chatforge rm)", "RewardRequest",
+                             {"type": "object", "properties": {"score": {"type": "number"},
+                                                               "checkpoint": {"type": "string"}}}),
         "/api/arena/pair": {"get": {"summary": "two saved arena answers to one open-ended prompt",
                                     "responses": {**_json({"type": "object"}), **_errors(400, 401)}}},
         "/api/arena/vote": _post("a person's vote on an arena pair, into arena/votes.sqlite", "ArenaVote",
@@ -96,6 +99,9 @@ SPEC = {
             "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Message"}},
             "answers": {"type": "array", "minItems": 2, "maxItems": 8, "items": {"type": "string"}},
             "ranking": {"type": "array", "items": {"type": "integer"}}}},
+        "RewardRequest": {"type": "object", "required": ["messages", "answer"], "properties": {
+            "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Message"}},
+            "answer": {"type": "string"}}},
         "ArenaVote": {"type": "object", "required": ["prompt_id", "models", "winner"], "properties": {
             "prompt_id": {"type": "string"},
             "models": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"}},

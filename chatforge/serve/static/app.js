@@ -164,7 +164,21 @@ async function send(text) {
     state.busy = false; state.abort = null;
     $("send").disabled = false; $("stop").hidden = true;
     out.dataset.done = "1";
+    const answer = segments.filter((s) => s.type === "text").map((s) => s.text).join("");
+    if (state.info && state.info.reward_model && answer.trim()) showReward(out, state.history.slice(0, -1), answer);
   }
+}
+
+// the run's reward model (chatforge rm) scores each answer, shown beside it
+async function showReward(out, messages, answer) {
+  try {
+    const r = await api("/api/reward", { messages: [systemMessage(), ...messages], answer });
+    const tag = document.createElement("span");
+    tag.className = "rmscore";
+    tag.title = "the reward model's score of this answer (higher = it predicts people prefer it)";
+    tag.textContent = `reward model: ${r.score.toFixed(2)}`;
+    out.appendChild(tag);
+  } catch (e) { /* scoring is a side view: the answer stands without it */ }
 }
 
 $("chatform").addEventListener("submit", (e) => {
