@@ -178,3 +178,44 @@ def test_people_vote_through_the_server_and_the_votes_count(arena_run, one_threa
                ((f.stem, f) for f in (arena_run / "arena" / "answers").glob("*.json"))}
     st = standings(stored, current, boot=20)
     assert st["by_judge"]["person"]["votes"] == 2 and st["votes"] == len(stored)
+
+
+def test_the_side_by_side_vote_in_the_browser(arena_run, one_thread):
+    test_web = pytest.importorskip("test_web")  # skips (module level) where Chromium or Playwright is absent
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from chatforge.arena import votes
+    from chatforge.cli import main
+    from chatforge.serve.app import App, start_in_thread
+    from chatforge.serve.config import ServeConfig
+    from chatforge.serve.models import Models
+
+    if not (arena_run / "arena" / "answers").is_dir():
+        assert main(["arena", "--run-dir", str(arena_run), "--boot", "50"]) == 0
+    before = sum(v["judge"] == "person" for v in votes.read(arena_run))
+    app = App(ServeConfig(), Models(arena_run, None), arena_run)
+    srv, url = start_in_thread(app)
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(test_web.CHROMIUM), headless=True, args=test_web.FLAGS)
+            try:
+                p = browser.new_page()
+                p.set_default_timeout(30_000)
+                errors: list[str] = []
+                p.on("pageerror", lambda e: errors.append(str(e)))
+                p.goto(url + "/")
+                p.click('#tabs button[data-tab="arena"]')
+                p.wait_for_function("document.querySelector('#arenaprompt').textContent.length > 0")
+                a, b = p.inner_text("#arenaa"), p.inner_text("#arenab")
+                assert a and b
+                assert "A was" not in p.inner_text("#arenastatus")  # names hidden until the vote
+                p.click('#tab-arena .vote[data-winner="b"]')
+                p.wait_for_function("document.querySelector('#arenastatus').textContent.includes('A was')")
+                assert p.is_disabled('#tab-arena .vote[data-winner="a"]')  # one vote per pair shown
+                assert not errors, errors
+            finally:
+                browser.close()
+    finally:
+        srv.shutdown()
+        app.close()
+    people = [v for v in votes.read(arena_run) if v["judge"] == "person"]
+    assert len(people) == before + 1 and people[-1]["winner"] == "b"

@@ -72,15 +72,17 @@ def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
     stage = json.loads((run / "sft" / "eval.json").read_text())
     assert chats[0]["tasks"]["identity"]["correct"] == stage["tasks"]["identity"]["correct"]
 
-    # a second run reuses eval/<name>.json; a changed checkpoint is measured again
+    # a second run reuses eval/<name>.json (the other checkpoints' cached rows stay in the table);
+    # a changed checkpoint is measured again
     assert main(["eval", "--run-dir", str(run), "--only", "sft,probe"]) == 0
     again = json.loads((run / "eval" / "metrics.json").read_text())
-    assert [r["name"] for r in again["rows"]] == ["sft", "probe"] and all(r["cached"] for r in again["rows"])
+    assert [r["name"] for r in again["rows"]] == names and all(r["cached"] for r in again["rows"])
     rec = json.loads((run / "eval" / "sft.json").read_text())
     rec["key"]["sha256"] = "0" * 64  # as if the checkpoint had been trained again
     (run / "eval" / "sft.json").write_text(json.dumps(rec))
     assert main(["eval", "--run-dir", str(run), "--only", "sft"]) == 0
-    assert not json.loads((run / "eval" / "metrics.json").read_text())["rows"][0]["cached"]
+    rows = {r["name"]: r for r in json.loads((run / "eval" / "metrics.json").read_text())["rows"]}
+    assert not rows["sft"]["cached"] and rows["probe"]["cached"] and len(rows) == len(names)
 
 
 def test_a_stage_report_on_other_items_is_not_reused(run, one_thread):
@@ -88,7 +90,9 @@ def test_a_stage_report_on_other_items_is_not_reused(run, one_thread):
 
     assert main(["eval", "--run-dir", str(run), "--only", "sft", "--items", "2", "--tasks", "identity",
                  "--force"]) == 0
-    row = json.loads((run / "eval" / "metrics.json").read_text())["rows"][0]
+    rows = json.loads((run / "eval" / "metrics.json").read_text())["rows"]
+    assert [r["name"] for r in rows] == ["sft"]  # no other row is cached for these items
+    row = rows[0]
     assert row["source"]["suite"] == "computed" and list(row["tasks"]) == ["identity"]
     assert row["tasks"]["identity"]["n"] == 2
 

@@ -120,8 +120,9 @@ def _restrict(report: dict, tasks: list[str]) -> dict:
 
 
 def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, items: int,
-                        tasks: list[str] | None, force: bool, device, log) -> dict:
-    """The row record of one checkpoint (cached in eval/<name>.json)."""
+                        tasks: list[str] | None, force: bool, device, log, cached_only: bool = False) -> dict | None:
+    """The row record of one checkpoint (cached in eval/<name>.json); with `cached_only`, None
+    instead of measuring when the cache does not hold it."""
     from chatforge.core.atomic import atomic_write_json, read_json
     from chatforge.core.errors import UserError
     from chatforge.eval.bpb import val_bpb
@@ -146,6 +147,8 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
             old = _restrict(old, list(expected))
         old["cached"] = True
         return old
+    if cached_only:
+        return None
 
     t0 = time.perf_counter()
     model, tok_dir, meta = load_model(ckpt_file, device)
@@ -235,6 +238,16 @@ def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int
             log.info(f"evaluating {name} ({path})")
         records.append(evaluate_checkpoint(name, path, run_dir, cfg, world, items=items, tasks=tasks,
                                            force=force, device=device, log=log))
+    # the run's other checkpoints whose rows are cached for these items join the table, so that
+    # `--only rl` after a full run updates one row instead of shrinking the table to it
+    others = {n: p for n, p in run_checkpoints(run_dir).items() if n not in checkpoints}
+    for name, path in others.items():
+        rec = evaluate_checkpoint(name, path, run_dir, cfg, world, items=items, tasks=tasks, force=False,
+                                  device=device, log=log, cached_only=True)
+        if rec is not None:
+            records.append(rec)
+    rank = {n: i for i, n in enumerate(run_checkpoints(run_dir))}
+    records.sort(key=lambda r: rank.get(r["name"], len(rank)))
     table_rows = rows(records)
     out = {"run_dir": str(run_dir), "items": items, "seed": cfg.run.seed, "tasks": tasks,
            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": cpu_summary(),
