@@ -105,3 +105,26 @@ def test_eval_bad_input_is_one_sentence(run, capsys):
     assert main(["eval", "--run-dir", str(run), "--items", "0"]) == 2
     assert main(["eval", "--run-dir", str(run), "--tasks", "nope"]) == 2
     assert main(["eval", "--run-dir", str(run / "missing")]) == 2
+
+
+def test_bits_per_byte_in_another_tokenizer_measure_the_same_text(run, one_thread):
+    """An imported model reads the held-out documents in its own tokens; with the run's own
+    tokenizer that path must give the shards' figure exactly (the same ids, re-encoded)."""
+    from chatforge.core.atomic import read_json
+    from chatforge.core.config import load_config
+    from chatforge.eval.bpb import val_bpb, val_texts
+    from chatforge.pretrain import shards as sh
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train.checkpoint import load_model
+
+    cfg = load_config(None, [], saved=read_json(run / "config.json"))
+    model, tok_dir, _ = load_model(run / "pretrain" / "ckpt")
+    tok = Tokenizer.load(tok_dir)
+    exact = val_bpb(model, tok, tok_dir, run, cfg)
+    retok = val_bpb(model, tok, None, run, cfg)  # no tokenizer folder to compare: the text path
+    pre = json.loads((run / "pretrain" / "metrics.json").read_text())
+    assert exact[0] == pytest.approx(pre["val_bpb"], abs=1e-4)
+    assert retok[0] == pytest.approx(exact[0], abs=1e-9) and retok[1] == pytest.approx(exact[1], abs=1e-9)
+    tokens = run / "pretrain" / "tokens"
+    texts = val_texts(run, sh.open_split(tokens, "val"), sh.load_index(tokens)["bos_id"])
+    assert len(texts) == sh.load_index(tokens)["docs"]["val"] and all(texts)

@@ -196,7 +196,11 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
         else:
             got = val_bpb(model, tokenizer, tok_dir, run_dir, cfg)
             rec["val_bpb"], rec["val_bpb_se"] = (round(got[0], 5), round(got[1], 5)) if got else (None, None)
-            rec["source"]["val_bpb"] = "computed" if got else "n/a (another tokenizer, or no pretrain split)"
+            from chatforge.eval.bpb import same_tokenizer
+
+            rec["source"]["val_bpb"] = (("computed" if same_tokenizer(tok_dir, run_dir) else
+                                         "computed on the held-out text in the model's own tokens")
+                                        if got else "n/a (the run has no pretrain split)")
     finally:
         torch.set_num_threads(threads)
     rec["seconds"] = round(time.perf_counter() - t0, 1)

@@ -81,7 +81,8 @@ def main(args: argparse.Namespace) -> int:
     say(markdown(out["rows"]))
     say(LEGEND)
     for r in out["rows"]:
-        src = ", ".join(f"{k} from {v}" for k, v in r["source"].items() if v not in ("computed",)) or "measured"
+        src = ", ".join(f"{k} from {v}" if "/" in v else f"{k} {v}" for k, v in r["source"].items()
+                        if v != "computed") or "measured"
         say(f"  {r['name']}: {src} ({r['seconds']}s)" + (f", cached in eval/{r['name']}.json" if r["cached"] else ""))
     if "reward_model" in out:
         say(f"reward model held-out pairwise accuracy: {100 * out['reward_model']['accuracy']:.1f}% "
