@@ -129,6 +129,19 @@ def test_arena_command_on_the_smoke_run(arena_run, capsys, one_thread):
     # a rerun judges nothing twice; answers are cached by checkpoint hash
     assert main(["arena", "--run-dir", str(arena_run), "--boot", "50"]) == 0
     assert json.loads((arena_run / "arena" / "ratings.json").read_text())["votes"] == st["votes"]
+    # the eval table's gold score reads the same answers: nothing is generated again
+    import chatforge.eval.gold as gold
+
+    def no_generation(*a, **k):
+        raise AssertionError("an answer the arena already has was generated again")
+    real, gold.open_answers = gold.open_answers, no_generation
+    try:
+        assert main(["--quiet", "eval", "--run-dir", str(arena_run), "--only", "sft"]) == 0
+    finally:
+        gold.open_answers = real
+    row = json.loads((arena_run / "eval" / "metrics.json").read_text())["rows"][0]
+    cached = json.loads((arena_run / "eval" / "open_answers" / "sft.json").read_text())
+    assert row["name"] == "sft" and row["gold"]["n"] >= 1 and len(cached["answers"]) == st["prompts"]
     assert main(["arena", "--run-dir", str(arena_run), "--models", "nope"]) == 2
     assert main(["arena", "--run-dir", str(arena_run), "--models", "sft"]) == 2  # one model is no arena
 
@@ -150,7 +163,7 @@ def test_people_vote_through_the_server_and_the_votes_count(arena_run, one_threa
     from chatforge.serve.config import ServeConfig
     from chatforge.serve.models import Models
 
-    if not (arena_run / "arena" / "answers").is_dir():
+    if not (arena_run / "eval" / "open_answers").is_dir():
         assert main(["arena", "--run-dir", str(arena_run), "--boot", "50"]) == 0
     for attempt in range(2):  # the second server is a restart: the first one's votes are still there
         app = App(ServeConfig(), Models(arena_run, None), arena_run)
@@ -175,7 +188,7 @@ def test_people_vote_through_the_server_and_the_votes_count(arena_run, one_threa
     people = [v for v in stored if v["judge"] == "person"]
     assert len(people) == 2
     current = {n: json.loads(p.read_text())["sha"] for n, p in
-               ((f.stem, f) for f in (arena_run / "arena" / "answers").glob("*.json"))}
+               ((f.stem, f) for f in (arena_run / "eval" / "open_answers").glob("*.json"))}
     st = standings(stored, current, boot=20)
     assert st["by_judge"]["person"]["votes"] == 2 and st["votes"] == len(stored)
 
@@ -189,7 +202,7 @@ def test_the_side_by_side_vote_in_the_browser(arena_run, one_thread):
     from chatforge.serve.config import ServeConfig
     from chatforge.serve.models import Models
 
-    if not (arena_run / "arena" / "answers").is_dir():
+    if not (arena_run / "eval" / "open_answers").is_dir():
         assert main(["arena", "--run-dir", str(arena_run), "--boot", "50"]) == 0
     before = sum(v["judge"] == "person" for v in votes.read(arena_run))
     app = App(ServeConfig(), Models(arena_run, None), arena_run)

@@ -3,7 +3,7 @@
 Each contestant (a chat checkpoint of the run, or any checkpoint named on the command line, e.g.
 an imported model) answers the world's held-out open-ended prompts once, greedily, through the
 engine (`eval.gold.open_answers`, the answers the eval table's gold score is the mean of). The
-answers are kept in `arena/answers/<name>.json`, keyed by the checkpoint's sha256, so the web
+answers are kept in `eval/open_answers/<name>.json`, keyed by the checkpoint's sha256, so the web
 page's side-by-side view can show them and a rerun only generates for changed checkpoints.
 
 The gold judge (`world.gold.gold_score`, the hidden stand-in for a person) votes on every pair of
@@ -43,36 +43,28 @@ def contestants(run_dir: Path, names: list[str] | None, extra: list[Path] | None
 
 
 def answers(run_dir: Path, name: str, path: Path, items: list[dict], cfg, device, log=None) -> dict[str, Any]:
-    """{"name", "checkpoint", "sha", "answers": {prompt id: text}} for one contestant, cached."""
-    from chatforge.core.atomic import atomic_write_json, read_json
+    """{"name", "sha", "answers": {prompt id: text}, "prompts": {...}} for one contestant, through
+    the cache the eval table's gold score shares (the model is loaded only for missing answers)."""
     from chatforge.eval.board import sha256
+    from chatforge.eval.gold import cached_open_answers, open_answers
     from chatforge.train.checkpoint import resolve_checkpoint
 
     ckpt = resolve_checkpoint(path)
-    sha = sha256(ckpt)
-    cache = Path(run_dir) / "arena" / "answers" / f"{name}.json"
-    old = read_json(cache)
-    if (isinstance(old, dict) and old.get("sha") == sha
-            and all(it["id"] in old.get("answers", {}) and it["id"] in old.get("prompts", {}) for it in items)):
-        return old
-    from chatforge.eval.gold import open_answers
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
 
-    t0 = time.perf_counter()
-    model, tok_dir, meta = load_model(ckpt, device)
-    if tok_dir is None:
-        raise UserError(f"checkpoint '{ckpt}' has no tokenizer folder next to it.")
-    texts = open_answers(model, Tokenizer.load(tok_dir), items, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
-                         batch_size=cfg.sft.eval_batch_size)
-    rec = {"name": name, "checkpoint": str(ckpt), "sha": sha, "step": meta.get("step"),
-           "answers": {it["id"]: t for it, t in zip(items, texts)},
-           "prompts": {it["id"]: it["prompt"] for it in items}}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(cache, rec)
-    if log:
-        log.info(f"{name}: {len(items)} answers in {time.perf_counter() - t0:.1f}s")
-    return rec
+    def generate(missing: list[dict]) -> list[str]:
+        from chatforge.tokenizer import Tokenizer
+        from chatforge.train.checkpoint import load_model
+
+        t0 = time.perf_counter()
+        model, tok_dir, _ = load_model(ckpt, device)
+        if tok_dir is None:
+            raise UserError(f"checkpoint '{ckpt}' has no tokenizer folder next to it.")
+        texts = open_answers(model, Tokenizer.load(tok_dir), missing, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
+                             batch_size=cfg.sft.eval_batch_size)
+        if log:
+            log.info(f"{name}: {len(missing)} answers in {time.perf_counter() - t0:.1f}s")
+        return texts
+    return cached_open_answers(run_dir, name, sha256(ckpt), items, generate)
 
 
 def gold_votes(items: list[dict], answered: dict[str, dict], margin: float = 0.01,

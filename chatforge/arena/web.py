@@ -1,6 +1,7 @@
 """The web page's side-by-side vote: two anonymous answers to one open-ended prompt, a person picks.
 
-The pairs come from the answers `chatforge arena` saved (arena/answers/*.json), so the server
+The pairs come from the answers `chatforge arena` (or `chatforge eval`) saved
+(eval/open_answers/*.json, `eval.gold.cached_open_answers`), so the server
 generates nothing for a vote; the names are sent with the pair but shown only after the vote.
 Votes go to the same store as the gold judge's (arena/votes.sqlite), as judge "person".
 """
@@ -14,9 +15,10 @@ from typing import Any
 
 def _answered(run_dir: Path) -> dict[str, dict]:
     from chatforge.core.atomic import read_json
+    from chatforge.eval.gold import ANSWERS
 
     out = {}
-    for f in sorted((Path(run_dir) / "arena" / "answers").glob("*.json")):
+    for f in sorted((Path(run_dir) / ANSWERS).glob("*.json")):
         rec = read_json(f)
         if isinstance(rec, dict) and isinstance(rec.get("answers"), dict) and rec.get("sha"):
             out[f.stem] = rec

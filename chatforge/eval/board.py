@@ -127,7 +127,7 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
     from chatforge.core.errors import UserError
     from chatforge.eval.bpb import val_bpb
     from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
-    from chatforge.eval.gold import gold_summary, open_answers, open_prompts
+    from chatforge.eval.gold import cached_open_answers, gold_summary, open_answers, open_prompts
     from chatforge.eval.suite import build_sets, evaluate
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model, resolve_checkpoint
@@ -179,8 +179,10 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
             rec.update(report)
             prompts = open_prompts(world, items)
             if prompts:
-                answers = open_answers(model, tokenizer, prompts, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
-                                       batch_size=cfg.sft.eval_batch_size)
+                got = cached_open_answers(run_dir, name, key["sha256"], prompts, lambda its: open_answers(
+                    model, tokenizer, its, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
+                    batch_size=cfg.sft.eval_batch_size), fresh=force)
+                answers = [got["answers"][p["id"]] for p in prompts]
                 rec["gold"] = gold_summary(prompts, answers)
                 rec["gold"]["samples"] = [{"prompt": p["prompt"], "answer": a, "score": s} for p, a, s in
                                           list(zip(prompts, answers, rec["gold"]["scores"]))[:3]]

@@ -4,12 +4,17 @@ The world's open-ended prompts (jokes, poems, descriptions, stories; task "open"
 answer; `chatforge.world.gold.gold_score` plays the human labeler, 0 to 1. A model's gold score
 is the mean over the test prompts of one greedy answer each (tools off: these are writing
 tasks), with a 95% interval from the spread of the scores. The arena judges its pairs on the
-same answers, so the two figures agree.
+same answers, so the two figures agree: both read them through `cached_open_answers`, kept in
+`<run>/eval/open_answers/<name>.json` by the checkpoint's sha256 (the web page's side-by-side
+vote shows them too), so no answer is generated twice.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
+
+ANSWERS = Path("eval") / "open_answers"
 
 
 def open_prompts(world, n: int = 0) -> list[dict]:
@@ -27,6 +32,26 @@ def open_answers(model, tokenizer, items: list[dict], max_new_tokens: int = 200,
     segs = answer_many(model, tokenizer, [it["messages"] for it in items], executor=tools_off,
                        max_new_tokens=max_new_tokens, batch_size=batch_size)
     return [assistant_text(s) for s in segs]
+
+
+def cached_open_answers(run_dir: Path, name: str, sha: str, items: list[dict],
+                        generate: Callable[[list[dict]], list[str]], fresh: bool = False) -> dict[str, Any]:
+    """{"name", "sha", "answers": {prompt id: text}, "prompts": {prompt id: prompt}} with every item
+    answered; `generate` is called only for the items the cache lacks (all of them when `fresh`)."""
+    from chatforge.core.atomic import atomic_write_json, read_json
+
+    path = Path(run_dir) / ANSWERS / f"{name}.json"
+    rec = read_json(path)
+    if fresh or not (isinstance(rec, dict) and rec.get("sha") == sha and isinstance(rec.get("answers"), dict)):
+        rec = {"name": name, "sha": sha, "answers": {}, "prompts": {}}
+    missing = [it for it in items if it["id"] not in rec["answers"]]
+    if missing:
+        for it, text in zip(missing, generate(missing)):
+            rec["answers"][it["id"]] = text
+            rec.setdefault("prompts", {})[it["id"]] = it["prompt"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, rec)
+    return rec
 
 
 def gold_summary(items: list[dict], answers: list[str]) -> dict[str, Any]:
