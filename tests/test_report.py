@@ -81,6 +81,9 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
         "comparison": {"sft": {"true": 0.3, "true_ci95": [0.25, 0.35], "proxy": 0.1},
                        "rlhf": {"true": 0.5, "true_ci95": [0.45, 0.55], "proxy": 0.3}},
         "met": {"beats_sft": True, "hack_shown": True}}))
+    (run / "rlhf" / "examples.json").write_text(json.dumps({
+        "before": [{"prompt": "Tell me a joke about cats.", "answer": "A cat walked in.", "proxy": 0.1, "true": 0.4}],
+        "hacked": [{"prompt": "Tell me a joke about cats.", "answer": "the the the the", "proxy": 0.9, "true": 0.0}]}))
     (run / "distill" / "metrics.json").write_text(json.dumps({
         "teacher_row": {"params": 1000, "scores": {"identity": 0.9}},
         "table": {"logits": {"params": 200, "params_vs_teacher": 0.2, "speedup": 1.5, "scores": {"identity": 0.7},
@@ -89,6 +92,7 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
     page = html(title, sub, secs)
     rl = page[page.index('<section id="rlhf">'):page.index('<section id="distill">')]
     assert rl.count("<svg") == 3 and "hack detected" in rl and "Target met" in rl
+    assert "<td>hacked</td>" in rl and "the the the the" in rl  # the examples, before and after
     dist = page[page.index('<section id="distill">'):page.index('<section id="eval">')]
     assert "student <code>logits</code>" in dist and "below 90% of the teacher on: identity" in dist
     summary = page[page.index('<section id="summary">'):page.index('<section id="data">')]

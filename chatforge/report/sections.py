@@ -303,6 +303,15 @@ def rlhf(run: Path) -> Section:
                   [[k, r.get("true"), span(r.get("true_ci95")), r.get("proxy"), r.get("words"),
                     r.get("repetition")] for k, r in comp.items() if isinstance(r, dict)],
                   "True reward on held-out prompts (the gold labeler), 95% interval over prompts.")
+    ex = read(run, "rlhf/examples.json")
+    if isinstance(ex, dict):
+        rows = [[phase, e.get("prompt"), " ".join(str(e.get("answer", "")).split())[:200], e.get("proxy"), e.get("true")]
+                for phase in ("before", "best", "hacked", "hacked_last") for e in (ex.get(phase) or [])[:2]
+                if isinstance(e, dict)]
+        if rows:
+            sec.table(["when", "prompt", "answer", "proxy", "true"], rows,
+                      "Answers before RLHF, at the best point by true reward, where the detector flagged the "
+                      "no-KL run, and at its end.")
     met = m.get("met") or {}
     if "beats_sft" in met:
         sec.verdict(bool(met["beats_sft"]), "the KL-regularised policy beats the SFT model on true reward "
