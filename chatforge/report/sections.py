@@ -288,11 +288,14 @@ def rlhf(run: Path) -> Section:
             pts = [(p["step"], p[n]) for p in curve if isinstance(p.get(n), (int, float))]
             series[f"{n} reward, change"] = [(x, y - pts[0][1]) for x, y in pts]
         det = m.get("hack_detector" if key == "hack_curve" else "detector") or m.get("hack")
-        marks = [(det["step"], "hack detected")] if isinstance(det, dict) and isinstance(det.get("step"), (int, float)) else []
+        flagged = isinstance(det, dict) and isinstance(det.get("step"), (int, float))
+        marks = [(det["step"], "hack detected")] if flagged else []
+        caption = (f"Proxy = the reward model's score (what RL maximises); true = the hidden gold labeler "
+                   f"(never trained on); each drawn as its change since step {curve[0]['step']}. {label} run.")
+        if flagged:
+            caption += f" Marked: {det.get('message', 'the hack')}."
         sec.figure(line_chart(series, title=f"RLHF ({label}): proxy vs true reward", x_label="step",
-                              y_label="change since the first point", marks=marks),
-                   f"Proxy = the reward model's score (what RL maximises); true = the hidden gold labeler "
-                   f"(never trained on); each drawn as its change since step {curve[0]['step']}. {label} run." + (f" Marked: {det.get('message', 'the hack')}." if marks else ""))
+                              y_label="change since the first point", marks=marks), caption)
         kl = [(p["step"], p["kl"]) for p in curve if isinstance(p.get("kl"), (int, float))]
         if kl and key == "curve":
             sec.figure(line_chart({"KL to the start": kl}, title="RLHF: KL to the reference", x_label="step",
