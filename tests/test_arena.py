@@ -191,6 +191,15 @@ def test_people_vote_through_the_server_and_the_votes_count(arena_run, one_threa
                ((f.stem, f) for f in (arena_run / "eval" / "open_answers").glob("*.json"))}
     st = standings(stored, current, boot=20)
     assert st["by_judge"]["person"]["votes"] == 2 and st["votes"] == len(stored)
+    # people vs the gold judge, on the very pairs they voted on (either order of the two models)
+    def preferred(v):  # the name of the model a vote prefers (None for a tie)
+        return {"a": v["model_a"], "b": v["model_b"], "tie": None}[v["winner"]]
+    agree = 0
+    for v in people:
+        g = next(g for g in stored if g["judge"] == "gold" and g["prompt_id"] == v["prompt_id"]
+                 and {g["model_a"], g["model_b"]} == {v["model_a"], v["model_b"]})
+        agree += preferred(g) == preferred(v)
+    assert st["people_vs_gold"] == {"votes": 2, "agree": agree, "rate": round(agree / 2, 4)}
 
 
 def test_the_side_by_side_vote_in_the_browser(arena_run, one_thread):

@@ -100,7 +100,31 @@ def standings(stored: list[dict], current: dict[str, str], boot: int = 1000, see
     for judge in sorted({v["judge"] for v in live}):
         mine = [(v["model_a"], v["model_b"], OUTCOME[v["winner"]]) for v in live if v["judge"] == judge]
         out["by_judge"][judge] = {"votes": len(mine), "ratings": ratings(mine, models, boot=boot, seed=seed)}
+    agree = agreement(live)
+    if agree:
+        out["people_vs_gold"] = agree
     return out
+
+
+def agreement(live: list[dict]) -> dict[str, Any] | None:
+    """How often a person's vote matches the gold judge's on the same prompt and pair: does the
+    hidden labeler stand in for people on this run? (None without such pairs.)"""
+    gold = {}
+    for v in live:
+        if v["judge"] == "gold":
+            gold[(v["prompt_id"], v["sha_a"], v["sha_b"])] = v["winner"]
+    flip = {"a": "b", "b": "a", "tie": "tie"}
+    same = n = 0
+    for v in live:
+        if v["judge"] != "person":
+            continue
+        g = gold.get((v["prompt_id"], v["sha_a"], v["sha_b"]))
+        if g is None and (v["prompt_id"], v["sha_b"], v["sha_a"]) in gold:
+            g = flip[gold[(v["prompt_id"], v["sha_b"], v["sha_a"])]]
+        if g is not None:
+            n += 1
+            same += g == v["winner"]
+    return {"votes": n, "agree": same, "rate": round(same / n, 4)} if n else None
 
 
 def markdown(st: dict[str, Any]) -> str:

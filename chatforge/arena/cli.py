@@ -76,5 +76,8 @@ def main(args: argparse.Namespace) -> int:
     per_judge = ", ".join(f"{j}: {b['votes']}" for j, b in st["by_judge"].items())
     say(f"{st['votes']} votes between these checkpoints ({per_judge}); ratings on the Elo scale, mean 1000: "
         f"+100 = preferred 64% of the time. {st['stale_votes']} votes about other checkpoints left out.")
+    if "people_vs_gold" in st:
+        a = st["people_vs_gold"]
+        say(f"people agree with the gold judge on {a['agree']} of {a['votes']} pairs both judged ({100 * a['rate']:.0f}%).")
     say(f"-> {run_dir / 'arena' / 'ratings.json'}, {votes.path(run_dir)}")
     return 0

@@ -119,8 +119,9 @@ def build(run: Path) -> tuple[str, str, list[Section]]:
     return title, subtitle, [top, *body]
 
 
-def write(run: Path, out: Path | None = None) -> tuple[Path, Path, int]:
-    """Write report.html, report.md and fig/*.svg; returns (html path, md path, figures)."""
+def write(run: Path, out: Path | None = None) -> tuple[Path, Path, int, list[str]]:
+    """Write report.html, report.md and fig/*.svg; returns (html path, md path, figures, the
+    missed targets in words)."""
     from chatforge.core.atomic import atomic_write_text
     from chatforge.report.doc import html, markdown
 
@@ -138,4 +139,5 @@ def write(run: Path, out: Path | None = None) -> tuple[Path, Path, int]:
         atomic_write_text(out / rel, svg)
     atomic_write_text(out / "report.md", md)
     atomic_write_text(out / "report.html", page)
-    return out / "report.html", out / "report.md", len(figs)
+    missed = [f"{s.title}: {m}" for s in secs[1:] for m in s.misses()]
+    return out / "report.html", out / "report.md", len(figs), missed

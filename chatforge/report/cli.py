@@ -28,6 +28,10 @@ def main(args: argparse.Namespace) -> int:
     run_dir = args.run_dir or Path("runs/cpu")
     if not run_dir.is_dir() or not (run_dir / "config.json").is_file():
         raise UserError(f"'{run_dir}' is not a chatforge run directory (no config.json); pass --run-dir.")
-    page, md, figs = write(run_dir, args.out)
+    page, md, figs, missed = write(run_dir, args.out)
+    if missed:
+        say(f"{len(missed)} target(s) missed:")
+        for m in missed:
+            say(f"  - {m}")
     say(f"report: {page} ({page.stat().st_size // 1024} KiB, {figs} plots inline) and {md}")
     return 0

@@ -368,6 +368,10 @@ def arena(run: Path) -> Section:
               f"({judges}); "
               "Elo scale, mean 1000, +100 = preferred 64% of the time; bootstrap 95% intervals. These models, "
               "these prompts, this judge: no more.")
+    a = st.get("people_vs_gold")
+    if isinstance(a, dict) and a.get("votes"):
+        sec.p(f"People agree with the gold judge on {a.get('agree')} of {a.get('votes')} pairs both judged "
+              f"({pct(a.get('rate'), 0)}).")
     sec.figure(interval_chart([(n, r["rating"], *r["ci95"]) for n, r in rows], title="arena ratings",
                               x_label="rating (Elo scale), 95% bootstrap interval", ref=1000),
                "Overlapping intervals: the order between those models is not settled by these votes.")
