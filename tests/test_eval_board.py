@@ -67,7 +67,10 @@ def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
     assert all(t["vs_prev"]["name"] == "sft" for t in chats[1]["tasks"].values() if "vs_prev" in t)
     table = (run / "eval" / "table.md").read_text()
     assert table.count("\n| ") == len(names) and "[" in table and "McNemar" in table
-    assert "| pretrain (base) |" in out
+    # the terminal shows the same cells on their side: a line per measure, a column per checkpoint
+    lines = {ln.split("  ")[0]: ln for ln in out.splitlines()}
+    assert "pretrain (base)" in lines["checkpoint"] and "rl" in lines["checkpoint"]
+    assert lines["identity"].count("[") == len(names) - 1  # every chat model, not the base
     # the same suite on the stage's own report and on a fresh measurement agree
     stage = json.loads((run / "sft" / "eval.json").read_text())
     assert chats[0]["tasks"]["identity"]["correct"] == stage["tasks"]["identity"]["correct"]

@@ -41,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
     from chatforge.core.device import pick_device
     from chatforge.core.log import Logger, say
     from chatforge.eval.board import evaluate_run, named, run_checkpoints
-    from chatforge.eval.table import LEGEND, markdown
+    from chatforge.eval.table import LEGEND, transposed
 
     run_dir = args.run_dir or Path("runs/cpu")
     if not (run_dir / "world").is_dir():
@@ -78,8 +78,8 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(out["rows"], indent=2))
         return 0
     say("")
-    say(markdown(out["rows"]))
-    say(LEGEND)
+    say(transposed(out["rows"]))
+    say(LEGEND + " (eval/table.md: the same, a row per checkpoint.)")
     for r in out["rows"]:
         src = ", ".join(f"{k} from {v}" if "/" in v else f"{k} {v}" for k, v in r["source"].items()
                         if v != "computed") or "measured"

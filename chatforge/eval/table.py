@@ -96,3 +96,16 @@ LEGEND = ("Accuracy % on the same items for every chat model [Wilson 95% interva
           "accuracy on a repeat far back in the context. no-tools obeyed: share of answers without a tool "
           "call under 'Tools: none.'. hallucination: confident wrong answers about unknown and invented "
           "people. gold score: mean gold preference score (0-1) of greedy answers to open-ended prompts.")
+
+
+def transposed(table_rows: list[dict]) -> str:
+    """The same cells turned on their side for a terminal: a line per measure, a column per
+    checkpoint (19 columns do not fit a terminal line; 4-7 checkpoints do)."""
+    head = headers()
+    cols = [cells(r) for r in table_rows]
+    width = [max(len(h) for h in head)] + [max(len(c[i]) for i in range(len(head))) for c in cols]
+    lines = []
+    for i, h in enumerate(head):
+        parts = [h.ljust(width[0])] + [c[i].rjust(w) for c, w in zip(cols, width[1:])]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines) + "\n"
