@@ -10,7 +10,7 @@ such as an imported model saved into the run), listed in pipeline order. Each ge
     gold score       mean gold preference score of greedy answers to the open-ended prompts
 
 Nothing a stage already measured is measured again: a complete stage's own suite report
-(`<stage>/eval.json` or `eval_suite.json`) is used when it belongs to that stage's final
+(`<stage>/eval.json`, `eval_suite.json` or `eval_student.json`) is used when it belongs to that stage's final
 checkpoint (the file its metrics.json names) and holds exactly the items asked for (the same
 sets and sizes under the run's seed); the pretrain stage's val bits per byte likewise. Results
 are cached per checkpoint in `eval/<name>.json`, keyed by the checkpoint file's sha256, the item
@@ -18,7 +18,8 @@ count and the seed, so repeating the command only evaluates what changed.
 
 Differences between a row and the row above it are tested where they matter: the items are the
 same, so an exact McNemar test on the items the two models disagree on (p < 0.05 marked ▲/▼)
-tells a real change from noise that two overlapping Wilson intervals cannot.
+tells a real change from noise that two overlapping Wilson intervals cannot. (A row taken from a
+stage report that kept no per-item results, as distill's, has no marks.)
 """
 
 from __future__ import annotations
@@ -75,11 +76,10 @@ def sha256(path: Path) -> str:
 
 def _suite_fits(report: Any, expected: dict[str, int]) -> bool:
     """A stored suite report measured exactly these sets with these sizes."""
-    if not isinstance(report, dict) or not isinstance(report.get("tasks"), dict) or "copy_probe" not in report:
+    if not isinstance(report, dict) or not isinstance(report.get("tasks"), dict):
         return False
     tasks = report["tasks"]
-    return all(isinstance(tasks.get(k), dict) and tasks[k].get("n") == n and "per_item" in tasks[k]
-               for k, n in expected.items())
+    return all(isinstance(tasks.get(k), dict) and tasks[k].get("n") == n for k, n in expected.items())
 
 
 def _stage_owns(run_dir: Path, name: str, ckpt_file: Path) -> dict | None:
@@ -99,7 +99,7 @@ def stage_suite(run_dir: Path, name: str, ckpt_file: Path, expected: dict[str, i
 
     if _stage_owns(run_dir, name, ckpt_file) is None:
         return None
-    for fname in ("eval.json", "eval_suite.json"):
+    for fname in ("eval.json", "eval_suite.json", "eval_student.json"):
         rep = read_json(Path(run_dir) / name / fname)
         if _suite_fits(rep, expected):
             return rep, f"{name}/{fname}"
@@ -141,7 +141,7 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
     expected = {k: len(sets[k]) for k in wanted if sets[k]}
     cache = Path(run_dir) / "eval" / f"{name}.json"
     old = read_json(cache)
-    if (not force and isinstance(old, dict) and old.get("key") == key
+    if (not force and isinstance(old, dict) and old.get("key") == key and "copy_probe" in old
             and (old.get("kind") == "base" or _suite_fits(old, expected))):
         if old.get("kind") == "chat" and set(old["tasks"]) != set(expected):
             old = _restrict(old, list(expected))
@@ -177,6 +177,12 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
                                   tasks=list(expected), items=items)
                 rec["source"]["suite"] = "computed"
             rec.update(report)
+            if "copy_probe" not in rec:  # a stage that ran the task sets without the probes (distill)
+                rec["copy_probe"] = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed,
+                                               gaps=GAPS)
+                rec["reading_probe"] = passage_probe(model, tokenizer, seed=seed)
+                rec["summary"] = {**rec.get("summary", {}), **summary(rec["copy_probe"]),
+                                  **passage_summary(rec["reading_probe"])}
             prompts = open_prompts(world, items)
             if prompts:
                 got = cached_open_answers(run_dir, name, key["sha256"], prompts, lambda its: open_answers(
