@@ -103,9 +103,11 @@ def line_chart(series: dict[str, list[tuple[float, float]]], *, title: str = "",
 
 
 def interval_chart(rows: list[tuple[str, float, float, float]], *, title: str = "", x_label: str = "",
-                   x_range: tuple[float, float] | None = None, ref: float | None = None) -> str:
-    """One SVG document: a row per (label, value, low, high), a dot on a whisker, best first as
-    given; `ref` draws a dashed vertical line (e.g. the mean rating)."""
+                   x_range: tuple[float, float] | None = None, ref: float | None = None,
+                   colors: list[int] | None = None) -> str:
+    """One SVG document: a row per (label, value, low, high), a dot on a whisker, in the order
+    given; `ref` draws a dashed vertical line (e.g. the mean rating); `colors` picks each row's
+    colour index (default: one per row), so rows of one model can share a colour."""
     if not rows:
         raise ValueError("interval_chart needs at least one row")
     lo = min(r[2] for r in rows) if x_range is None else x_range[0]
@@ -135,7 +137,7 @@ def interval_chart(rows: list[tuple[str, float, float, float]], *, title: str = 
     out.append(f'<text x="{left + pw / 2}" y="{h - 8}" text-anchor="middle">{escape(x_label)}</text>')
     for i, (label, v, a, b) in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        color = COLORS[i % len(COLORS)]
+        color = COLORS[(colors[i] if colors else i) % len(COLORS)]
         out.append(f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>')
         out.append(f'<line class="interval" x1="{px(a):.1f}" y1="{y:.1f}" x2="{px(b):.1f}" y2="{y:.1f}" '
                    f'stroke="{color}" stroke-width="2"/>')

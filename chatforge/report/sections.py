@@ -206,6 +206,10 @@ def probe(run: Path) -> Section:
     return sec
 
 
+HEADLINE = ("knowledge_known_qa", "identity", "letters_python", "refusal_unknown")
+LABEL = {"knowledge_known_qa": "known-qa", "letters_python": "letters+py", "refusal_unknown": "refuse unknown"}
+
+
 def evaluation(run: Path) -> Section:
     from chatforge.eval.table import LEGEND, cells, headers
 
@@ -220,6 +224,20 @@ def evaluation(run: Path) -> Section:
     if isinstance(rm, dict):
         sec.p(f"Reward model held-out pairwise accuracy: {pct(rm.get('accuracy'))} {ci(rm.get('ci95'))} "
               f"({rm.get('from')}).")
+    chat = [r for r in m["rows"] if r.get("tasks")]
+    pick = [t for t in HEADLINE if any(t in r["tasks"] for r in chat)]
+    if chat and pick:
+        rows, colors = [], []
+        for t in pick:
+            for i, r in enumerate(chat):
+                c = r["tasks"].get(t)
+                if c:
+                    rows.append((f"{LABEL.get(t, t)}: {r['name']}", c["accuracy"], *c["ci95"]))
+                    colors.append(i)
+        sec.figure(interval_chart(rows, title="headline task sets across checkpoints", x_range=(0, 1),
+                                  x_label="accuracy, Wilson 95% interval", colors=colors),
+                   "The same items for every model; one colour per checkpoint. Whiskers that overlap can still "
+                   "differ for real: the table's ▲/▼ come from the paired test.")
     gold = [(r["name"], r["gold"]["mean"], *r["gold"]["ci95"]) for r in m["rows"] if isinstance(r.get("gold"), dict)]
     if gold:
         sec.figure(interval_chart(gold, title="gold preference score", x_label="mean gold score (0-1), 95% interval"),
