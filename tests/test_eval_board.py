@@ -131,3 +131,19 @@ def test_bits_per_byte_in_another_tokenizer_measure_the_same_text(run, one_threa
     tokens = run / "pretrain" / "tokens"
     texts = val_texts(run, sh.open_split(tokens, "val"), sh.load_index(tokens)["bos_id"])
     assert len(texts) == sh.load_index(tokens)["docs"]["val"] and all(texts)
+
+
+def test_checkpoints_named_on_the_command_line(run):
+    from chatforge.eval.board import named, run_checkpoints
+
+    ckpt = run / "pretrain" / "ckpt"
+    steps = sorted(ckpt.glob("step_*.pt"))
+    latest = json.loads((ckpt / "latest.json").read_text())["file"]
+    got = named([ckpt / latest, run / "sft", *[s for s in steps if s.name != latest][:1]])
+    assert list(got)[:2] == ["pretrain", "sft"]  # the latest file of a stage is that stage
+    for s in steps:
+        if s.name != latest:  # an earlier step gets its own name, so its row and cache stay apart
+            assert got[f"pretrain@{int(s.stem[5:])}"] == s
+            break
+    assert named([run / "sft", run / "sft" / "ckpt"]) == {"sft": run / "sft", "sft-2": run / "sft" / "ckpt"}
+    assert "rm" not in run_checkpoints(run)

@@ -56,9 +56,15 @@ def named(paths: list[Path]) -> dict[str, Path]:
     """Names for checkpoints given on the command line (their stage folder's name, made unique)."""
     from chatforge.export.source import resolve
 
+    from chatforge.train.checkpoint import latest_checkpoint
+
     out: dict[str, Path] = {}
     for p in paths:
         path, name = resolve(None, p)
+        path = Path(path)
+        latest = latest_checkpoint(path.parent) if path.is_file() else None
+        if path.is_file() and (latest is None or latest.resolve() != path.resolve()):  # an earlier step
+            name = f"{name}@{path.stem.removeprefix('step_').lstrip('0') or '0'}"
         base, i = name, 2
         while name in out:
             name, i = f"{base}-{i}", i + 1
