@@ -126,9 +126,10 @@ def test_arena_command_on_the_smoke_run(arena_run, capsys, one_thread):
         d = v["score_a"] - v["score_b"]
         assert v["winner"] == ("tie" if abs(d) < 0.01 else "a" if d > 0 else "b")
     assert "| model | rating |" in capsys.readouterr().out
-    # a rerun judges nothing twice; answers are cached by checkpoint hash
-    assert main(["arena", "--run-dir", str(arena_run), "--boot", "50"]) == 0
-    assert json.loads((arena_run / "arena" / "ratings.json").read_text())["votes"] == st["votes"]
+    # a rerun judges nothing twice, whatever the order the models are listed in; answers are cached
+    assert main(["arena", "--run-dir", str(arena_run), "--boot", "50", "--models", ",".join(reversed(chat))]) == 0
+    again = json.loads((arena_run / "arena" / "ratings.json").read_text())
+    assert again["votes"] == st["votes"] and again["seconds"] >= 0
     # the eval table's gold score reads the same answers: nothing is generated again
     import chatforge.eval.gold as gold
 

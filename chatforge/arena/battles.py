@@ -75,9 +75,11 @@ def gold_votes(items: list[dict], answered: dict[str, dict], margin: float = 0.0
     out = []
     for it in items:
         scores = {n: gold_score(it, a["answers"][it["id"]]) for n, a in answered.items()}
-        for x, y in itertools.combinations(answered, 2):
+        # each pair in one canonical order (by checkpoint hash), so a rerun with the models listed
+        # in another order finds the battles it already judged
+        for x, y in itertools.combinations(sorted(answered, key=lambda n: (answered[n]["sha"], n)), 2):
             sx, sy = answered[x]["sha"], answered[y]["sha"]
-            if (it["id"], sx, sy) in skip:
+            if (it["id"], sx, sy) in skip or (it["id"], sy, sx) in skip:
                 continue
             d = scores[x] - scores[y]
             out.append({"judge": "gold", "prompt_id": it["id"], "model_a": x, "sha_a": sx, "model_b": y,

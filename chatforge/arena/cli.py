@@ -42,6 +42,9 @@ def main(args: argparse.Namespace) -> int:
     from chatforge.eval.gold import open_prompts
     from chatforge.world import load_world
 
+    import time
+
+    t0 = time.perf_counter()
     run_dir = args.run_dir or Path("runs/cpu")
     if not (run_dir / "world").is_dir():
         raise UserError(f"'{run_dir}' has no world (the prompts come from it); pass --run-dir.")
@@ -67,7 +70,8 @@ def main(args: argparse.Namespace) -> int:
         added = votes.add(run_dir, gold_votes(items, answered, args.margin, votes.judged(run_dir)))
         log.info(f"gold judge: {added} new votes ({len(items)} prompts x {len(entrants) * (len(entrants) - 1) // 2} pairs)")
     st = standings(votes.read(run_dir), current, boot=args.boot, seed=cfg.run.seed)
-    st.update(prompts=len(items), margin=args.margin, boot=args.boot)
+    st.update(prompts=len(items), margin=args.margin, boot=args.boot, seconds=round(time.perf_counter() - t0, 1),
+              created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     atomic_write_json(run_dir / "arena" / "ratings.json", st)
     table = markdown(st)
     atomic_write_text(run_dir / "arena" / "table.md", table)
