@@ -49,10 +49,13 @@ def timing(run: Path) -> Section:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(done["finished_at"])) if done.get("finished_at") else ""
         rows.append([name, "complete" if done else "started, not finished",
                      f"{wall:,.1f} s" if isinstance(wall, (int, float)) else "—", when])
-    for name, rel in (("eval", "eval/metrics.json"), ("arena", "arena/ratings.json")):
-        m = S.read(run, rel)
-        if isinstance(m, dict) and isinstance(m.get("seconds"), (int, float)):
-            rows.append([name, "command", f"{m['seconds']:,.1f} s", m.get("created", "")])
+    ev = S.read(run, "eval/metrics.json")
+    if isinstance(ev, dict) and ev.get("rows"):  # each row's own measuring time (a cached row kept its)
+        took = sum(r.get("seconds") or 0 for r in ev["rows"])
+        rows.append(["eval", f"command, {len(ev['rows'])} checkpoints", f"{took:,.1f} s", ev.get("created", "")])
+    ar = S.read(run, "arena/ratings.json")
+    if isinstance(ar, dict) and isinstance(ar.get("seconds"), (int, float)):
+        rows.append(["arena", "command, last run", f"{ar['seconds']:,.1f} s", ar.get("created", "")])
     if not rows:
         return sec.p("No stage has run in this directory yet.")
     rows.append(["total (stages)", "", f"{total:,.1f} s ({total / 60:.1f} min)", ""])
