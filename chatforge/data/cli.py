@@ -2,6 +2,7 @@
 
     chatforge data --input crawl.warc.gz pages/ sample.jsonl --out clean/
     chatforge data --run-dir runs/cpu            # stage: the world's crawl by default
+    chatforge data --input /data/cc --out clean/ --executor ray   # on a running Ray cluster
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def register(sub, parents) -> None:
     p.add_argument("--tasks", type=int, default=None, help="datatrove tasks (input shards)")
     p.add_argument("--workers", type=int, default=None, help="tasks run in parallel")
     p.add_argument("--extractor", choices=["trafilatura", "resiliparse"], default=None)
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="how datatrove runs the tasks: here (local) or on a running Ray cluster "
+                   "(ray; same output, see docs/data.md)")
+    p.add_argument("--ray-address", default="auto", metavar="ADDR",
+                   help="the Ray cluster for --executor ray (default: auto, the one `ray start "
+                   "--head` left on this machine, or $RAY_ADDRESS)")
     add_stage_args(p)
     p.set_defaults(func=main)
 
@@ -48,6 +55,12 @@ def main(args: argparse.Namespace) -> int:
     from chatforge.core.errors import UserError
 
     args.overrides = _overrides(args)
+    executor = getattr(args, "executor", "local")
+    address = getattr(args, "ray_address", "auto")
+    if executor == "ray":  # before anything is written: no ray or no cluster is one sentence
+        from chatforge.data.pipeline import connect_ray
+
+        connect_ray(address)
     if args.input and args.run_dir is None:
         from chatforge.core.config import load_config
         from chatforge.core.log import Logger
@@ -68,10 +81,11 @@ def main(args: argparse.Namespace) -> int:
             for name in ("_work", "docs", "rejected"):
                 shutil.rmtree(out / name, ignore_errors=True)
             (out / "_DONE.json").unlink(missing_ok=True)
-        process(cfg.data, cfg.data.inputs, out, Logger(out / "metrics.jsonl", prefix="data"), labels)
+        process(cfg.data, cfg.data.inputs, out, Logger(out / "metrics.jsonl", prefix="data"), labels,
+                executor=executor, ray_address=address)
         return 0
     if args.out is not None:
         raise UserError("--out is for standalone runs with --input; with --run-dir the output is <run-dir>/data.")
     from chatforge.core.cliutil import stage_main
 
-    return stage_main("data", args)
+    return stage_main("data", args, extra={"executor": executor, "ray_address": address})

@@ -10,7 +10,10 @@
 Each executor keeps per-task completion markers and per-task stats in _work/logs/<name>/, so a
 killed run started again redoes only the unfinished tasks, and because every task rewrites its
 outputs whole, the result is identical to an uninterrupted run. `make_executor` is the one place
-that knows the executor class: swap in SlurmPipelineExecutor/RayPipelineExecutor to scale out.
+that knows the executor class: `local_executor` (the default), `ray_executor` (datatrove's
+RayPipelineExecutor on a running Ray cluster, `chatforge data --executor ray`), or your own
+(SlurmPipelineExecutor, docs/data.md). A task runs the same steps on the same files whatever
+runs it, so every executor writes the same documents in the same order.
 """
 
 from __future__ import annotations
@@ -33,6 +36,81 @@ def local_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends
 
     return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
                                  logging_dir=logging_dir, skip_completed=True, start_method="fork")
+
+
+EXECUTORS = ("local", "ray")
+
+
+def connect_ray(address: str) -> None:
+    """Attach this process to a running Ray cluster (`ray start --head`, or RAY_ADDRESS), once.
+    Everything that can go wrong here is setup, so it ends in one sentence."""
+    from chatforge.core.errors import UserError
+
+    try:
+        import ray
+    except ImportError:
+        raise UserError("the ray executor needs the ray package: pip install -e '.[ray]' -c "
+                        "constraints.txt (or pip install ray).") from None
+    if ray.is_initialized():
+        return
+    fail = (f"cannot reach a Ray cluster at address '{address}' ({{}}); start one with `ray start "
+            "--head` from this environment, or pass its address with --ray-address.")
+    reason = _probe_gcs(address)
+    if reason:
+        raise UserError(fail.format(reason))
+    try:
+        # log_to_driver off: each task's log is copied to _work/logs/<stage>/logs/ by datatrove
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR",
+                 runtime_env={"env_vars": {"TQDM_DISABLE": "1"}})
+    except Exception as e:  # noqa: BLE001 - ConnectionError, a bad address, a version mismatch...
+        msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise UserError(fail.format(msg)) from None
+
+
+def _probe_gcs(address: str) -> str | None:
+    """Why the cluster's head (GCS) at `address` cannot be reached, or None. ray.init retries a
+    dead host:port for minutes, so a refused TCP connection is caught here first."""
+    import socket
+
+    if address.startswith("ray://"):  # Ray Client: ray.init reports it itself
+        return None
+    host_port = address
+    if address == "auto":
+        try:  # where `ray start` recorded its cluster (or $RAY_ADDRESS); private, hence the guard
+            from ray._private.services import canonicalize_bootstrap_address_or_die
+
+            host_port = canonicalize_bootstrap_address_or_die("auto")
+        except ConnectionError as e:
+            return (str(e).strip().splitlines() or ["no running cluster found"])[0][:200]
+        except Exception:  # noqa: BLE001 - another ray version: leave it to ray.init
+            return None
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        return "expected host:port, auto or ray://host:port"
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+    except OSError as e:
+        return f"{host_port}: {e.strerror or e}"
+    return None
+
+
+def ray_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=None):
+    """datatrove's RayPipelineExecutor: one Ray actor (1 CPU) per task, at most `workers` at
+    once. The cluster's nodes must see `logging_dir` and the inputs/outputs at the same paths (one
+    machine, or a shared filesystem). `depends` is not passed on, as for the local executor:
+    run_pipelines runs the stages in order, and datatrove's Ray executor would poll an unfinished
+    dependency every 2 minutes rather than fail."""
+    from datatrove.executor import RayPipelineExecutor
+    from loguru import logger
+
+    # its constructor warns, for every stage, that a local logging_dir must be shared by the nodes
+    logger.disable("datatrove.executor.ray")
+    try:
+        return RayPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
+                                   logging_dir=logging_dir, skip_completed=True, cpus_per_task=1,
+                                   mem_per_cpu_gb=1)
+    finally:
+        logger.enable("datatrove.executor.ray")
 
 
 def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
@@ -148,7 +226,16 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
 
 
 def run_pipelines(plans, on_start: Callable[[str], None] | None = None) -> None:
+    from chatforge.core.errors import UserError
+
     for name, ex, _ in plans:
         if on_start:
             on_start(name)
         ex.run()
+        # The local executor raises a failed task's error; the Ray executor logs it and returns,
+        # so a stage only counts as run when every task left its completion marker.
+        left = ex.get_incomplete_ranks(range(ex.world_size), skip_completed=True)
+        if left:
+            raise UserError(f"{len(left)} of {ex.world_size} tasks of datatrove stage '{name}' did "
+                            f"not finish; their logs are in {ex.logging_dir.path}/logs/ (a rerun "
+                            "redoes only those tasks).")

@@ -56,13 +56,21 @@ def find_labels(inputs: list[str]) -> Path | None:
 
 
 def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
-            labels: Path | None = None) -> dict:
-    """Run (or resume) the pipeline on `inputs` into `out`; returns the metrics."""
+            labels: Path | None = None, executor: str = "local", ray_address: str = "auto") -> dict:
+    """Run (or resume) the pipeline on `inputs` into `out`; returns the metrics.
+
+    `executor` is how the tasks run ("local", or "ray" on the cluster at `ray_address`); it is not
+    part of the config or the fingerprint because the output does not depend on it."""
     from chatforge.core.deps import require
     from chatforge.data.inputs import discover
+    from chatforge.data.pipeline import EXECUTORS, connect_ray, local_executor, ray_executor
 
     _validate(cfg)
+    if executor not in EXECUTORS:
+        raise UserError(f"the data executor must be one of {', '.join(EXECUTORS)}, got '{executor}'.")
     require("data", SimpleNamespace(data=cfg))
+    if executor == "ray":
+        connect_ray(ray_address)
     files = discover(inputs)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -92,7 +100,7 @@ def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
     from chatforge.data.report import write_reports
 
     t0 = time.perf_counter()
-    plans = build_pipelines(cfg, files, out)
+    plans = build_pipelines(cfg, files, out, ray_executor if executor == "ray" else local_executor)
     run_pipelines(plans, lambda name: log.info(f"datatrove stage '{name}'"))
     wall = time.perf_counter() - t0
     stats = write_reports(out, plans, f"data funnel: {len(files)} input files -> {out / 'docs'}",
@@ -212,6 +220,8 @@ def run(ctx) -> dict:
         warc = world_crawl(ctx.input_dir("world"))
         inputs = [str(warc)]
     labels = find_labels(inputs)
-    metrics = process(cfg, inputs, ctx.out, ctx.log, labels=labels)
+    metrics = process(cfg, inputs, ctx.out, ctx.log, labels=labels,
+                      executor=ctx.extra.get("executor", "local"),
+                      ray_address=ctx.extra.get("ray_address", "auto"))
     ctx.log.metric(**{k: v for k, v in metrics.items() if isinstance(v, (int, float))})
     return metrics
