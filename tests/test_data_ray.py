@@ -41,6 +41,23 @@ def test_unreachable_cluster_is_one_sentence(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_unfinished_tasks_stop_the_stage(tmp_path):
+    """The Ray executor logs a failed task and returns; run_pipelines must not go on as if the
+    stage had run. An executor that finishes no task stands in for it (no ray needed)."""
+    from datatrove.executor import LocalPipelineExecutor
+
+    from chatforge.core.errors import UserError
+    from chatforge.data.pipeline import run_pipelines
+
+    class LosesTasks(LocalPipelineExecutor):
+        def run(self):
+            self.mark_rank_as_completed(0)  # 1 of 3 tasks leaves its marker
+
+    ex = LosesTasks(pipeline=[], tasks=3, logging_dir=str(tmp_path / "logs" / "filter"))
+    with pytest.raises(UserError, match="2 of 3 tasks of datatrove stage 'filter' did not finish"):
+        run_pipelines([("filter", ex, [])])
+
+
 def _chatforge(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "chatforge", *args], cwd=REPO, env=env,
