@@ -189,3 +189,41 @@ def test_bad_distill_settings_are_one_sentence(smoke_run, tmp_path, args, words)
     shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("distill"))
     r = _distill(run, *args)
     assert r.returncode != 0 and words in r.stderr and "Traceback" not in r.stderr
+
+
+def test_on_policy_batches_resume_exactly(smoke_run, one_thread):
+    """The on-policy batch source: a share of steps are the student's samples (only its own,
+    non-forced tokens in the mask); from a saved state it yields the same batches again."""
+    from chatforge.chat.render import render
+    from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
+    from chatforge.sft.pack import RowBatches, pack
+    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train.checkpoint import load_model
+
+    tok = Tokenizer.load(smoke_run / "tokenizer")
+    model, _, _ = load_model(smoke_run / "distill" / "ckpt")
+    convs = [json.loads(x) for x in (smoke_run / "sft" / "mixture" / "train.jsonl").read_text().splitlines()]
+    rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tok) for c in convs)], 128, tok.special("<|pad|>"))
+
+    def source():
+        return OnPolicyBatches(RowBatches(rows, 2, seed=3), model, tok, prompts_of(convs), fraction=0.5, n_prompts=2,
+                               temperature=1.0, max_new_tokens=12, seed=3, execute=mixture_executor(smoke_run))
+    a = source()
+    for _ in range(3):
+        a.next_batch()
+    state = json.loads(json.dumps(a.state_dict()))
+    first = [a.next_batch() for _ in range(5)]
+    kinds = [isinstance(b, dict) for b in first]
+    assert any(kinds) and not all(kinds)  # both kinds of step
+    for b in first:
+        if isinstance(b, dict):
+            assert b["ids"].shape[1] - 1 == b["mask"].shape[1] and b["mask"].sum() > 0
+    b = source()
+    b.load_state_dict(state)
+    again = [b.next_batch() for _ in range(5)]
+    for x, y in zip(first, again):
+        if isinstance(x, dict):
+            assert torch.equal(x["ids"], y["ids"]) and torch.equal(x["mask"], y["mask"])
+        else:
+            assert all(torch.equal(p, q) for p, q in zip(x, y))
