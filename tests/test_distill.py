@@ -79,7 +79,8 @@ def test_the_loss_mixes_kd_and_cross_entropy_with_t_squared():
     y = torch.randint(0, 7, (2, 5))
     mask = torch.ones(2, 5)
     mask[0, :2] = 0
-    ce = float(torch.nn.functional.cross_entropy(student(x).detach().transpose(1, 2), y, reduction="none")[mask > 0].mean())
+    per_token = torch.nn.functional.cross_entropy(student(x).detach().transpose(1, 2), y, reduction="none")
+    ce = float(per_token[mask > 0].mean())
 
     def loss(alpha, T, teacher_model=teacher):
         cfg = types.SimpleNamespace(temperature=T, alpha=alpha, divergence="forward", jsd_beta=0.5)

@@ -88,8 +88,6 @@ def distill_data(ctx) -> tuple[list[dict], list[dict]]:
 
 
 def run(ctx: StageContext) -> dict:
-    import torch
-
     from chatforge.core.device import pick_device
     from chatforge.distill.compare import decode_speed, table, val_loss
     from chatforge.distill.models import check_white_box, find_teacher, student_start
