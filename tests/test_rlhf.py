@@ -160,10 +160,15 @@ def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
         assert {"proxy", "true", "kl", "words", "repetition", "distinct2"} <= set(p)
     assert set(m["comparison"]) == {"sft", "start", "rlhf", "no-kl"}
     assert m["comparison"]["rlhf"]["prompts"] == 7  # the world's 10 open test prompts less 3 for selection
+    assert set(m["paired"]) == {"rlhf_vs_sft", "rlhf_vs_start", "no-kl_vs_rlhf"}
+    assert m["paired"]["rlhf_vs_start"]["prompts"] == 7 and set(m["met"]) >= {"above_sft_significant", "hack_shown"}
     ex = json.loads((smoke_run / "rlhf" / "examples.json").read_text())
     assert {"before", "best", "hacked"} <= set(ex) and ex["before"][0]["answer"] is not None
     cks = list_checkpoints(smoke_run)
     assert "rlhf" in cks and "rm" not in cks  # the reward model is no chat model
+    r = subprocess.run([sys.executable, "-m", "chatforge", "chat", "--checkpoint", str(smoke_run / "rm" / "model")],
+                       input="hi\n", capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "is a reward model" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_rm_mixes_web_rankings_and_never_trains_on_held_out_prompts(smoke_run, tmp_path):

@@ -64,7 +64,7 @@ STAGES: list[StageSpec] = [
     StageSpec("rm", "chatforge.rlhf.rm", ("rm",), ("world", "sft", "rank")),
     StageSpec("rlhf", "chatforge.rlhf.stage", ("rlhf",), ("world", "sft", "rl", "rm")),
     StageSpec("distill", "chatforge.distill.stage", ("distill",),
-              ("world", "data", "tokenizer", "sft", "tools", "rl")),
+              ("world", "data", "tokenizer", "sft", "tools", "rl", "rlhf")),  # teacher: the most refined
 ]
 
 # CLI commands, in --help order: command name -> module with register(subparsers).

@@ -283,7 +283,18 @@ class GPT(nn.Module):
         with torch.device("meta"):
             model = cls(cfg)
         sd = {_strip_prefix(k): v for k, v in state_dict.items()}
-        model.load_state_dict(sd, assign=True)
+        if "head.weight" in sd and any(k.startswith("gpt.") for k in sd):
+            from chatforge.core.errors import UserError
+
+            raise UserError("this checkpoint is a reward model (chatforge rm): it scores answers and does not "
+                            "write them; point at a chat model's checkpoint instead.")
+        try:
+            model.load_state_dict(sd, assign=True)
+        except RuntimeError:
+            from chatforge.core.errors import UserError
+
+            raise UserError("the checkpoint's weights do not match its model config (a foreign or damaged "
+                            "file).") from None
         cos, sin = rope_tables(cfg.head_dim, cfg.max_seq_len, cfg.rope_theta)
         model.rope_cos, model.rope_sin = cos, sin
         return model.to(device)

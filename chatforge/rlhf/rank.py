@@ -33,8 +33,10 @@ def validate(cfg) -> None:
                         "least 0, rank.temperature above 0.")
 
 
-def tag_of(checkpoint: str, cfg, seed: int) -> str:
-    key = f"{checkpoint}|{cfg.answers}|{cfg.temperature}|{cfg.max_new_tokens}|{seed}"
+def tag_of(checkpoint: str, finished_at, cfg, seed: int) -> str:
+    """The model (its file and when its stage finished: a rerun stage writes a new model under the
+    same name) and the sampling settings."""
+    key = f"{checkpoint}|{finished_at}|{cfg.answers}|{cfg.temperature}|{cfg.max_new_tokens}|{seed}"
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -56,7 +58,10 @@ def run(ctx: StageContext) -> dict:
     world = load_world(ctx.input_dir("world"))
     items = ([("train", it) for it in world.tasks("open", "train")[:cfg.train_prompts]]
              + [("test", it) for it in world.tasks("open", "test")[:cfg.test_prompts]])
-    tag = tag_of(meta["checkpoint"], cfg, seed)
+    from chatforge.core.atomic import read_json
+    from chatforge.core.rundir import COMPLETE
+
+    tag = tag_of(meta["checkpoint"], (read_json(ctx.input_dir(SOURCE) / COMPLETE) or {}).get("finished_at"), cfg, seed)
     done = {r["prompt_id"] for r in rankings.read(ctx.run_dir) if r.get("tag") == tag}
     todo = [(n, split, it) for n, (split, it) in enumerate(items) if it["id"] not in done]
     if done:

@@ -192,14 +192,32 @@ def run(ctx: StageContext) -> dict:
     atomic_write_text(ctx.out / "examples.json", json.dumps(examples, indent=2, ensure_ascii=False))
     strip = lambda c: [{k: v for k, v in p.items() if k not in ("examples", "true_by_prompt", "proxy_by_prompt")}  # noqa: E731
                        for p in c]
-    r, s = comparison["rlhf"], comparison["sft"]
+    paired = {f"rlhf_vs_{b}": _paired(comparison["rlhf"], comparison[b]) for b in ("sft", "start")}
+    if hack:
+        paired["no-kl_vs_rlhf"] = _paired(comparison["no-kl"], comparison["rlhf"])
+    for k, v in paired.items():
+        ctx.log.info(f"{k}: true reward {v['diff']:+.3f} (95% CI {v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}, "
+                     f"paired over {v['prompts']} prompts)")
     return {"steps": cfg.steps, "kl": cfg.kl, "best_step": best["step"], "checkpoint": str(chosen),
             "curve": strip(main["curve"]), "detector": main["detector"],
             "hack_curve": strip(hack["curve"]) if hack else None, "hack_detector": hack["detector"] if hack else None,
             "comparison": {k: {kk: vv for kk, vv in v.items() if kk != "true_by_prompt"} for k, v in comparison.items()},
-            "met": {"beats_sft": r["true_ci95"][0] > s["true"] or r["true"] > s["true_ci95"][1],
+            "paired": paired,
+            "met": {"above_sft_mean": comparison["rlhf"]["true"] > comparison["sft"]["true"],
+                    "above_sft_significant": paired["rlhf_vs_sft"]["ci95"][0] > 0,
+                    "above_start_significant": paired["rlhf_vs_start"]["ci95"][0] > 0,
                     "hack_shown": bool(hack and hack["detector"])},
             "rollouts": main["rollouts"], "hack_rollouts": hack["rollouts"] if hack else None}
+
+
+def _paired(a: dict, b: dict) -> dict:
+    """Model a minus model b in true reward on the same report prompts: mean and 95% interval."""
+    from chatforge.eval.stats import mean_sd
+
+    d = [x - y for x, y in zip(a["true_by_prompt"], b["true_by_prompt"])]
+    m, sd = mean_sd(d)
+    h = 1.96 * sd / len(d) ** 0.5
+    return {"diff": round(m, 4), "ci95": [round(m - h, 4), round(m + h, 4)], "prompts": len(d)}
 
 
 def _keep_best(ctx, model, tok_dir, best: dict):
