@@ -31,7 +31,7 @@ def test_bradley_terry_loss_on_a_hand_computed_example():
     assert r.grad[1].item() == pytest.approx(-((1 - sig(1.5)) + (1 - sig(3.0))) / 3, rel=1e-5)
     assert r.grad[2].item() > 0 and r.grad.sum().item() == pytest.approx(0.0, abs=1e-6)
     centered = pair_loss(torch.tensor([0.5, 2.0, -1.0]), pairs(ranking), center=0.1)
-    assert float(centered) == pytest.approx(float(loss) + 0.1 * (2.5 ** 2 + 1.0 ** 2 + 0.5 ** 2) / 3, rel=1e-6)
+    assert float(centered) == pytest.approx(float(loss.detach()) + 0.1 * (2.5 ** 2 + 1.0 ** 2 + 0.5 ** 2) / 3, rel=1e-6)
 
 
 def test_gold_labeler_orders_by_the_scorer_and_tosses_coins_on_ties():

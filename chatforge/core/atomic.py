@@ -95,3 +95,15 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
             return json.load(f)
     except FileNotFoundError:
         return default
+
+
+def cached_json(path: str | os.PathLike, compute) -> Any:
+    """The JSON at `path` if a run already wrote it, else `compute()` written there atomically:
+    how a stage keeps an evaluation it has done across an interruption."""
+    path = Path(path)
+    if path.is_file():
+        return read_json(path)
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
+    return value

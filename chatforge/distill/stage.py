@@ -27,7 +27,7 @@ import math
 import time
 import types
 
-from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.atomic import atomic_write_text, cached_json, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.distill.config import ARMS, DIVERGENCES, METHODS
@@ -59,15 +59,6 @@ def validate(cfg) -> None:
 
 def _jsonl(path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.is_file() else []
-
-
-def _cached(path, fn):
-    if path.is_file():
-        return read_json(path)
-    value = fn()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
-    return value
 
 
 def distill_data(ctx) -> tuple[list[dict], list[dict]]:
@@ -148,7 +139,7 @@ def run(ctx: StageContext) -> dict:
         return {"summary": r["summary"], "tasks": {k: {x: y for x, y in v.items() if x != "per_item"}
                                                    for k, v in r["tasks"].items()}}
 
-    teacher_eval = _cached(ctx.out / "eval_teacher.json", lambda: evaluate(teacher, teacher_tok, "teacher"))
+    teacher_eval = cached_json(ctx.out / "eval_teacher.json", lambda: evaluate(teacher, teacher_tok, "teacher"))
     teacher_val = val_loss(teacher, teacher_tok, val, min(seq_len, teacher.config.max_seq_len)) \
         if same_tok(teacher_tok, tokenizer) else None
 
@@ -158,7 +149,7 @@ def run(ctx: StageContext) -> dict:
         m = _train_arm(ctx, arm, tcfg, start, teacher, teacher_tok, tokenizer, tok_dir, train, val, out, dist, seed)
         train_metrics[arm] = m
         model, _, _ = ckpt.load_model(out / "ckpt", device)
-        ev = _cached(out / ("eval.json" if arm != cfg.method else "eval_student.json"),
+        ev = cached_json(out / ("eval.json" if arm != cfg.method else "eval_student.json"),
                      lambda: evaluate(model, tokenizer, arm))
         results[arm] = {"summary": ev["summary"], "params": model.num_params(), "model": model,
                         "val_loss": round(val_loss(model, tokenizer, val, seq_len), 5)}

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import types
 
-from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.atomic import cached_json, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 
@@ -42,14 +42,6 @@ def validate(cfg) -> None:
     if cfg.steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or not (0 < cfg.clip_low < 1 and cfg.clip_high > 0):
         raise UserError("rl.steps and rl.kl must be at least 0, rl.grpo_lr above 0, "
                         "0 < rl.clip_low < 1 and rl.clip_high above 0.")
-
-
-def _cached(path, fn):
-    if path.is_file():
-        return read_json(path)
-    value = fn()
-    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
-    return value
 
 
 def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
@@ -92,7 +84,7 @@ def run(ctx: StageContext) -> dict:
     tests = test_problems(world, cfg.sets, cfg.eval_items, seed)
     curve_tests = {n: t[:cfg.curve_items] for n, t in tests.items()}
     ks = ks_for(cfg.eval_samples)
-    blind = _cached(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
+    blind = cached_json(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
 
     def measure(which: dict, tag: int) -> dict:
         threads = torch.get_num_threads()
@@ -108,11 +100,11 @@ def run(ctx: StageContext) -> dict:
             model.train(was)
 
     ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
-    before = _cached(ctx.out / "eval_before.json", lambda: measure(tests, 0))
+    before = cached_json(ctx.out / "eval_before.json", lambda: measure(tests, 0))
     (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
 
     def curve_point(step: int) -> None:  # curve/step_<n>.json (RFT: n = rounds done)
-        _cached(ctx.out / "curve" / f"step_{step}.json", lambda: measure(curve_tests, 1))
+        cached_json(ctx.out / "curve" / f"step_{step}.json", lambda: measure(curve_tests, 1))
     curve_point(0)
 
     pool = [p for n in cfg.sets for p in train_problems(world, n)]
@@ -126,7 +118,7 @@ def run(ctx: StageContext) -> dict:
 
     model.eval()
     ctx.log.info("pass@k after")
-    after = _cached(ctx.out / "eval.json", lambda: measure(tests, 2))
+    after = cached_json(ctx.out / "eval.json", lambda: measure(tests, 2))
 
     def suite():
         from chatforge.eval.suite import evaluate
@@ -135,7 +127,7 @@ def run(ctx: StageContext) -> dict:
                                      eval_threads=cfg.eval_threads)
         return evaluate(model, tokenizer, ctx.run_dir, ecfg, seed=seed, device=device, log=ctx.log)
     ctx.log.info("the greedy evaluation suite after RL")
-    suite_after = _cached(ctx.out / "eval_suite.json", suite)
+    suite_after = cached_json(ctx.out / "eval_suite.json", suite)
 
     t = table(before, after, blind, cfg.eval_samples)
     top = next(k for k in next(iter(t.values())) if k.startswith("before_pass@") and k != "before_pass@1")

@@ -25,7 +25,7 @@ import json
 
 import torch
 
-from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.atomic import atomic_write_text, cached_json, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 
@@ -42,15 +42,6 @@ def validate(cfg) -> None:
     if cfg.steps < 0 or cfg.hack_steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or cfg.hack_lr <= 0 or cfg.temperature <= 0:
         raise UserError("rlhf.steps, rlhf.hack_steps and rlhf.kl must be at least 0; rlhf.grpo_lr, rlhf.hack_lr and "
                         "rlhf.temperature above 0.")
-
-
-def _cached(path, fn):
-    if path.is_file():
-        return read_json(path)
-    value = fn()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False))
-    return value
 
 
 class Judges:
@@ -182,7 +173,7 @@ def run(ctx: StageContext) -> dict:
         return out
 
     ctx.log.info(f"the report prompts: {len(report)} x {cfg.report_samples} answers per model")
-    comparison = _cached(ctx.out / "report.json", compare)
+    comparison = cached_json(ctx.out / "report.json", compare)
     examples = {"before": main["curve"][0]["examples"],
                 "best": next(p for p in main["curve"] if p["step"] == best["step"])["examples"]}
     if hack:
@@ -281,7 +272,7 @@ def _train(ctx, cfg, model, ref, tokenizer, tok_dir, judges, pool, select, dist,
     curve_dir, best_dir = out / "curve", out / "best"
 
     def point(step: int) -> dict:
-        return _cached(curve_dir / f"step_{step}.json",
+        return cached_json(curve_dir / f"step_{step}.json",
                        lambda: {"step": step, **held_out(model, ref, tokenizer, judges, select,
                                                          samples=cfg.eval_samples, cfg=cfg, seed=seed * 17 + 3)})
 
