@@ -1,8 +1,9 @@
 """The `[rank]`, `[rm]` and `[rlhf]` config sections (three stages, each with its own staleness).
 
-Defaults are the `cpu` preset: the world's 300 open-ended train prompts ranked once each (K = 4
-answers from the RL stage's chat model), a reward model from the SFT transformer, and GRPO
-against it with a KL penalty; then the same run without the penalty, to show the hack.
+Defaults are the `cpu` preset, as measured in docs/rlhf.md: the world's 300 open-ended train
+prompts ranked once each (K = 8 answers from the RL stage's chat model), a reward model from the
+SFT transformer, and 60 GRPO steps against it with a KL penalty; then 250 steps of the same run
+without the penalty and at twice the learning rate, to show the hack (the detector fired at 240).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from chatforge.sft.config import FinetuneSettings
 @dataclass
 class RankConfig:
     labeler: str = "gold"  # gold: the world's hidden scorer plays the human (the only automatic labeler)
-    answers: int = 4  # K answers sampled and ranked per prompt (InstructGPT: 4 to 9)
+    answers: int = 8  # K answers sampled and ranked per prompt (InstructGPT: 4 to 9); K = 4 measured 4.7 points worse
     train_prompts: int = 300  # open-ended train prompts ranked (the world has open_train of them)
     test_prompts: int = 100  # held-out prompts ranked for the reward model's accuracy
     temperature: float = 1.0
@@ -41,20 +42,20 @@ class RMConfig(FinetuneSettings):
 class RLHFConfig(FinetuneSettings):
     samples: int = 8  # G answers per prompt (GRPO group)
     prompts_per_step: int = 8
-    steps: int = 40
+    steps: int = 60
     temperature: float = 1.0
     max_new_tokens: int = 160
     prompts_per_call: int = 8
     std_scale: bool = True  # advantages divided by the group's std: reward-model scores have no natural unit
     kl: float = 0.1  # k3 KL penalty to the starting model, in the loss
-    grpo_lr: float = 3e-5
+    grpo_lr: float = 5e-5
     clip_low: float = 0.2
     clip_high: float = 0.28
     reuse: int = 1
     micro_batch: int = 64
     # the hacking demonstration: the same run without the KL penalty (0 steps = skip it)
-    hack_steps: int = 40
-    hack_lr: float = 3e-5
+    hack_steps: int = 250
+    hack_lr: float = 1e-4
     # held-out curve: answers to the world's open test prompts every eval_every steps. The first
     # `select_prompts` choose the kept checkpoint (best true reward); the rest report it.
     eval_every: int = 10
