@@ -80,7 +80,8 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
         "curve": curve[:4], "hack_curve": curve, "hack_detector": {"step": 5, "message": "proxy up, true down"},
         "comparison": {"sft": {"true": 0.3, "true_ci95": [0.25, 0.35], "proxy": 0.1},
                        "rlhf": {"true": 0.5, "true_ci95": [0.45, 0.55], "proxy": 0.3}},
-        "met": {"beats_sft": True, "hack_shown": True}}))
+        "paired": {"rlhf_vs_sft": {"diff": 0.2, "ci95": [0.12, 0.28], "prompts": 60}},
+        "met": {"above_sft_significant": True, "hack_shown": True}}))
     (run / "rlhf" / "examples.json").write_text(json.dumps({
         "before": [{"prompt": "Tell me a joke about cats.", "answer": "A cat walked in.", "proxy": 0.1, "true": 0.4}],
         "hacked": [{"prompt": "Tell me a joke about cats.", "answer": "the the the the", "proxy": 0.9, "true": 0.0}]}))
@@ -92,6 +93,7 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
     page = html(title, sub, secs)
     rl = page[page.index('<section id="rlhf">'):page.index('<section id="distill">')]
     assert rl.count("<svg") == 3 and "hack detected" in rl and "Target met" in rl
+    assert "+0.200 [+0.120, +0.280], paired over 60 held-out prompts" in rl  # the stage's paired verdict
     assert "<td>hacked</td>" in rl and "the the the the" in rl  # the examples, before and after
     dist = page[page.index('<section id="distill">'):page.index('<section id="eval">')]
     assert "student <code>logits</code>" in dist and "below 90% of the teacher on: identity" in dist

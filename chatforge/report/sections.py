@@ -334,7 +334,12 @@ def rlhf(run: Path) -> Section:
                       "Answers before RLHF, at the best point by true reward, where the detector flagged the "
                       "no-KL run, and at its end.")
     met = m.get("met") or {}
-    if "beats_sft" in met:
+    vs_sft = (m.get("paired") or {}).get("rlhf_vs_sft")
+    if "above_sft_significant" in met and isinstance(vs_sft, dict):
+        lo, hi = vs_sft["ci95"]
+        sec.verdict(bool(met["above_sft_significant"]), "the KL-regularised policy beats the SFT model on true "
+                    f"reward: {vs_sft['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], paired over {vs_sft['prompts']} held-out prompts.")
+    elif "beats_sft" in met:  # runs made before the paired comparison
         sec.verdict(bool(met["beats_sft"]), "the KL-regularised policy beats the SFT model on true reward "
                     "(held-out prompts, intervals not overlapping the other's mean).")
     if "hack_shown" in met:
