@@ -90,14 +90,10 @@ def run(ctx: StageContext) -> dict:
 
     by_id = {it["id"]: it for _, it in items}
     mine = [r for r in rankings.read(ctx.run_dir) if r.get("tag") == tag and r["prompt_id"] in by_id]
-    scores = [gold_score(by_id[r["prompt_id"]], a) for r in mine for a in r["answers"]]
-    tied = total = 0
-    for r in mine:
-        s = [gold_score(by_id[r["prompt_id"]], a) for a in r["answers"]]
-        for i in range(len(s)):
-            for j in range(i + 1, len(s)):
-                total += 1
-                tied += s[i] == s[j]
+    per = [[gold_score(by_id[r["prompt_id"]], a) for a in r["answers"]] for r in mine]
+    scores = [x for s in per for x in s]
+    pairs = [(s[i], s[j]) for s in per for i in range(len(s)) for j in range(i + 1, len(s))]
+    tied, total = sum(a == b for a, b in pairs), len(pairs)
     test = [r for r in mine if r["split"] == "test"]
     consistency = self_consistency([by_id[r["prompt_id"]] for r in test], [r["answers"] for r in test], seed)
     ctx.log.info(f"answers' mean gold score {sum(scores) / max(1, len(scores)):.3f}; tied pairs {tied}/{total}; "
