@@ -232,3 +232,31 @@ def test_lean_decode_step_equals_module_path(tok, kw):
     # QK-norm (Qwen3 style) puts a norm between projection and RoPE: the module path serves it
     q = make_model(tok.n_vocab, qk_norm=True)
     assert not DecodeStep(q).supported(KVCache.for_model(q, 1, 8))
+
+
+def test_batches_decoded_side_by_side_give_the_same_tokens(tok, monkeypatch):
+    """chat.turns.complete_many decodes its batches on several threads on a CPU: each batch has its
+    own seed and cache, so the completions are those of one batch at a time, with tools run."""
+    from chatforge.chat.turns import complete_many
+    from chatforge.core.device import decode_workers
+
+    m = make_model(tok.n_vocab, max_seq_len=128)
+    convs = [[{"role": "user", "content": f"question {i}: " + "x" * (i % 5)}] for i in range(7)]
+    def execute(tool, inp):
+        return "ok"
+
+    def run(workers: str):
+        monkeypatch.setenv("CHATFORGE_DECODE_WORKERS", workers)
+        assert decode_workers(torch.device("cpu")) == int(workers)
+        done = complete_many(m, tok, convs, num_samples=3, executor=execute, max_new_tokens=16, batch_size=2,
+                             temperature=1.0, seed=11)
+        return [[(c.tokens, c.forced) for c in comps] for _, comps in done]
+
+    one, three = run("1"), run("3")
+    assert one == three and len(one) == 7 and all(len(c) == 3 for c in one)
+    assert len({tuple(t) for c in one for t, _ in c}) > 10  # really sampled
+    monkeypatch.delenv("CHATFORGE_DECODE_WORKERS")
+    assert decode_workers(torch.device("cpu")) >= 1  # one torch thread (the fixture): one per core
+    monkeypatch.setenv("CHATFORGE_DECODE_WORKERS", "many")
+    with pytest.raises(UserError, match="whole number"):
+        decode_workers(torch.device("cpu"))

@@ -15,7 +15,7 @@ from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, IM_END, RESULT_CLOSE, 
 Executor = Callable[[str, str], str]
 
 
-def _engine(model_or_engine, tokenizer):
+def as_engine(model_or_engine, tokenizer):
     from chatforge.engine import Engine
 
     return model_or_engine if isinstance(model_or_engine, Engine) else Engine(model_or_engine, tokenizer)
@@ -47,19 +47,33 @@ def complete_many(model_or_engine, tokenizer, conversations: list[list[dict]], *
     """-> per conversation (its prompt ids, its `num_samples` engine Completions: ids, which ones
     were force-fed, finish reason). One engine call per batch of `batch_size` conversations,
     their samples sharing the prompt's prefill. RL trains on these ids; `sample_many` parses them."""
-    engine = _engine(model_or_engine, tokenizer)
+    engine = as_engine(model_or_engine, tokenizer)
     stops = stop_ids(tokenizer)
     prompts = [_fit(render_prompt(c, tokenizer), engine.max_seq_len, min(max_new_tokens, 64))
                for c in conversations]
     # batches of similar length waste less work on padding
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    starts = list(range(0, len(order), max(1, batch_size)))
+
+    def one(b: int) -> list:
+        return engine.generate([prompts[i] for i in order[b:b + batch_size]], num_samples=num_samples,
+                               max_new_tokens=max_new_tokens, temperature=temperature,
+                               seed=None if seed is None else seed + b,  # each batch its own stream
+                               stop_ids=stops, executor=executor)
+
+    from chatforge.core.device import decode_workers
+
+    workers = min(len(starts), decode_workers(engine.device)) if seed is not None else 1
+    if workers > 1:  # batches side by side on the cores (the same tokens: a seed per batch)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+            results = list(pool.map(one, starts))
+    else:
+        results = [one(b) for b in starts]
     out: list[list] = [[] for _ in prompts]
-    for b in range(0, len(order), max(1, batch_size)):
+    for b, comps in zip(starts, results):
         idx = order[b:b + batch_size]
-        comps = engine.generate([prompts[i] for i in idx], num_samples=num_samples,
-                                max_new_tokens=max_new_tokens, temperature=temperature,
-                                seed=None if seed is None else seed + b,  # each batch its own stream
-                                stop_ids=stops, executor=executor)
         for r, c in enumerate(comps):
             out[idx[r // num_samples]].append(c)
     return list(zip(prompts, out))
@@ -126,7 +140,7 @@ def stream_turn(model_or_engine, tokenizer, messages: list[dict], *, executor: E
                 on_event: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """One assistant turn, streamed: on_text gets answer text as it is written, on_event each
     tool_call / tool_result segment once complete. Returns the turn's segments."""
-    engine = _engine(model_or_engine, tokenizer)
+    engine = as_engine(model_or_engine, tokenizer)
     prompt = _fit(render_prompt(messages, tokenizer), engine.max_seq_len, min(max_new_tokens, 128))
     streamer = _Streamer(tokenizer, on_text, on_event)
     (comp,) = engine.generate([prompt], max_new_tokens=max_new_tokens, temperature=temperature,

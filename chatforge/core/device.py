@@ -45,6 +45,33 @@ def apply_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def decode_workers(device) -> int:
+    """How many batches to decode side by side. On a CPU whose torch runs one intra-op thread
+    (what the sampling stages set: a small model decodes faster on one), torch's kernels release
+    the GIL, so one Python thread per core keeps every core busy: 1.7x on the 2-core machine, and
+    the same tokens, since each batch has its own seed and its own cache.
+    CHATFORGE_DECODE_WORKERS overrides the count (1 = one batch at a time)."""
+    import os
+
+    import torch
+
+    env = os.environ.get("CHATFORGE_DECODE_WORKERS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            from chatforge.core.errors import UserError
+
+            raise UserError(f"CHATFORGE_DECODE_WORKERS must be a whole number, not '{env}'.") from None
+    if getattr(device, "type", str(device)) != "cpu" or torch.get_num_threads() != 1:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def cpu_summary() -> str:
     """The CPU model and the flags that decide fast dtypes ("AMD EPYC; avx2 avx512_bf16"): every
     measured figure is quoted with it, since bf16 is ~2x fp32 on AVX512-BF16/AMX chips and

@@ -40,8 +40,11 @@ def _roll_cols(w: torch.Tensor, n_heads: int, d: int) -> torch.Tensor:
 
 class DecodeStep:
     def __init__(self, model):
+        import threading
+
         self.model = model
         self._key = None
+        self._lock = threading.Lock()  # batches may decode side by side (chat.turns.complete_many)
 
     def supported(self, cache) -> bool:
         m = self.model
@@ -52,6 +55,10 @@ class DecodeStep:
 
     def refresh(self) -> None:
         """Re-pack the weights if any parameter changed since the last pack."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         m = self.model
         key = tuple((p.data_ptr(), p._version) for p in m.parameters())
         if key == self._key:

@@ -28,16 +28,29 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
     sampling, `chat.turns.complete_many`: tools run for the tools-on problems only). The score is
     the task's checker, or `scorer(problem, text)` when given (RLHF: the reward model)."""
     from chatforge.chat.render import assistant_text, parse_assistant
-    from chatforge.chat.turns import complete_many, tools_off
+    from chatforge.chat.turns import as_engine, complete_many, tools_off
+    from chatforge.core.device import decode_workers
     from chatforge.rl.problems import reward
 
+    engine = as_engine(engine, tokenizer)
     end = tokenizer.special("<|im_end|>")
     out: list[list[Sample]] = [[] for _ in problems]
-    for tools in (False, True):  # a call runs tools for all its rows or for none
-        idx = [i for i, p in enumerate(problems) if p["tools"] == tools]
-        done = complete_many(engine, tokenizer, [problems[i]["messages"] for i in idx], num_samples=samples,
+    calls = [(tools, [i for i, p in enumerate(problems) if p["tools"] == tools]) for tools in (False, True)]
+    calls = [(tools, idx) for tools, idx in calls if idx]  # a call runs tools for all its rows or for none
+
+    def call(tools: bool, idx: list[int]) -> list:
+        return complete_many(engine, tokenizer, [problems[i]["messages"] for i in idx], num_samples=samples,
                              executor=execute if tools else tools_off, max_new_tokens=max_new_tokens,
                              batch_size=prompts_per_call, temperature=temperature, seed=seed + int(tools))
+
+    if len(calls) > 1 and decode_workers(engine.device) > 1:  # the two calls side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(calls), thread_name_prefix="rollout") as pool:
+            results = list(pool.map(lambda c: call(*c), calls))
+    else:
+        results = [call(*c) for c in calls]
+    for (tools, idx), done in zip(calls, results):
         for i, (prompt, comps) in zip(idx, done):
             for c in comps:
                 segs = parse_assistant(c.tokens, tokenizer)
