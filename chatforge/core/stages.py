@@ -34,6 +34,7 @@ SECTIONS: dict[str, str] = {
     "rm": "chatforge.rlhf.config:RMConfig",
     "rlhf": "chatforge.rlhf.config:RLHFConfig",
     "distill": "chatforge.distill.config:DistillConfig",
+    "eval": "chatforge.eval.config:EvalConfig",
     "tools": "chatforge.tools.config:ToolsConfig",
     "serve": "chatforge.serve.config:ServeConfig",
 }
@@ -65,6 +66,9 @@ STAGES: list[StageSpec] = [
     StageSpec("rlhf", "chatforge.rlhf.stage", ("rlhf",), ("world", "sft", "rl", "rm")),
     StageSpec("distill", "chatforge.distill.stage", ("distill",),
               ("world", "data", "tokenizer", "sft", "tools", "rl", "rlhf")),  # teacher: the most refined
+    StageSpec("eval", "chatforge.eval.stage", ("eval", "sft"),  # sft: eval_items, the suite's settings
+              ("world", "data", "tokenizer", "pretrain", "sft", "probe", "rl", "rm", "rlhf", "distill")),
+    StageSpec("report", "chatforge.report.stage", (), ("eval",)),  # renders whatever the run holds
 ]
 
 # CLI commands, in --help order: command name -> module with register(subparsers).

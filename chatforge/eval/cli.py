@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
                    help="evaluate only this checkpoint file or folder (repeatable; default: every checkpoint "
                    "of the run)")
     p.add_argument("--only", default=None, help="comma-separated checkpoint names of the run (e.g. sft,rl)")
-    p.add_argument("--items", type=int, default=None, help="items per task set (default: the run's sft.eval_items)")
+    p.add_argument("--items", type=int, default=None,
+                   help="items per task set (default: the run's eval.items, else sft.eval_items)")
     p.add_argument("--tasks", default=None, help="comma-separated task sets to run (default: all)")
     p.add_argument("--force", action="store_true", help="measure again, even what is cached or a stage measured")
     p.add_argument("--device", default="auto")
@@ -72,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         if bad:
             raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(known)}).")
     log = Logger(run_dir / "eval" / "log.jsonl", prefix="eval")
-    out = evaluate_run(run_dir, cfg, ckpts, items=args.items or cfg.sft.eval_items, tasks=tasks,
+    out = evaluate_run(run_dir, cfg, ckpts, items=args.items or cfg.eval.items or cfg.sft.eval_items, tasks=tasks,
                        force=args.force, device=pick_device(args.device), log=log)
     if args.json:
         print(json.dumps(out["rows"], indent=2))

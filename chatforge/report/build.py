@@ -42,7 +42,10 @@ def timing(run: Path) -> Section:
 
     sec = Section("time", "Time per stage")
     rows, total = [], 0.0
-    for name, done in _stages(run):
+    staged = _stages(run)
+    for name, done in staged:
+        if name == "report" and not done:  # this page, being rendered by the report stage
+            continue
         wall = done.get("wall_s")
         if isinstance(wall, (int, float)):
             total += wall
@@ -50,7 +53,8 @@ def timing(run: Path) -> Section:
         rows.append([name, "complete" if done else "started, not finished",
                      f"{wall:,.1f} s" if isinstance(wall, (int, float)) else "—", when])
     ev = S.read(run, "eval/metrics.json")
-    if isinstance(ev, dict) and ev.get("rows"):  # each row's own measuring time (a cached row kept its)
+    eval_staged = any(n == "eval" and c for n, c in staged)
+    if isinstance(ev, dict) and ev.get("rows") and not eval_staged:  # `chatforge eval` only: its rows' times
         took = sum(r.get("seconds") or 0 for r in ev["rows"])
         rows.append(["eval", f"command, {len(ev['rows'])} checkpoints", f"{took:,.1f} s", ev.get("created", "")])
     ar = S.read(run, "arena/ratings.json")
