@@ -187,7 +187,7 @@ def test_probe_stage_outputs(smoke_run):
     # eval, chat and serve pick the most refined chat model: the newest stage's (rl follows probe)
     from chatforge.chat.cli import find_chat_checkpoint
 
-    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "distill"  # the last chat stage
+    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "rlhf"  # the most refined full-size chat model
 
 
 def _copy_run(src: Path, dst: Path) -> Path:

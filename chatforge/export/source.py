@@ -13,8 +13,10 @@ from typing import Any
 
 from chatforge.core.errors import UserError
 
-# Most refined first. Stages that do not exist yet simply are not found.
-PREFERENCE = ("distill", "rlhf", "rl", "probe", "sft", "pretrain")
+# Most refined first; the distilled student after the full-size chat models: it is the run's small,
+# fast copy of its best model, not a better one (ask for it by name, e.g. --checkpoint D/distill).
+# Stages that do not exist yet simply are not found.
+PREFERENCE = ("rlhf", "rl", "probe", "sft", "distill", "pretrain")
 
 
 @dataclass
