@@ -34,8 +34,8 @@ def list_checkpoints(run_dir: Path) -> dict[str, Path]:
     if run_dir is None or not Path(run_dir).is_dir():
         return out
     run_dir = Path(run_dir)
-    known = list(PREFERENCE) + sorted(p.name for p in run_dir.iterdir()
-                                      if p.is_dir() and p.name not in PREFERENCE)
+    known = list(PREFERENCE) + sorted(p.name for p in run_dir.iterdir()  # not the protocol's <stage>.prev/
+                                      if p.is_dir() and p.name not in PREFERENCE and not p.name.endswith(".prev"))
     for stage in known:
         d = run_dir / stage / "ckpt"
         if (d / "latest.json").is_file():
