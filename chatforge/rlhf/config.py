@@ -2,8 +2,9 @@
 
 Defaults are the `cpu` preset, as measured in docs/rlhf.md: the world's 300 open-ended train
 prompts ranked once each (K = 8 answers from the RL stage's chat model), a reward model from the
-SFT transformer, and 60 GRPO steps against it with a KL penalty; then 250 steps of the same run
-without the penalty and at twice the learning rate, to show the hack (the detector fired at 240).
+SFT transformer, and 60 GRPO steps against it with a KL penalty; then 70 steps of the same run
+without the penalty at six times the learning rate, to show the hack inside the default run's hour
+(docs/rlhf.md also has the slower first demonstration: 250 steps at 1e-4, the detector fired at 240).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class RLHFConfig(FinetuneSettings):
     steps: int = 60
     temperature: float = 1.0
     max_new_tokens: int = 160
-    prompts_per_call: int = 8
+    prompts_per_call: int = 4  # a step's 8 prompts in two batches, decoded side by side on 2 cores
     std_scale: bool = True  # advantages divided by the group's std: reward-model scores have no natural unit
     kl: float = 0.1  # k3 KL penalty to the starting model, in the loss
     grpo_lr: float = 5e-5
@@ -53,9 +54,10 @@ class RLHFConfig(FinetuneSettings):
     clip_high: float = 0.28
     reuse: int = 1
     micro_batch: int = 64
-    # the hacking demonstration: the same run without the KL penalty (0 steps = skip it)
-    hack_steps: int = 250
-    hack_lr: float = 1e-4
+    # the hacking demonstration: the same run without the KL penalty (0 steps = skip it); 70 steps
+    # at 3e-4 fit the default run's hour (docs/rlhf.md's first demonstration: 250 steps at 1e-4)
+    hack_steps: int = 70
+    hack_lr: float = 3e-4
     # held-out curve: answers to the world's open test prompts every eval_every steps. The first
     # `select_prompts` choose the kept checkpoint (best true reward); the rest report it.
     eval_every: int = 10
