@@ -43,7 +43,8 @@ def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
     out = capsys.readouterr().out
     m = json.loads((run / "eval" / "metrics.json").read_text())
     names = [r["name"] for r in m["rows"]]
-    found = sorted(p.parent.parent.name for p in run.glob("*/ckpt/latest.json"))
+    found = sorted(p.parent.parent.name for p in run.glob("*/ckpt/latest.json")
+                   if not p.parent.parent.name.endswith(".prev"))
     assert sorted(names) == found  # every checkpoint of the run (rlhf, distill too once they exist) ...
     assert names[:4] == ["pretrain", "sft", "probe", "rl"]  # ... in pipeline order
     base, chats = m["rows"][0], m["rows"][1:4]
@@ -147,3 +148,13 @@ def test_checkpoints_named_on_the_command_line(run):
             break
     assert named([run / "sft", run / "sft" / "ckpt"]) == {"sft": run / "sft", "sft-2": run / "sft" / "ckpt"}
     assert "rm" not in run_checkpoints(run)
+
+
+def test_a_moved_aside_stage_is_not_a_checkpoint(tmp_path):
+    """The protocol moves a stage's old outputs to <stage>.prev/ when its config changes: not a model."""
+    from chatforge.eval.board import run_checkpoints
+
+    for name in ("sft", "sft.prev", "distill.prev", "smollm2"):
+        (tmp_path / name / "ckpt").mkdir(parents=True)
+        (tmp_path / name / "ckpt" / "latest.json").write_text("{}")
+    assert list(run_checkpoints(tmp_path)) == ["sft", "smollm2"]

@@ -61,6 +61,16 @@ def test_repeated_run_skips_every_stage(fresh_run, capsys):
     assert before == {p: p.stat().st_mtime_ns for p in fresh_run.glob("*/_COMPLETE.json")}
 
 
+def test_a_forced_eval_stage_keeps_the_rows_it_cached(fresh_run):
+    """Re-running the eval stage moves eval/ aside; its cached rows come along, nothing is measured
+    again, and the report after it is rendered anew."""
+    assert main(["--quiet", "run", "--preset", "smoke", "--run-dir", str(fresh_run), "--force", "eval"]) == 0
+    assert (fresh_run / "eval.prev" / "metrics.json").is_file() and (fresh_run / "report.prev").is_dir()
+    rows = json.loads((fresh_run / "eval" / "metrics.json").read_text())["rows"]
+    assert len(rows) == 6 and all(r["cached"] for r in rows)
+    assert (fresh_run / "report" / "report.html").is_file()
+
+
 def test_export_at_the_end_reads_back_the_same_model(fresh_run, tmp_path, one_thread):
     from chatforge.export import source
     from chatforge.importer.convert import import_model
