@@ -71,6 +71,23 @@ def test_a_forced_eval_stage_keeps_the_rows_it_cached(fresh_run):
     assert (fresh_run / "report" / "report.html").is_file()
 
 
+@pytest.mark.parametrize("override,says", [("eval.tasks=nope", "unknown task set 'nope'"),
+                                            ("eval.items=-1", "at least 1")])
+def test_bad_eval_settings_are_one_sentence(fresh_run, tmp_path, override, says):
+    from chatforge.core.config import load_config
+    from chatforge.core.errors import UserError
+    from chatforge.core.log import Logger
+    from chatforge.core.rundir import StageContext
+    from chatforge.eval.stage import run
+
+    out = tmp_path / "eval"
+    out.mkdir()
+    ctx = StageContext(name="eval", run_dir=fresh_run, out=out, config=load_config("smoke", [override]),
+                       log=Logger(None, "eval"))
+    with pytest.raises(UserError, match=says):
+        run(ctx)
+
+
 def test_export_at_the_end_reads_back_the_same_model(fresh_run, tmp_path, one_thread):
     from chatforge.export import source
     from chatforge.importer.convert import import_model

@@ -36,8 +36,10 @@ def carry_cache(ctx: StageContext) -> int:
 def run(ctx: StageContext) -> dict:
     from chatforge.core.device import pick_device
     from chatforge.core.errors import UserError
+    from chatforge.core.log import say
     from chatforge.eval.board import evaluate_run, run_checkpoints
     from chatforge.eval.suite import build_sets
+    from chatforge.eval.table import transposed
     from chatforge.world import load_world
 
     cfg = ctx.config
@@ -58,8 +60,5 @@ def run(ctx: StageContext) -> dict:
         raise UserError(f"no checkpoint in '{ctx.run_dir}' to evaluate.")
     out = evaluate_run(ctx.run_dir, cfg, ckpts, items=items, tasks=tasks, device=pick_device(cfg.run.device),
                        log=ctx.log)
-    from chatforge.core.log import say
-    from chatforge.eval.table import transposed
-
     say(transposed(out["rows"]))
     return out
