@@ -60,6 +60,8 @@ def test_report_of_the_smoke_run_and_its_markdown_twin(run):
     for f in figs:
         assert (run / "report" / f).read_text().startswith("<svg")
     assert md.count("\n## ") == page.count("<section ") and "| checkpoint | val bpb |" in md
+    # RL's guard sets (the smoke preset practises identity and refusals beside its answer sets)
+    assert "identity (a guard: behaviour RL must keep)" in page
     # a stage that never ran gets one plain sentence (here: a run without RL)
     bare = run.parent / "bare"
     shutil.copytree(run, bare, ignore=shutil.ignore_patterns("rl", "rlhf", "rm", "rank", "distill", "report"))

@@ -98,8 +98,39 @@ def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
     # train problems never use a test item's wording
     for name in ("knowledge_known_qa", "knowledge_bio_only", "search_unknown", "arithmetic"):
         t = test_problems(world, [name], 50, 3)[name]
-        train_q = {p["messages"][-1]["content"] for p in train_problems(world, name)}
+        train_q = {p["messages"][-1]["content"] for p in train_problems(world, name, 0)}
         assert train_q and not train_q & {p["messages"][-1]["content"] for p in t}
+    # the refusal guards: other people than the evaluation's, tools off, a refusal is the right answer
+    from chatforge.rl.problems import reward
+    from chatforge.world.refusals import refusal
+
+    for name in ("refusal_unknown", "refusal_invented"):
+        t = test_problems(world, [name], 50, 3)[name]
+        train = train_problems(world, name, 3)
+        assert train and not {p["item"]["person_id"] for p in train} & {p["item"]["person_id"] for p in t}
+        assert not any(p["tools"] for p in train + t)
+        p = train[0]
+        assert reward(world, p, refusal("X", p["item"]["attribute"], __import__("random").Random(0))) == 1.0
+        assert reward(world, p, f"The answer is {p['item']['answer']}.") == 0.0
+        assert blind_guesser(world, name, t, [1])["pass@1"] == 0.0
+
+
+def test_each_step_shares_its_problems_between_sets_and_guards():
+    import random
+
+    from chatforge.rl.problems import sample_problems
+
+    pool = ([{"set": "letters", "i": i} for i in range(600)] + [{"set": "knowledge_known_qa", "i": i} for i in range(10)]
+            + [{"set": "refusal_unknown", "i": i} for i in range(50)] + [{"set": "identity", "i": i} for i in range(5)])
+    got = sample_problems(pool, 16, random.Random(0), 0.25)
+    n = {s: sum(p["set"] == s for p in got) for s in ("letters", "knowledge_known_qa", "refusal_unknown", "identity")}
+    assert n["letters"] == n["knowledge_known_qa"] == 6 and n["refusal_unknown"] == n["identity"] == 2
+    assert len(sample_problems(pool[600:610], 8, random.Random(0), 0.25)) == 8  # no guard in the pool: all answer sets
+    only = sample_problems(pool[610:], 8, random.Random(0), 0.25)  # only guards: all from them
+    assert len(only) == 8 and {p["set"] for p in only} == {"refusal_unknown", "identity"}
+    # one set: the draws of the plain uniform sampler (RLHF's prompts keep their stream)
+    rng_a, rng_b = random.Random(5), random.Random(5)
+    assert sample_problems(pool[:600], 7, rng_a) == [pool[rng_b.randrange(600)] for _ in range(7)]
 
 
 def _rl(run, *args):
@@ -113,10 +144,11 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
     assert m["method"] == "grpo" and m["steps"] == 4 and len(m["rollouts"]) == 4
     assert m["groups"] == 16 and 0 <= m["groups_without_signal"] <= 16
     t = m["table"]
-    assert set(t) == {"arithmetic", "arithmetic_calculator", "letters", "letters_python", "knowledge_known_qa",
-                      "knowledge_bio_only", "search_unknown"}
+    assert set(t) == {"letters_python", "knowledge_known_qa", "refusal_unknown", "identity"}
     for r in t.values():
         assert {"before_pass@1", "before_pass@4", "after_pass@1", "blind_pass@1", "signal", "met"} <= set(r)
+    assert t["identity"]["guard"] and t["identity"]["kept"] in (True, False) and t["identity"]["met"] is None
+    assert "guard" not in t["letters_python"]
     assert [c["step"] for c in m["curve"]] == [0, 2, 4]
     assert "acc_identity" in m["suite_after"]
     for f in ("eval_before.json", "eval.json", "blind.json", "eval_suite.json"):

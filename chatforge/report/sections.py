@@ -272,7 +272,10 @@ def rl(run: Path) -> Section:
         for k, r in t.items():
             if not isinstance(r, dict):
                 continue
-            if r.get("signal") is False:
+            if r.get("guard"):
+                sec.verdict(bool(r.get("kept")), f"{k} (a guard: behaviour RL must keep): {pct(r.get('before_pass@1'))} -> "
+                            f"{pct(r.get('after_pass@1'))} (kept: at least 90% of before).")
+            elif r.get("signal") is False:
                 sec.verdict(None, f"{k}: no signal to amplify (no group had both a right and a wrong answer).")
             elif "met" in r:
                 sec.verdict(bool(r["met"]), f"{k}: pass@1 {pct(r.get('before_pass@1'))} -> {pct(r.get('after_pass@1'))}"

@@ -102,6 +102,7 @@ class Knobs:
     problems_per_step: int
     reuse: int
     std_scale: bool
+    guard_share: float = 0.0  # share of a step's problems from the guard sets (problems.sample_problems)
 
 
 class Rollouts:
@@ -132,7 +133,7 @@ class Rollouts:
 
         k = self.k
         problems = sample_problems(self.pool, k.problems_per_step,
-                                   random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"))
+                                   random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"), k.guard_share)
         was, threads = self.model.training, torch.get_num_threads()
         self.model.eval()
         if self.threads > 0:  # decoding a small model: fewer threads measured faster

@@ -10,6 +10,17 @@
                            those facts to practise, the held-out phrasing to score
     search_unknown         people the model never saw, tools on: the training half of the unknown
                            people to practise, the search evaluation's half to score
+    refusal_unknown        the same people asked with tools off: the right answer is a refusal
+                           (reward 1 for refusing); the refusal evaluation's half to score
+    refusal_invented       people with invented names (world/invented.py), tools off: the
+                           training half to practise, the evaluation's half to score
+    identity               "who are you?" conversations: the world's identity checker
+
+The refusal and identity sets are guards, not skills to amplify: practised beside the answer sets
+(`guard_share` of each step's problems) they pay for saying "I don't know" where nothing is known
+and for knowing who it is, so the answer sets' reward (a refusal scores like a wrong answer there)
+does not teach the model to make up an answer about everyone, nor its refusals to spread to "Who
+made you?".
 
 A problem is {"set", "messages" (ending with the user turn), "item" (what the checker reads),
 "tools"}; the reward is the world's checker on the text of the answer. Test problems are the
@@ -30,7 +41,8 @@ from chatforge.rl.config import SETS
 
 TASK = {"arithmetic": "arithmetic", "arithmetic_calculator": "arithmetic", "letters": "letters",
         "letters_python": "letters", "knowledge_known_qa": "knowledge", "knowledge_bio_only": "knowledge",
-        "search_unknown": "knowledge"}
+        "search_unknown": "knowledge", "refusal_unknown": "refusal", "refusal_invented": "refusal",
+        "identity": "identity"}
 TOOLS = {"arithmetic_calculator", "letters_python", "search_unknown"}
 
 
@@ -54,16 +66,24 @@ def _knowledge_item(p, attr: str) -> dict:
     return {"person_id": p.id, "attribute": attr, "answer": str(p.attrs[attr])}
 
 
-def train_problems(world, name: str) -> list[dict]:
-    """Every train problem of a set (a stable order)."""
+def train_problems(world, name: str, seed: int) -> list[dict]:
+    """Every train problem of a set (a stable order; `seed` picks the run's invented people)."""
+    from chatforge.eval.suite import invented
     from chatforge.sft.mixture import eval_half, train_questions
+    from chatforge.world.invented import split
     from chatforge.world.people import ATTRIBUTES
 
+    if name == "identity":  # the earlier turns as written; the model writes the last
+        return [{"set": name, "messages": list(it["messages"][:-1]), "item": it, "tools": False}
+                for it in world.tasks("identity", "train")]
     if name in ("arithmetic", "arithmetic_calculator", "letters", "letters_python"):
         return [_problem(name, it["question"], it) for it in world.tasks(TASK[name], "train")]
     if name == "knowledge_known_qa":
         return [_problem(name, it["question"], it) for it in world.tasks("knowledge", "train")
                 if it["group"] == "known-qa"]
+    if name == "refusal_invented":  # only the training half (the evaluation asks the other)
+        return [_problem(name, q, _knowledge_item(p, attr)) for p in split(invented(world, seed))[0]
+                for attr in ATTRIBUTES for q in train_questions(world, p, attr)]
     group = "known-bio-only" if name == "knowledge_bio_only" else "unknown"
     out = []
     for p in world.people:
@@ -85,15 +105,21 @@ def test_problems(world, names: list[str], n: int, seed: int) -> dict[str, list[
 
 
 def reward(world, problem: dict, text: str) -> float:
+    if TASK[problem["set"]] == "refusal":
+        from chatforge.world.refusals import is_refusal
+
+        return float(is_refusal(text))
     return float(world.check(TASK[problem["set"]], problem["item"], text))
 
 
 def blind_guesser(world, name: str, tests: list[dict], ks: list[int]) -> dict:
     """Exact pass@k of answering "The answer is X." with X drawn from the train answers (for
-    knowledge: the train answers of the asked attribute)."""
+    knowledge: the train answers of the asked attribute). 0 on the guard sets."""
+    if TASK[name] in ("refusal", "identity"):  # it never refuses, never says who it is
+        return {f"pass@{k}": 0.0 for k in ks}
     pools: dict = {}
     if TASK[name] == "knowledge":
-        for p in train_problems(world, name):
+        for p in train_problems(world, name, 0):
             pools.setdefault(p["item"]["attribute"], Counter())[p["item"]["answer"]] += 1
     else:
         pools[None] = Counter(str(it["answer"]) for it in world.tasks(TASK[name], "train"))
@@ -107,5 +133,24 @@ def blind_guesser(world, name: str, tests: list[dict], ks: list[int]) -> dict:
     return {k: round(v / max(1, len(tests)), 4) for k, v in out.items()}
 
 
-def sample_problems(pool: list[dict], n: int, rng: random.Random) -> list[dict]:
-    return [pool[rng.randrange(len(pool))] for _ in range(n)]
+def sample_problems(pool: list[dict], n: int, rng: random.Random, guard_share: float = 0.0) -> list[dict]:
+    """n problems: round(n * guard_share) from the guard sets and the rest from the answer sets
+    (all from one kind when the pool has only that kind); within each kind the sets take turns
+    (an equal share whatever its size: letters' 6,000 problems do not crowd out known-qa's
+    1,300), each problem drawn at random in its set."""
+    from chatforge.rl.config import GUARDS
+
+    kinds: list[dict[str, list[dict]]] = [{}, {}]  # answer sets, guard sets
+    for p in pool:
+        kinds[p["set"] in GUARDS].setdefault(p["set"], []).append(p)
+    n_guard = round(n * guard_share) if kinds[0] and kinds[1] else (n if kinds[1] else 0)
+    out = []
+    for by_set, count in ((kinds[0], n - n_guard), (kinds[1], n_guard)):
+        sets = list(by_set.values())
+        if not sets or count <= 0:
+            continue
+        first = rng.randrange(len(sets)) if len(sets) > 1 else 0  # who takes the leftover turns
+        for i in range(count):
+            group = sets[(first + i) % len(sets)]
+            out.append(group[rng.randrange(len(group))])
+    return out

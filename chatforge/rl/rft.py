@@ -42,7 +42,7 @@ def round_data(ctx, r: int, engine, tokenizer, world, pool, cfg, seed: int, exec
         rows = [json.loads(x) for x in (d / "data.jsonl").read_text().splitlines() if x.strip()]
         return rows, json.loads((d / "stats.json").read_text())
     rng = random.Random(f"rl-rft:{seed}:{r}")
-    problems = sample_problems(pool, cfg.problems_per_round, rng)
+    problems = sample_problems(pool, cfg.problems_per_round, rng, cfg.guard_share)
     groups = sample_groups(engine, tokenizer, world, problems, samples=cfg.samples, temperature=cfg.temperature,
                            max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
                            seed=seed * 100003 + r, execute=execute, format_reward=cfg.format_reward)

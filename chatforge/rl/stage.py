@@ -37,6 +37,8 @@ def validate(cfg) -> None:
             raise UserError(f"rl.{name} must be at least 1, got {getattr(cfg, name)}.")
     if cfg.samples < 2:
         raise UserError(f"rl.samples must be at least 2 (advantages compare samples of one problem), got {cfg.samples}.")
+    if not 0 <= cfg.guard_share <= 1:
+        raise UserError(f"rl.guard_share must be between 0 and 1, got {cfg.guard_share}.")
     if cfg.temperature <= 0:
         raise UserError(f"rl.temperature must be above 0 (answers are sampled), got {cfg.temperature}.")
     if cfg.steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or not (0 < cfg.clip_low < 1 and cfg.clip_high > 0):
@@ -46,7 +48,10 @@ def validate(cfg) -> None:
 
 def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
     """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds
-    (pass@1 up 10 points and clearly above the guesser, for sets whose pass@G was >= 20%)."""
+    (pass@1 up 10 points and clearly above the guesser, for sets whose pass@G was >= 20%). A guard
+    set (a refusal set) has no target of its own: it is `kept` when pass@1 stays >= 90% of before."""
+    from chatforge.rl.config import GUARDS
+
     top = f"pass@{max(k for k in (1, 2, 4, 8, 16, 32, 64) if k <= samples)}"
     out = {}
     for name, b in before.items():
@@ -59,6 +64,8 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
                      # above the guesser = the lower end of pass@1's 95% interval above its pass@1
                      "met": (gain >= 0.10 and a["pass@1_ci95"][0] > g["pass@1"]) if signal else None,
                      "length_before": b["mean_tokens"], "length_after": a["mean_tokens"]}
+        if name in GUARDS:
+            out[name].update(guard=True, signal=None, met=None, kept=a["pass@1"] >= 0.9 * b["pass@1"])
     return out
 
 
@@ -107,7 +114,7 @@ def run(ctx: StageContext) -> dict:
         cached_json(ctx.out / "curve" / f"step_{step}.json", lambda: measure(curve_tests, 1))
     curve_point(0)
 
-    pool = [p for n in cfg.sets for p in train_problems(world, n)]
+    pool = [p for n in cfg.sets for p in train_problems(world, n, seed)]
     meta = {"stage": "rl", "method": cfg.method, "base": start_meta["checkpoint"], "chat": True}
     if cfg.method == "grpo":
         train_metrics = _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta,
@@ -132,7 +139,8 @@ def run(ctx: StageContext) -> dict:
     t = table(before, after, blind, cfg.eval_samples)
     top = next(k for k in next(iter(t.values())) if k.startswith("before_pass@") and k != "before_pass@1")
     for name, r in t.items():
-        verdict = "no signal to amplify" if not r["signal"] else ("met" if r["met"] else "not met")
+        verdict = (("kept" if r["kept"] else "lost") + " (a guard: behaviour RL must keep)" if r.get("guard") else
+                   "no signal to amplify" if not r["signal"] else "met" if r["met"] else "not met")
         ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> {100 * r['after_pass@1']:5.1f}%  "
                      f"{top[7:]} {100 * r[top]:5.1f}% -> {100 * r['after_' + top[7:]]:5.1f}%  "
                      f"blind {100 * r['blind_pass@1']:.1f}%  ({verdict})")
@@ -156,7 +164,7 @@ def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed,
     ref = copy.deepcopy(model).eval()
     for p in ref.parameters():
         p.requires_grad_(False)
-    knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale)
+    knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale, cfg.guard_share)
 
     def sample(engine, problems, sample_seed):
         from chatforge.rl.rollout import sample_groups
