@@ -100,6 +100,29 @@ def test_the_loss_mixes_kd_and_cross_entropy_with_t_squared():
     assert n == 8 and float(v) == pytest.approx(stats["kd"], rel=1e-6) and stats["onpolicy"]
 
 
+def test_document_loss_counts_every_token():
+    from chatforge.distill.losses import divergence, document_loss
+
+    torch.manual_seed(1)
+    student, teacher = torch.nn.Embedding(7, 7), torch.nn.Embedding(7, 7)
+    x, y = torch.randint(0, 7, (2, 5)), torch.randint(0, 7, (2, 5))
+    with torch.no_grad():
+        ce = float(torch.nn.functional.cross_entropy(student(x).flatten(0, 1), y.flatten()))
+        kd = float(divergence(student(x), teacher(x), "forward", 2.0).mean())
+    with torch.no_grad():
+        assert float(document_loss(teacher, 0.0, 2.0)(student, x, y)) == pytest.approx(ce, rel=1e-5)
+        assert float(document_loss(teacher, 1.0, 2.0)(student, x, y)) == pytest.approx(4 * kd, rel=1e-5) and kd > 0
+        assert float(document_loss(teacher, 0.25, 2.0)(student, x, y)) == pytest.approx(0.25 * 4 * kd + 0.75 * ce,
+                                                                                         rel=1e-5)
+        assert float(document_loss(student, 1.0, 1.0)(student, x, y)) == pytest.approx(0.0, abs=1e-6)
+    # the gradient pulls the student towards the teacher
+    loss = document_loss(teacher, 1.0, 1.0)(student, x, y)
+    loss.backward()
+    with torch.no_grad():
+        student.weight -= 0.5 * student.weight.grad
+        assert float(divergence(student(x), teacher(x), "forward", 1.0).mean()) < float(loss.detach())
+
+
 def test_white_box_needs_one_tokenizer(smoke_run):
     from chatforge.core.errors import UserError
     from chatforge.distill.models import check_white_box
@@ -154,6 +177,15 @@ def test_distill_stage_on_the_smoke_run(smoke_run, tmp_path):
     r = _distill(run, *args)
     assert r.returncode == 0 and "complete, skipping" in r.stdout + r.stderr
 
+    # a student base that learns the documents from the run's pretrain model too (base_alpha)
+    run2 = tmp_path / "run2"
+    shutil.copytree(smoke_run, run2, ignore=shutil.ignore_patterns("distill"))
+    r = _distill(run2, "--compare", "", "--set", "distill.base_alpha=0.5")
+    assert r.returncode == 0, r.stderr
+    assert f"learns the documents from {run2 / 'pretrain' / 'ckpt'}" in r.stdout + r.stderr
+    assert (run2 / "distill" / "base" / "done.json").is_file()
+    assert json.loads((run2 / "distill" / "metrics.json").read_text())["table"]["logits"]["val_loss"] > 0
+
 
 def test_text_teacher_behind_an_openai_endpoint(smoke_run, tmp_path):
     from chatforge.cli import main
@@ -183,6 +215,8 @@ def test_text_teacher_behind_an_openai_endpoint(smoke_run, tmp_path):
     (["--set", "distill.divergence=reverse", "--set", "distill.top_k=8"], "forward KL only"),
     (["--set", "distill.jsd_beta=1"], "jsd_beta"),
     (["--teacher", "/nonexistent/ckpt"], "does not exist"),
+    (["--set", "distill.base_alpha=0.5", "--set", "distill.base_teacher=/nonexistent/base"], "does not exist"),
+    (["--set", "distill.base_alpha=2"], "base_alpha"),
     (["--method", "text", "--teacher-url", "http://127.0.0.1:9", "--compare", ""], "cannot be reached"),
 ])
 def test_bad_distill_settings_are_one_sentence(smoke_run, tmp_path, args, words):

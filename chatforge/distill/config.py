@@ -33,6 +33,11 @@ class DistillConfig(FinetuneSettings):
     student_ffn_hidden: int = 0
     base_steps: int = 300  # pretraining steps of the student base (0 = the run's pretrain.steps); 300 of
     # the cpu run's 400 keep the default run inside its hour (issue 19)
+    # > 0: the student base also learns the documents from a teacher's next-token distributions,
+    # base_alpha * T^2 * D + (1 - base_alpha) * CE on every token (T and D as below): where the
+    # facts are learnt. base_teacher "" = the run's pretrain model (the chat teacher's own base)
+    base_alpha: float = 0.0
+    base_teacher: str = ""
 
     # the loss (logits, on-policy): alpha * T^2 * D(teacher_T || student_T) + (1 - alpha) * CE
     divergence: str = "forward"  # forward KL | reverse KL | jsd (generalised JSD, beta below)

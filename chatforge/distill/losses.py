@@ -81,6 +81,19 @@ class TopKCache:
         return sum(v.numel() * v.element_size() + i.numel() * i.element_size() for v, i in self.rows.values())
 
 
+def document_loss(teacher, alpha: float, temperature: float, kind: str = "forward", beta: float = 0.5):
+    """loss(model, x, y) for pretraining on documents with a teacher: every token counts,
+    alpha * T^2 * D(teacher, student) + (1 - alpha) * CE (the student base's recipe)."""
+    def loss(model, x, y):
+        logits = model(x)
+        with torch.no_grad():
+            t_logits = teacher(x)
+        kd = divergence(logits, t_logits, kind, temperature, beta).mean()
+        ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
+        return alpha * temperature * temperature * kd + (1 - alpha) * ce
+    return loss
+
+
 def make_loss(teacher, cfg, device, stats: dict, cache: TopKCache | None = None):
     """loss_fn(model, batch) for the training core. A batch is the fine-tune's (inputs, targets,
     mask) rows, or an on-policy dict {"ids", "mask"} of the student's own samples: there only the

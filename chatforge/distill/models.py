@@ -7,7 +7,10 @@ Student: a checkpoint (`distill.student` pointing at one: training starts from i
 shape: `distill.student` naming a preset or a .toml file (its [model] section), else the
 `student_*` fields on top of the run's [model] section. A shape is first pretrained on the run's
 documents with the run's pretraining recipe ([pretrain], `base_steps` steps) into distill/base/,
-so every arm of the comparison starts from the same base model, as the teacher did.
+so every arm of the comparison starts from the same base model, as the teacher did. With
+`base_alpha` > 0 that pretraining is a distillation too: on every document token the student
+also matches a teacher's distribution (`base_teacher`, else the run's pretrain model, the chat
+teacher's own base): the knowledge the arms cannot move later is learnt there.
 """
 
 from __future__ import annotations
@@ -89,6 +92,29 @@ def student_start(ctx, cfg) -> Path:
     ctx.log.info(f"pretraining the student base ({shape.n_layer} layers x {shape.d_model}) for "
                  f"{sub_cfg.pretrain.steps} steps on the run's documents -> {base}")
     data_dir = ctx.input_dir("data")
-    metrics = pretrain(sub, lambda: iter_documents(data_dir), ctx.input_dir("tokenizer"))
+    loss = base_teacher_loss(ctx, cfg) if cfg.base_alpha > 0 else None
+    metrics = pretrain(sub, lambda: iter_documents(data_dir), ctx.input_dir("tokenizer"), loss=loss)
     atomic_write_text(base / "done.json", json.dumps(metrics, indent=2, default=str))
     return base
+
+
+def base_teacher_loss(ctx, cfg):
+    """The student base's document loss with its teacher (the run's pretrain model by default)."""
+    from chatforge.core.device import pick_device
+    from chatforge.distill.losses import document_loss
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.train import checkpoint as ckpt
+
+    path = Path(cfg.base_teacher) if cfg.base_teacher else ctx.run_dir / "pretrain" / "ckpt"
+    if not path.exists():
+        where = "" if cfg.base_teacher else " (the run has no pretrain model: name a checkpoint)"
+        raise UserError(f"distill.base_teacher '{path}' does not exist{where}.")
+    teacher, tok_dir, meta = ckpt.load_model(path, pick_device(ctx.config.run.device))
+    if tok_dir is None:
+        raise UserError(f"distill.base_teacher '{path}' has no tokenizer folder next to it.")
+    check_white_box(Tokenizer.load(tok_dir), Tokenizer.load(ctx.input_dir("tokenizer")), "logits")
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    ctx.log.info(f"the student base learns the documents from {meta['checkpoint']} too "
+                 f"(base_alpha {cfg.base_alpha}, T {cfg.temperature}, {cfg.divergence} divergence)")
+    return document_loss(teacher, cfg.base_alpha, cfg.temperature, cfg.divergence, cfg.jsd_beta)

@@ -43,8 +43,8 @@ def validate(cfg) -> None:
         raise UserError(f"distill.divergence must be one of {', '.join(DIVERGENCES)}, got {cfg.divergence!r}.")
     if not (0 < cfg.jsd_beta < 1):
         raise UserError(f"distill.jsd_beta must be between 0 and 1 (exclusive), got {cfg.jsd_beta}.")
-    if cfg.temperature <= 0 or not (0 <= cfg.alpha <= 1):
-        raise UserError("distill.temperature must be above 0 and distill.alpha in [0, 1].")
+    if cfg.temperature <= 0 or not (0 <= cfg.alpha <= 1) or not (0 <= cfg.base_alpha <= 1):
+        raise UserError("distill.temperature must be above 0, distill.alpha and distill.base_alpha in [0, 1].")
     if cfg.top_k < 0 or (cfg.top_k > 0 and cfg.divergence != "forward"):
         raise UserError("distill.top_k must be at least 0, and offline top-k works with the forward KL only "
                         "(the teacher's tail beyond k is not kept).")

@@ -31,8 +31,11 @@ def run(ctx) -> dict:
     return pretrain(ctx, lambda: iter_documents(data_dir), tok_dir)
 
 
-def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | Path) -> dict:
-    """The stage body, with its inputs passed in (tests feed their own documents)."""
+def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | Path,
+             loss: Callable | None = None) -> dict:
+    """The stage body, with its inputs passed in (tests feed their own documents). `loss(model,
+    x, y) -> scalar` replaces the next-token cross-entropy (the distill stage's student base
+    learns the documents from a teacher's distributions too)."""
     import torch
 
     from chatforge.core.device import pick_device
@@ -122,7 +125,7 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     def loss_fn(m, batch):
         x, y = batch
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        return m(x, targets=y), x.numel()
+        return (m(x, targets=y) if loss is None else loss(m, x, y)), x.numel()
 
     # 4. hooks: validation loss / bits per byte, samples from fixed prompts
     byte_lens = token_byte_lengths(tokenizer).to(device)
