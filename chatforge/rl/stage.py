@@ -49,7 +49,7 @@ def validate(cfg) -> None:
 def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
     """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds
     (pass@1 up 10 points and clearly above the guesser, for sets whose pass@G was >= 20%). A guard
-    set (a refusal set) has no target of its own: it is `kept` when pass@1 stays >= 90% of before."""
+    set (refusals, identity) has no target of its own: it is `kept` when pass@1 stays >= 90% of before."""
     from chatforge.rl.config import GUARDS
 
     top = f"pass@{max(k for k in (1, 2, 4, 8, 16, 32, 64) if k <= samples)}"
