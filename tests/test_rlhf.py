@@ -171,6 +171,18 @@ def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
     assert r.returncode != 0 and "is a reward model" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_rlhf_can_start_from_the_sft_model(smoke_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("rlhf", "distill"))
+    r = _stage("rlhf", run, "--set", "rlhf.start=sft", "--set", "rlhf.hack_steps=0")
+    assert r.returncode == 0, r.stderr
+    assert f"policy {run / 'sft' / 'ckpt'}" in r.stdout + r.stderr
+    m = json.loads((run / "rlhf" / "metrics.json").read_text())
+    c = m["comparison"]
+    assert set(c) == {"sft", "start", "rlhf"} and m["hack_curve"] is None
+    assert c["start"]["true"] == c["sft"]["true"] and c["start"]["proxy"] == c["sft"]["proxy"]  # the same model
+
+
 def test_rm_mixes_web_rankings_and_never_trains_on_held_out_prompts(smoke_run, tmp_path):
     from chatforge.core.atomic import read_json
     from chatforge.rlhf.rm import split
@@ -199,6 +211,7 @@ def test_rm_mixes_web_rankings_and_never_trains_on_held_out_prompts(smoke_run, t
 @pytest.mark.parametrize("cmd,setting,words", [
     ("rank", "rank.labeler=judge", "rank.labeler must be"), ("rank", "rank.answers=9", "2 to 8"),
     ("rlhf", "rlhf.samples=1", "at least 2"), ("rlhf", "rlhf.select_prompts=50", "leaves none"),
+    ("rlhf", "rlhf.start=pretrain", "rlhf.start must be one of rl, probe, sft"),
     ("rm", "rm.sources=nobody", "no rankings to train on")])
 def test_bad_rlhf_settings_are_one_sentence(smoke_run, tmp_path, cmd, setting, words):
     run = tmp_path / "run"

@@ -41,6 +41,9 @@ class RMConfig(FinetuneSettings):
 
 @dataclass
 class RLHFConfig(FinetuneSettings):
+    # the stage whose chat model RLHF starts from and stays near (KL): rl (the default: the
+    # pipeline's most refined model), probe or sft (the "KL penalty to the SFT model")
+    start: str = "rl"
     samples: int = 8  # G answers per prompt (GRPO group)
     prompts_per_step: int = 8
     steps: int = 60

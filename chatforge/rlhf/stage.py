@@ -29,7 +29,7 @@ from chatforge.core.atomic import atomic_write_text, cached_json, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 
-SOURCE = "rl"  # the chat model RLHF starts from (and stays near, through the KL penalty)
+STARTS = ("rl", "probe", "sft")  # rlhf.start: the stages whose chat model RLHF may start from
 
 
 def validate(cfg) -> None:
@@ -39,6 +39,8 @@ def validate(cfg) -> None:
             raise UserError(f"rlhf.{name} must be at least 1, got {getattr(cfg, name)}.")
     if cfg.samples < 2:
         raise UserError(f"rlhf.samples must be at least 2 (advantages compare answers to one prompt), got {cfg.samples}.")
+    if cfg.start not in STARTS:
+        raise UserError(f"rlhf.start must be one of {', '.join(STARTS)}, got {cfg.start!r}.")
     if cfg.steps < 0 or cfg.hack_steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or cfg.hack_lr <= 0 or cfg.temperature <= 0:
         raise UserError("rlhf.steps, rlhf.hack_steps and rlhf.kl must be at least 0; rlhf.grpo_lr, rlhf.hack_lr and "
                         "rlhf.temperature above 0.")
@@ -121,7 +123,7 @@ def run(ctx: StageContext) -> dict:
     cfg = ctx.config.rlhf
     validate(cfg)
     seed = ctx.config.run.seed
-    policy, tokenizer, tok_dir, start_meta, dist = load_chat_stage(ctx, SOURCE, "rlhf")
+    policy, tokenizer, tok_dir, start_meta, dist = load_chat_stage(ctx, cfg.start, "rlhf")
     rm, _, rm_meta = reward_model.load(ctx.input_dir("rm"), dist.device)
     for p in rm.parameters():
         p.requires_grad_(False)
@@ -156,7 +158,7 @@ def run(ctx: StageContext) -> dict:
         from chatforge.eval.stats import mean_ci
         from chatforge.train import checkpoint as ckpt
 
-        models = [("sft", ctx.input_dir("sft")), ("start", ctx.input_dir(SOURCE)), ("rlhf", chosen)]
+        models = [("sft", ctx.input_dir("sft")), ("start", ctx.input_dir(cfg.start)), ("rlhf", chosen)]
         if hack:
             models.append(("no-kl", ckpt.latest_checkpoint(ctx.out / "hack" / "train")))
         out = {}
