@@ -37,7 +37,7 @@ import random
 from collections import Counter
 
 from chatforge.core.errors import UserError
-from chatforge.rl.config import SETS
+from chatforge.rl.config import GUARDS, SETS
 
 TASK = {"arithmetic": "arithmetic", "arithmetic_calculator": "arithmetic", "letters": "letters",
         "letters_python": "letters", "knowledge_known_qa": "knowledge", "knowledge_bio_only": "knowledge",
@@ -138,8 +138,6 @@ def sample_problems(pool: list[dict], n: int, rng: random.Random, guard_share: f
     (all from one kind when the pool has only that kind); within each kind the sets take turns
     (an equal share whatever its size: letters' 6,000 problems do not crowd out known-qa's
     1,300), each problem drawn at random in its set."""
-    from chatforge.rl.config import GUARDS
-
     kinds: list[dict[str, list[dict]]] = [{}, {}]  # answer sets, guard sets
     for p in pool:
         kinds[p["set"] in GUARDS].setdefault(p["set"], []).append(p)
