@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/tiny.py: the tiny model
+
 PROMPTS = ["hi", "hello", "who are you?", "what is 2+2?", "say something", "Tell me a story about a city.",
            "What is the capital of the place where you were made?", "Count to ten.", "naïve café 🙂 日本語?"]
 
@@ -46,7 +48,7 @@ def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str]:
     if args.run_dir:
         where = ["--run-dir", str(args.run_dir)]
     else:
-        from chatforge.serve.tiny import make_tiny_checkpoint
+        from tiny import make_tiny_checkpoint
 
         ckpt = make_tiny_checkpoint(workdir / "run", train_steps=80)
         where = ["--checkpoint", str(ckpt)]

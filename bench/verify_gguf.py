@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/tiny.py: the tiny model
+
 
 def check(label: str, loaded, workdir: Path, quants: list[str]) -> dict:
     from chatforge.export.gguf import export_gguf
@@ -57,7 +59,7 @@ def main() -> int:
         print("llama-cpp-python is not installed: pip install llama-cpp-python", file=sys.stderr)
         return 2
     from chatforge.export import source
-    from chatforge.serve.tiny import make_tiny_checkpoint
+    from tiny import make_tiny_checkpoint
 
     quants = args.quants.split(",")
     work = Path(tempfile.mkdtemp(prefix="verify_gguf."))

@@ -14,7 +14,7 @@ gguf = pytest.importorskip("gguf")
 
 from chatforge.export import source  # noqa: E402
 from chatforge.export.gguf import export_gguf, gguf_tensors, interleave_rope_rows  # noqa: E402
-from chatforge.serve.tiny import cached_tiny_checkpoint  # noqa: E402
+from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen3"])

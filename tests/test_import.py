@@ -37,7 +37,7 @@ TEXTS = varied_texts(60) + ["a  1 b\t\t2\n 3", "x 12345  678\n\n  9", "I'M can't
 
 @pytest.fixture(scope="module")
 def tok_dir(tmp_path_factory):
-    from chatforge.serve.tiny import make_tokenizer
+    from tiny import make_tokenizer
 
     d = tmp_path_factory.mktemp("tok") / "tokenizer"
     make_tokenizer(d, n_ranks=400)

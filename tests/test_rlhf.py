@@ -52,7 +52,7 @@ def test_gold_labeler_orders_by_the_scorer_and_tosses_coins_on_ties():
 
 def _writer(args):
     run_dir, who = args
-    from chatforge.serve import rankings
+    from chatforge.rlhf import rankings
 
     for i in range(25):
         rankings.append(run_dir, {"source": "gold", "who": who, "i": i, "messages": [{"role": "user", "content": "x"}],
@@ -60,8 +60,8 @@ def _writer(args):
 
 
 def test_rankings_survive_concurrent_writers_and_a_server_restart(tmp_path):
-    from chatforge.serve import rankings
-    from chatforge.serve.tiny import cached_tiny_checkpoint
+    from chatforge.rlhf import rankings
+    from tiny import cached_tiny_checkpoint
 
     run = tmp_path / "run"
     run.mkdir()
@@ -89,7 +89,7 @@ def test_reward_endpoint_scores_answers_with_the_runs_reward_model(tmp_path):
     from conftest import tiny_reward_model
     from test_serve import _start, request
 
-    from chatforge.serve.tiny import cached_tiny_checkpoint
+    from tiny import cached_tiny_checkpoint
 
     run = tmp_path / "run"
     cached_tiny_checkpoint(run, tmp_path / "tiny-cache", train_steps=5)
@@ -144,7 +144,7 @@ def _stage(cmd, run, *args):
 
 def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
     from chatforge.export.source import list_checkpoints
-    from chatforge.serve import rankings
+    from chatforge.rlhf import rankings
 
     rank = json.loads((smoke_run / "rank" / "metrics.json").read_text())
     assert rank["train_rankings"] == 12 and rank["test_rankings"] == 6 and rank["self_consistency"]["pairs"] == 18
@@ -186,7 +186,7 @@ def test_rlhf_can_start_from_the_sft_model(smoke_run, tmp_path):
 def test_rm_mixes_web_rankings_and_never_trains_on_held_out_prompts(smoke_run, tmp_path):
     from chatforge.core.atomic import read_json
     from chatforge.rlhf.rm import split
-    from chatforge.serve import rankings
+    from chatforge.rlhf import rankings
     from chatforge.world import load_world
 
     run = tmp_path / "run"

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 from chatforge.serve.app import App, start_in_thread  # noqa: E402
 from chatforge.serve.config import ServeConfig  # noqa: E402
 from chatforge.serve.models import Models  # noqa: E402
-from chatforge.serve.tiny import cached_tiny_checkpoint  # noqa: E402
+from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +347,7 @@ def test_cli_serve_bad_args(tmp_path):
 # ---- tools run by the server, shown to the client -----------------------------------------------
 
 def test_tool_call_runs_and_is_reported(server):
-    from chatforge.serve.tiny import TOOL_QUESTION, TOOL_SYSTEM
+    from tiny import TOOL_QUESTION, TOOL_SYSTEM
 
     _, url = server
     msgs = [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": TOOL_QUESTION}]

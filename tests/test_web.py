@@ -24,7 +24,7 @@ pytest.importorskip("torch")
 from chatforge.serve.app import App, start_in_thread  # noqa: E402
 from chatforge.serve.config import ServeConfig  # noqa: E402
 from chatforge.serve.models import Models  # noqa: E402
-from chatforge.serve.tiny import cached_tiny_checkpoint  # noqa: E402
+from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_chat_streams_a_reply(page):
 
 
 def test_chat_shows_tool_calls(page):
-    from chatforge.serve.tiny import TOOL_QUESTION
+    from tiny import TOOL_QUESTION
 
     page.click("#reset")
     page.check("#tools")

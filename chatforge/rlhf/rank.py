@@ -46,7 +46,7 @@ def run(ctx: StageContext) -> dict:
     from chatforge.chat.render import assistant_text
     from chatforge.chat.turns import sample_many, tools_off
     from chatforge.rlhf.labelers import gold_ranking, self_consistency
-    from chatforge.serve import rankings
+    from chatforge.rlhf import rankings
     from chatforge.sft.finetune import load_chat_stage
     from chatforge.world import load_world
     from chatforge.world.gold import gold_score

@@ -130,7 +130,7 @@ def run(ctx: StageContext) -> dict:
 
     from chatforge.core.atomic import read_json
     from chatforge.rlhf.reward_model import FOLDER, RewardModel
-    from chatforge.serve import rankings
+    from chatforge.rlhf import rankings
     from chatforge.sft.finetune import load_chat_stage
     from chatforge.train import checkpoint as ckpt
     from chatforge.train.loop import Hook, LoopConfig, Trainer

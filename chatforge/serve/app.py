@@ -446,11 +446,12 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, self.app.reward.score(body, self.app.cfg.max_message_chars))
 
     def rank(self, body: dict) -> None:
-        from chatforge.serve import rankings
+        from chatforge.rlhf import rankings
+        from chatforge.serve.rankings import check
 
         if self.app.run_dir is None:
             raise bad("This server has no run directory to save rankings in (start it with --run-dir).")
-        rec = rankings.check(body, self.app.cfg.max_message_chars)
+        rec = check(body, self.app.cfg.max_message_chars)
         served = self.app.model(body.get("model"))
         path = rankings.append(self.app.run_dir, {"model": served.name,
                                                   "checkpoint": served.meta.get("checkpoint"),
