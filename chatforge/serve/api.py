@@ -1,9 +1,11 @@
-"""OpenAI-compatible request checking and response shapes (chat completions and completions).
+"""OpenAI-compatible requests -> scheduler jobs, and the response shapes (chat and text completions).
 
-Every mistake in a request becomes an `ApiError` (a 4xx with OpenAI's error body), checked
-before anything is queued: bad JSON, wrong types, unknown roles, oversize messages, max_tokens
-over the limit, a prompt longer than the context. Fields OpenAI clients send that mean nothing
-here (user, logit_bias, presence_penalty, ...) are accepted and ignored, as local servers do.
+The request models (schemas.py) have checked the types; what is checked here depends on the
+server's config or on the model: max_tokens over `serve.max_tokens` (400 max_tokens_exceeded), a
+message over `serve.max_message_chars` (400 message_too_long), a prompt longer than the context
+(400 context_length_exceeded), token ids outside the vocabulary. All of it happens before
+anything is queued.
+
 Tool calls are executed by the server (calculator, python, search, when the system prompt
 switches them on; see chatforge/chat/prompts.py) and reported in an extension field
 `chatforge_segments` (and `chatforge_event` while streaming), never in OpenAI's `tool_calls`
@@ -13,75 +15,21 @@ switches them on; see chatforge/chat/prompts.py) and reported in an extension fi
 from __future__ import annotations
 
 import json
-import math
-import queue
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chatforge.chat.prompts import enabled_tools
+from chatforge.chat.render import ChatFormatError, render_prompt
 from chatforge.serve.config import ServeConfig
-from chatforge.serve.scheduler import BatchKey, Job
+from chatforge.serve.errors import bad
+from chatforge.serve.models import ServedModel
+from chatforge.serve.scheduler import BatchKey, EventSink, Job
+from chatforge.serve.schemas import ChatRequest, CompletionRequest, Message, is_segments
+from chatforge.serve.schemas import Sampling as SamplingFields
+from chatforge.serve.state import App
 from chatforge.serve.stream import OutputDecoder
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
-
-    def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
-
-
-def bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
-    return ApiError(400, message, param=param, code=code)
-
-
-def parse_json(raw: bytes) -> dict:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise bad("The request body is not valid JSON.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise bad("The request body must be a JSON object.", code="invalid_json")
-    return body
-
-
-# ---- field checks ------------------------------------------------------------------------------
-
-def _num(body: dict, name: str, default: float, lo: float, hi: float, integer: bool = False):
-    v = body.get(name)
-    if v is None:
-        return default
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise bad(f"'{name}' must be {'an integer' if integer else 'a number'}.", name)
-    if isinstance(v, float) and not math.isfinite(v):
-        raise bad(f"'{name}' must be a finite number.", name)
-    if not lo <= v <= hi:
-        raise bad(f"'{name}' must be between {lo} and {hi}, got {v}.", name)
-    return v
-
-
-def _bool(body: dict, name: str, default: bool) -> bool:
-    v = body.get(name)
-    if v is None:
-        return default
-    if not isinstance(v, bool):
-        raise bad(f"'{name}' must be true or false.", name)
-    return v
-
-
-def _stop(body: dict) -> list[str]:
-    v = body.get("stop")
-    if v is None:
-        return []
-    if isinstance(v, str):
-        v = [v]
-    if not isinstance(v, list) or len(v) > 4 or not all(isinstance(s, str) and 0 < len(s) <= 100 for s in v):
-        raise bad("'stop' must be a string or a list of up to 4 non-empty strings (100 chars each).", "stop")
-    return v
 
 
 @dataclass
@@ -97,70 +45,42 @@ class Sampling:
     include_usage: bool
 
 
-def sampling(body: dict, cfg: ServeConfig) -> Sampling:
-    mt = body.get("max_completion_tokens", body.get("max_tokens"))
-    param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
+def sampling(req: SamplingFields, cfg: ServeConfig) -> Sampling:
+    param = "max_completion_tokens" if req.max_completion_tokens is not None else "max_tokens"
+    mt = req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
     if mt is None:
         mt = cfg.default_max_tokens
-    elif isinstance(mt, bool) or not isinstance(mt, int) or mt < 1:
-        raise bad(f"'{param}' must be a positive integer.", param)
     elif mt > cfg.max_tokens:
         raise bad(f"'{param}' is {mt} but this server allows at most {cfg.max_tokens}.", param,
                   "max_tokens_exceeded")
-    opts = body.get("stream_options")
-    if opts is not None and not isinstance(opts, dict):
-        raise bad("'stream_options' must be an object.", "stream_options")
-    seed = body.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63):
-        raise bad("'seed' must be a non-negative integer.", "seed")
-    temperature = float(_num(body, "temperature", 1.0, 0.0, 2.0))
-    top_p = float(_num(body, "top_p", 1.0, 0.0, 1.0))
+    n = 1 if req.n is None else req.n
+    if n > cfg.max_n:
+        raise bad(f"'n' must be between 1 and {cfg.max_n}, got {n}.", "n")
+    temperature = 1.0 if req.temperature is None else float(req.temperature)
+    top_p = 1.0 if req.top_p is None else float(req.top_p)
     if top_p == 0.0:  # the smallest nucleus is the single most likely token: greedy
         temperature, top_p = 0.0, 1.0
-    return Sampling(
-        max_tokens=mt,
-        temperature=temperature,
-        top_p=top_p,
-        top_k=int(_num(body, "top_k", 0, 0, 1_000_000, integer=True)),
-        n=int(_num(body, "n", 1, 1, cfg.max_n, integer=True)),
-        seed=seed,
-        stop=_stop(body),
-        stream=_bool(body, "stream", False),
-        include_usage=bool(opts and opts.get("include_usage") is True),
-    )
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    opts = req.stream_options
+    return Sampling(max_tokens=mt, temperature=temperature, top_p=top_p, top_k=req.top_k or 0, n=n,
+                    seed=req.seed, stop=stop, stream=bool(req.stream),
+                    include_usage=bool(opts and opts.include_usage))
 
 
-def _text_content(content: Any, i: int, role: str) -> str:
-    """OpenAI content: a string, or a list of {"type": "text", "text": ...} parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
-        if all(p.get("type") == "text" and isinstance(p.get("text"), str) for p in content):
-            return "".join(p["text"] for p in content)
-    raise bad(f"messages[{i}].content must be a string or a list of text parts for role '{role}'.",
-              f"messages[{i}].content")
-
-
-def messages(body: dict, cfg: ServeConfig) -> list[dict]:
-    msgs = body.get("messages")
-    if not isinstance(msgs, list) or not msgs:
-        raise bad("'messages' must be a non-empty list.", "messages")
+def messages(msgs: list[Message], cfg: ServeConfig) -> list[dict]:
+    """The conversation as the chat renderer takes it: developer -> system, text parts joined,
+    an assistant's segment list kept (it holds the tool calls of an earlier answer)."""
     if len(msgs) > cfg.max_messages:
         raise bad(f"'messages' has {len(msgs)} entries; the limit is {cfg.max_messages}.", "messages")
     out = []
     for i, m in enumerate(msgs):
-        if not isinstance(m, dict):
-            raise bad(f"messages[{i}] must be an object.", f"messages[{i}]")
-        role = m.get("role")
-        if role not in ("system", "developer", "user", "assistant", "tool"):
-            raise bad(f"messages[{i}].role must be system, user, assistant or tool.", f"messages[{i}].role")
-        role = "system" if role == "developer" else role
-        content = m.get("content")
-        if role == "assistant" and (content is None or _is_segments(content)):
+        role = "system" if m.role == "developer" else m.role
+        content = m.content
+        if role == "assistant" and (content is None or is_segments(content)):
             content = content or []
             size = len(json.dumps(content, ensure_ascii=False))
         else:
-            content = _text_content(content, i, role)
+            content = content if isinstance(content, str) else "".join(p["text"] for p in content)
             size = len(content)
         if size > cfg.max_message_chars:
             raise bad(f"messages[{i}] is {size} characters; the limit is {cfg.max_message_chars}.",
@@ -169,17 +89,18 @@ def messages(body: dict, cfg: ServeConfig) -> list[dict]:
     return out
 
 
-def _is_segments(content: Any) -> bool:
-    """chatforge's own assistant segments (the web page sends them back to keep tool calls)."""
-    return isinstance(content, list) and any(
-        isinstance(s, dict) and s.get("type") in ("tool_call", "tool_result") for s in content)
+def chat_prompt(msgs: list[dict], served: ServedModel) -> list[int]:
+    try:
+        return render_prompt(msgs, served.tokenizer)
+    except ChatFormatError as e:
+        raise bad(f"The conversation is not valid: {e}", "messages") from None
 
 
-def completion_prompt(body: dict, served, cfg: ServeConfig) -> list[int]:
+def completion_prompt(req: CompletionRequest, served: ServedModel, cfg: ServeConfig) -> list[int]:
     """A /v1/completions prompt: a string (or a list holding one string, or token ids).
     A string follows <|endoftext|>, the document boundary the base model saw at every start."""
-    p = body.get("prompt")
-    if isinstance(p, list) and len(p) == 1 and isinstance(p[0], str):
+    p = req.prompt
+    if isinstance(p, list) and isinstance(p[0], str):
         p = p[0]
     tok = served.tokenizer
     if isinstance(p, str):
@@ -187,17 +108,44 @@ def completion_prompt(body: dict, served, cfg: ServeConfig) -> list[int]:
             raise bad(f"'prompt' is {len(p)} characters; the limit is {cfg.max_message_chars}.", "prompt",
                       "message_too_long")
         return [tok.special("<|endoftext|>")] + tok.encode(p)
-    if isinstance(p, list) and p and all(isinstance(t, int) and not isinstance(t, bool) for t in p):
-        if any(not 0 <= t < tok.n_vocab for t in p):
-            raise bad(f"'prompt' token ids must be in 0..{tok.n_vocab - 1}.", "prompt")
-        return list(p)
-    raise bad("'prompt' must be a string, a list with one string, or a non-empty list of token ids.", "prompt")
+    if any(not 0 <= t < tok.n_vocab for t in p):
+        raise bad(f"'prompt' token ids must be in 0..{tok.n_vocab - 1}.", "prompt")
+    return list(p)
 
 
 # ---- building jobs -----------------------------------------------------------------------------
 
-def make_jobs(served, prompt: list[int], s: Sampling, chat: bool, tools: tuple[str, ...] | None,
-              executor) -> tuple[list[Job], queue.Queue]:
+@dataclass
+class Prepared:
+    """A checked request, ready to queue."""
+
+    served: ServedModel
+    prompt: list[int]
+    sampling: Sampling
+    jobs: list[Job]
+
+
+def prepare_chat(app: App, req: ChatRequest, events: EventSink) -> Prepared:
+    """Everything a chat completion needs before it is queued (may load a model: not on the loop)."""
+    msgs = messages(req.messages, app.cfg)
+    s = sampling(req, app.cfg)
+    served = app.model(req.model)
+    prompt = chat_prompt(msgs, served)
+    tools = tuple(enabled_tools(msgs))
+    return Prepared(served, prompt, s, make_jobs(served, prompt, s, tools, app.executor_for(tools), events))
+
+
+def prepare_completion(app: App, req: CompletionRequest, events: EventSink) -> Prepared:
+    s = sampling(req, app.cfg)
+    served = app.model(req.model)
+    prompt = completion_prompt(req, served, app.cfg)
+    return Prepared(served, prompt, s, make_jobs(served, prompt, s, None, None, events))
+
+
+def make_jobs(served: ServedModel, prompt: list[int], s: Sampling, tools: tuple[str, ...] | None,
+              executor, events: EventSink) -> list[Job]:
+    """n jobs for one prompt; `tools` None means a text completion (no chat segments, no tools)."""
+    chat = tools is not None
     if len(prompt) >= served.context:
         raise bad(f"The prompt is {len(prompt)} tokens but the model's context is {served.context} "
                   "tokens; shorten the conversation.", "messages" if chat else "prompt",
@@ -206,7 +154,6 @@ def make_jobs(served, prompt: list[int], s: Sampling, chat: bool, tools: tuple[s
     tok = served.tokenizer
     stops = frozenset({tok.special("<|im_end|>"), tok.special("<|endoftext|>")})
     seed = s.seed if s.temperature > 0 else None  # greedy needs no seed, and then batches with any
-    events: queue.Queue = queue.Queue()
     jobs = []
     for i in range(s.n):
         key = BatchKey(served.name, s.temperature, s.top_k, s.top_p,
@@ -214,8 +161,10 @@ def make_jobs(served, prompt: list[int], s: Sampling, chat: bool, tools: tuple[s
         jobs.append(Job(key=key, engine=served.engine, prompt=prompt, max_tokens=max_tokens,
                         decoder=OutputDecoder(tok, chat, s.stop), stop_ids=stops, events=events,
                         index=i, executor=executor))
-    return jobs, events
+    return jobs
 
+
+# ---- responses ---------------------------------------------------------------------------------
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
@@ -230,7 +179,7 @@ def usage(prompt_len: int, jobs: list[Job]) -> dict:
 def chat_response(rid: str, model: str, jobs: list[Job], prompt_len: int) -> dict:
     choices = []
     for j in jobs:
-        msg = {"role": "assistant", "content": j.decoder.text}
+        msg: dict[str, Any] = {"role": "assistant", "content": j.decoder.text}
         if any(seg["type"] != "text" for seg in j.decoder.segments):
             msg["chatforge_segments"] = j.decoder.segments
         choices.append({"index": j.index, "message": msg, "logprobs": None,

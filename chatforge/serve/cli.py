@@ -6,13 +6,16 @@ import argparse
 import os
 from pathlib import Path
 
+from chatforge.core.device import apply_threads, pick_device
+from chatforge.core.log import say, warn
+
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p = sub.add_parser(
         "serve", parents=parents, help="serve models over an OpenAI-compatible API with a web page",
         description="Serve the checkpoints of a run (--run-dir; the newest chat model is the default) "
         "or one checkpoint (--checkpoint): /v1/chat/completions, /v1/completions, /v1/models, "
-        "/health, /openapi.json, and a web page at / for chat, tokens, the model's insides and "
+        "/health, /openapi.json, /docs, and a web page at / for chat, tokens, the model's insides and "
         "ranking answers. Listens on 127.0.0.1 unless --host says otherwise.")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
     p.add_argument("--checkpoint", type=Path, default=None, help="serve this checkpoint file or folder only")
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.rundir import saved_config
 
     run_dir = args.run_dir
@@ -44,10 +47,9 @@ def _config(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.device import apply_threads, pick_device
-    from chatforge.core.log import say, warn
-    from chatforge.serve.app import App, make_server
-    from chatforge.serve.models import Models
+    # torch, FastAPI and uvicorn load only when a server starts: `chatforge --help` imports this module
+    from chatforge.serve.app import App, Server  # noqa: PLC0415 - heavy, only for a server that starts
+    from chatforge.serve.models import Models  # noqa: PLC0415 - imports torch
 
     if args.run_dir is None and args.checkpoint is None:
         args.run_dir = Path("runs/cpu")
@@ -66,20 +68,20 @@ def main(args: argparse.Namespace) -> int:
                 break
     api_key = args.api_key or os.environ.get("CHATFORGE_API_KEY") or None
     if s.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
-        warn(f"listening on {s.host} without --api-key: anyone who can reach this machine can use the server.")
+        warn(f"listening on {s.host} without --api-key: anyone who can reach this machine can use "
+             "the server.")
     app = App(s, models, run_dir, api_key, log=say)
-    server = make_server(app, s.host, s.port)
-    host, port = server.server_address[:2]
+    server = Server(app, s.host, s.port)
+    host, port = server.server_address
     say(f"chatforge serve: model '{models.default}' ({models.paths[models.default]}), "
         f"{len(models.paths)} checkpoint(s) available")
     say(f"  web page:  http://{host}:{port}/")
     say(f"  OpenAI API: base_url=http://{host}:{port}/v1" + ("  (API key required)" if api_key else ""))
     say("  Ctrl-C stops the server")
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.serve_forever()
     except KeyboardInterrupt:
         say("stopping")
     finally:
-        server.server_close()
         app.close()
     return 0

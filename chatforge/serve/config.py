@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatforge.core.errors import UserError
+
 
 @dataclass
 class ServeConfig:
@@ -27,8 +29,6 @@ class ServeConfig:
     request_timeout_s: float = 30.0  # idle socket timeout (a stalled client is dropped)
 
     def validate(self) -> None:
-        from chatforge.core.errors import UserError
-
         if not 0 <= self.port <= 65535:
             raise UserError(f"serve.port must be 0-65535, got {self.port}.")
         for name in ("max_request_bytes", "max_message_chars", "max_messages", "max_tokens",

@@ -14,6 +14,11 @@ import math
 import threading
 from functools import lru_cache
 
+import torch
+
+from chatforge.model.gpt import apply_rope
+from chatforge.tokenizer import Tokenizer
+
 _lock = threading.Lock()  # one inspection at a time: they are for people, not for throughput
 
 
@@ -33,17 +38,11 @@ def tokens_view(tokenizer, text: str, limit: int = 4000) -> dict:
 
 @lru_cache(maxsize=1)
 def cl100k():
-    from chatforge.tokenizer import Tokenizer
-
     return Tokenizer.from_encoding("cl100k_base")
 
 
 def attention_weights(attn, x, cos, sin):
     """[B, H, T, T] attention probabilities of one Attention module for input x (already normed)."""
-    import torch
-
-    from chatforge.model.gpt import apply_rope
-
     B, T, _ = x.shape
     H, Hk, D = attn.n_head, attn.n_kv_head, attn.head_dim
     q, k, _v = attn.qkv_proj(x).view(B, T, H + 2 * Hk, D).split((H, Hk, Hk), dim=2)
@@ -58,8 +57,6 @@ def attention_weights(attn, x, cos, sin):
 
 def inside(model, tokenizer, ids: list[int], top: int = 5) -> dict:
     """Attention maps per layer and head, and the top next-token probabilities at each position."""
-    import torch
-
     captured: list = []
 
     def hook(module, args):

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from chatforge.core.errors import UserError
+from chatforge.engine import Engine, source
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.checkpoint import load_model
 
 
 @dataclass
@@ -39,8 +42,6 @@ class ModelNotFound(Exception):
 class Models:
     def __init__(self, run_dir: Path | None, checkpoint: Path | None, device: str = "cpu",
                  context_length: int = 0, max_loaded: int = 2):
-        from chatforge.export import source
-
         self.run_dir = Path(run_dir) if run_dir else None
         self.device = device
         self.context_length = context_length
@@ -67,10 +68,6 @@ class Models:
         return name
 
     def get(self, name: str | None) -> ServedModel:
-        from chatforge.engine import Engine
-        from chatforge.tokenizer import Tokenizer
-        from chatforge.train.checkpoint import load_model
-
         name = self.resolve_name(name)
         with self._lock:
             m = self._loaded.get(name)

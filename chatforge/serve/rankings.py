@@ -5,23 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatforge.serve.api import bad
+from pydantic import Field, ValidationInfo, field_validator
+
+from chatforge.serve.errors import bad
+from chatforge.serve.schemas import Body
 
 
-def check(body: dict, max_chars: int) -> dict[str, Any]:
-    answers, ranking = body.get("answers"), body.get("ranking")
-    if not isinstance(answers, list) or not 2 <= len(answers) <= 8 or not all(isinstance(a, str) for a in answers):
-        raise bad("'answers' must be a list of 2 to 8 strings.", "answers")
-    if sum(len(a) for a in answers) > 8 * max_chars:
-        raise bad("'answers' are too long.", "answers")
-    if (not isinstance(ranking, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ranking)
-            or sorted(ranking) != list(range(len(answers)))):
-        raise bad("'ranking' must list every answer index exactly once, best first.", "ranking")
-    msgs = body.get("messages")
-    if not isinstance(msgs, list) or not msgs or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), (str, list))
-            for m in msgs):
-        raise bad("'messages' must be the non-empty conversation the answers reply to.", "messages")
-    if len(json.dumps(msgs)) > 4 * max_chars:
-        raise bad("'messages' is too long.", "messages")
-    return {"messages": msgs, "answers": answers, "ranking": ranking}
+class RankMessage(Body):
+    role: str
+    content: str | list[Any]
+
+
+class RankRequest(Body):
+    model: str | None = None
+    messages: list[RankMessage] = Field(min_length=1, description="the conversation the answers reply to")
+    answers: list[str] = Field(min_length=2, max_length=8)
+    ranking: list[int] = Field(description="every answer index exactly once, best first")
+
+    @field_validator("ranking")
+    @classmethod
+    def _is_a_ranking(cls, ranking: list[int], info: ValidationInfo) -> list[int]:
+        answers = info.data.get("answers")
+        if answers is not None and sorted(ranking) != list(range(len(answers))):
+            raise ValueError("it must list every answer index exactly once, best first")
+        return ranking
+
+    def record(self, max_chars: int) -> dict[str, Any]:
+        """The line to store, after the size limits of this server."""
+        if sum(len(a) for a in self.answers) > 8 * max_chars:
+            raise bad("'answers' are too long.", "answers")
+        messages = [m.model_dump() for m in self.messages]
+        if len(json.dumps(messages)) > 4 * max_chars:
+            raise bad("'messages' is too long.", "messages")
+        return {"messages": messages, "answers": self.answers, "ranking": self.ranking}

@@ -20,18 +20,25 @@ per step:
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Protocol
 
 from chatforge.serve.stream import OutputDecoder
 
 
 class QueueFull(Exception):
     pass
+
+
+class EventSink(Protocol):
+    """Where a job's events go, from the scheduler thread: a queue.Queue, or the server's bridge
+    to its event loop. Items are (index, kind, payload)."""
+
+    def put(self, item: tuple[int, str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class Job:
     max_tokens: int  # already clipped to the context
     decoder: OutputDecoder
     stop_ids: frozenset[int]
-    events: queue.Queue  # shared by the n jobs of one request: (index, kind, payload)
+    events: EventSink  # shared by the n jobs of one request
     index: int = 0
     executor: Callable[[str, str], str] | None = None
     created: float = field(default_factory=time.monotonic)
