@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -12,10 +13,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny import cached_tiny_checkpoint  # noqa: E402
+
 from chatforge.serve.app import App, start_in_thread  # noqa: E402
 from chatforge.serve.config import ServeConfig  # noqa: E402
 from chatforge.serve.models import Models  # noqa: E402
-from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,8 @@ def test_openai_client_completions_models_n(server):
     r = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0)
     s = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0, stream=True)
     assert "".join(c.choices[0].text for c in s) == r.choices[0].text
-    many = client.chat.completions.create(model="sft", messages=CHAT, n=3, max_tokens=12, temperature=1.0, seed=1)
+    many = client.chat.completions.create(model="sft", messages=CHAT, n=3, max_tokens=12, temperature=1.0,
+                                          seed=1)
     assert sorted(c.index for c in many.choices) == [0, 1, 2]
 
 
@@ -104,6 +107,24 @@ def test_health_models_openapi_page(server):
     assert st == 200 and b"chatforge" in page
     assert request(url, "GET", "/static/../app.py")[0] == 404
     assert request(url, "GET", "/static/app.js")[0] == 200
+
+
+def test_openapi_and_docs_work_offline(server):
+    """FastAPI's /openapi.json describes every route with its request model; /docs (Swagger UI)
+    loads only files this server serves, so it works without the internet."""
+    _, url = server
+    st, spec = request(url, "GET", "/openapi.json")
+    assert st == 200 and spec["openapi"].startswith("3.")
+    assert set(spec["paths"]) == {"/health", "/v1/models", "/v1/chat/completions", "/v1/completions",
+                                  "/api/info", "/api/tokenize", "/api/inspect", "/api/reward", "/api/rank",
+                                  "/api/arena/pair", "/api/arena/vote"}
+    assert {"ChatRequest", "CompletionRequest", "Message", "ErrorBody"} <= set(spec["components"]["schemas"])
+    st, page = request(url, "GET", "/docs")
+    assert st == 200 and b"SwaggerUIBundle" in page
+    refs = re.findall(rb'(?:src|href)="([^"]+)"', page)
+    assert refs and all(r.startswith(b"/") for r in refs), refs  # nothing from a CDN
+    for r in refs:
+        assert request(url, "GET", r.decode())[0] == 200, r
 
 
 def test_stop_strings_and_stop_at_context(server):
@@ -183,6 +204,35 @@ def test_bad_http(server):
         assert 400 <= status < 500 and b'"error"' in data, data
 
 
+def _raw(url, data: bytes) -> tuple[int, bytes]:
+    u = urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(data)
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+            if b"\r\n\r\n" in got and b'"error"' in got:
+                break
+    return int(got.split(b" ")[1]), got
+
+
+def test_request_limits(server):
+    """A POST without a length, and a chunked body over the limit, are refused before any route."""
+    _, url = server
+    status, data = _raw(url, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 411 and b"length_required" in data
+    chunk = b"x" * 8000
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    status, data = _raw(url, head + b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    assert status == 413 and b"request_too_large" in data
+    # a small chunked body is read like any other
+    ok = json.dumps({"messages": CHAT, "max_tokens": 2}).encode()
+    status, data = _raw(url, head + b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + b"%x\r\n%s\r\n0\r\n\r\n" % (len(ok), ok))
+    assert status == 200 and b"chat.completion" in data
+
+
 def test_api_key(run_dir):
     app, srv, url = _start(run_dir, api_key="sekret")
     try:
@@ -190,6 +240,9 @@ def test_api_key(run_dir):
         _is_error(*request(url, "GET", "/v1/models", headers={"Authorization": "Bearer nope"}), 401)
         assert request(url, "GET", "/v1/models", headers={"Authorization": "Bearer sekret"})[0] == 200
         assert request(url, "GET", "/health")[0] == 200
+        # the page, its files and the API's description are public (the page asks for the key)
+        assert [request(url, "GET", p)[0] for p in ("/", "/openapi.json", "/docs")] == [200, 200, 200]
+        _is_error(*request(url, "GET", "/api/info"), 401, "invalid_api_key")
         openai = pytest.importorskip("openai")
         client = openai.OpenAI(base_url=url + "/v1", api_key="sekret", max_retries=0)
         assert client.chat.completions.create(model="sft", messages=CHAT, max_tokens=4).choices
@@ -319,6 +372,32 @@ def test_http_disconnect_frees_slot(run_dir):
         app.close()
 
 
+def test_http_disconnect_frees_slot_without_streaming(run_dir):
+    """A client waiting for a whole (non-streamed) answer hangs up: its generation stops too."""
+    app, srv, url = _start(run_dir, cfg={"concurrency": 1})
+    try:
+        u = urlsplit(url)
+        body = json.dumps({"prompt": [1, 2, 3], "max_tokens": 200, "temperature": 1.5, "seed": 3}).encode()
+        s = socket.create_connection((u.hostname, u.port), timeout=30)
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        deadline = time.time() + 30
+        while app.scheduler.status()["tokens"] < 3 and time.time() < deadline:
+            time.sleep(0.005)
+        s.close()  # hang up while the answer is being generated
+        while app.scheduler.status()["running"] and time.time() < deadline:
+            time.sleep(0.05)
+        stats = app.scheduler.status()
+        if stats["cancelled"] == 0:
+            pytest.skip("the sampled answer ended on its own before the client hung up")
+        assert stats["tokens"] < 200
+        st, r = request(url, "POST", "/v1/completions", {"prompt": "x", "max_tokens": 3, "temperature": 0})
+        assert st == 200  # the slot is free for the next client
+    finally:
+        srv.shutdown()
+        app.close()
+
+
 def test_concurrent_streams_batch_together(server):
     """Several clients at once: all get complete answers (batched, merged as they arrive)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -351,7 +430,8 @@ def test_tool_call_runs_and_is_reported(server):
 
     _, url = server
     msgs = [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": TOOL_QUESTION}]
-    st, r = request(url, "POST", "/v1/chat/completions", {"messages": msgs, "temperature": 0, "max_tokens": 60})
+    st, r = request(url, "POST", "/v1/chat/completions",
+                    {"messages": msgs, "temperature": 0, "max_tokens": 60})
     assert st == 200
     segs = r["choices"][0]["message"]["chatforge_segments"]
     assert segs[0] == {"type": "tool_call", "tool": "calculator", "input": "17*23"}
@@ -364,7 +444,8 @@ def test_tool_call_runs_and_is_reported(server):
     assert [e["type"] for e in events if e] == ["tool_call", "tool_result"]
     # the same question with tools switched off: a call is answered with an error, not run
     off = [{"role": "system", "content": "Tools: none."}, {"role": "user", "content": TOOL_QUESTION}]
-    st, r = request(url, "POST", "/v1/chat/completions", {"messages": off, "temperature": 0, "max_tokens": 60})
+    st, r = request(url, "POST", "/v1/chat/completions",
+                    {"messages": off, "temperature": 0, "max_tokens": 60})
     results = [s["output"] for s in r["choices"][0]["message"].get("chatforge_segments", [])
                if s["type"] == "tool_result"]
     assert all("switched off" in out for out in results)
@@ -376,8 +457,9 @@ def test_output_decoder_segments_and_stop_strings(run_dir):
 
     tok = Tokenizer.load(run_dir / "tokenizer")
     sp = tok.special
-    ids = ([sp("<|tool_call|>")] + tok.encode("calculator\n1+1") + [sp("<|/tool_call|>"), sp("<|tool_result|>")]
-           + tok.encode("2") + [sp("<|/tool_result|>")] + tok.encode("It is 2. Done here.") + [sp("<|im_end|>")])
+    ids = ([sp("<|tool_call|>")] + tok.encode("calculator\n1+1") + [sp("<|/tool_call|>")]
+           + [sp("<|tool_result|>")] + tok.encode("2") + [sp("<|/tool_result|>")]
+           + tok.encode("It is 2. Done here.") + [sp("<|im_end|>")])
     d = OutputDecoder(tok, chat=True)
     events = [e for t in ids for e in d.feed(t)] + d.finish()
     assert [k for k, _ in events if k != "text"] == ["tool_call", "tool_result"]

@@ -21,10 +21,11 @@ if not CHROMIUM.is_file():
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("torch")
 
+from tiny import cached_tiny_checkpoint  # noqa: E402
+
 from chatforge.serve.app import App, start_in_thread  # noqa: E402
 from chatforge.serve.config import ServeConfig  # noqa: E402
 from chatforge.serve.models import Models  # noqa: E402
-from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
