@@ -48,6 +48,7 @@ class Server:
             self.socket = socket.socket(family, socket.SOCK_STREAM)
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind((host, port))
+            self.socket.listen(128)  # from now on connections wait in the backlog until uvicorn runs
         except OSError as e:
             raise UserError(f"cannot listen on {host}:{port} ({e.strerror or e}).") from None
         self.server_address = self.socket.getsockname()[:2]

@@ -1,18 +1,22 @@
 """From the scheduler's thread to a request on the event loop: events in, SSE out, hang-ups noticed.
 
 Generation is synchronous PyTorch on the scheduler's one thread; a request is a coroutine on
-uvicorn's event loop. `Events` carries each job's events across (the scheduler thread calls
-`put`, which hands the item to the loop), and `job_events` yields them until every job of the
-request is done. While it waits it also waits for the client to hang up (ASGI's
-`http.disconnect`): then, or whenever the consumer stops early (a streaming response that is
-cancelled), the request's unfinished jobs are marked gone, and the scheduler frees their slots
-at its next step.
+uvicorn's event loop. `Events` carries each job's events across: the scheduler thread calls
+`put`, and the loop's `_Handover` moves what has piled up into the requests' queues in one go
+(one wake-up of the loop per decode step of a batch, not one per token per row). `job_events`
+yields them until every job of the request is done. Meanwhile it also waits for the client to
+hang up (ASGI's `http.disconnect`): then, or whenever the consumer stops early (a streaming
+response that is cancelled), the request's unfinished jobs are marked gone, and the scheduler
+frees their slots at its next step. `sse_stream` turns the events into the SSE body, at most
+one write per `FLUSH_S` per stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
@@ -23,20 +27,54 @@ from chatforge.serve.errors import ApiError, error_body
 from chatforge.serve.scheduler import Job, QueueFull, Scheduler
 
 HUNG_UP = (-1, "hung_up", None)
+# A stream writes at most this often; tokens that come faster share one write. Each write costs
+# the event loop Python work (Starlette, h11) and a socket call, all under the GIL that the
+# generation thread needs: with a small fast model, one write per token slows generation itself
+# (docs/serve.md has the measurement). 20 ms is still 50 updates a second to a reader.
+FLUSH_S = 0.02
 DONE = b"data: [DONE]\n\n"
 
 
+class _Handover:
+    """Items from other threads into one event loop's queues, in batches."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.items: list[tuple[asyncio.Queue, tuple]] = []
+
+    def put(self, queue: asyncio.Queue, item: tuple) -> None:
+        with self.lock:
+            self.items.append((queue, item))
+            if len(self.items) > 1:  # a wake-up is already on its way
+                return
+        try:
+            self.loop.call_soon_threadsafe(self._move)
+        except RuntimeError:  # the loop has closed: the server is stopping, nobody is listening
+            pass
+
+    def _move(self) -> None:
+        with self.lock:
+            items, self.items = self.items, []
+        for queue, item in items:
+            queue.put_nowait(item)
+
+
+_handovers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Handover] = weakref.WeakKeyDictionary()
+
+
 class Events:
+    """One request's events; created on the event loop, `put` from any thread."""
+
     def __init__(self) -> None:
-        self.loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if loop not in _handovers:
+            _handovers[loop] = _Handover(loop)
+        self.handover = _handovers[loop]
         self.queue: asyncio.Queue[tuple[int, str, Any]] = asyncio.Queue()
 
     def put(self, item: tuple[int, str, Any]) -> None:
-        """From any thread."""
-        try:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:  # the loop has closed: the server is stopping, nobody is listening
-            pass
+        self.handover.put(self.queue, item)
 
 
 def submit(scheduler: Scheduler, jobs: list[Job]) -> None:
@@ -92,19 +130,28 @@ async def sse_stream(request: Request, jobs: list[Job], events: Events, first: l
     """The SSE body: the `first` chunks, one chunk per event (`chunk` may skip one with None),
     the `last` chunk (the usage, when asked for), then [DONE]. A generation that fails ends the
     stream with an error object (which OpenAI's clients raise as an error)."""
-    for obj in first:
-        yield sse(obj)
+    if first:
+        yield b"".join(sse(obj) for obj in first)
+    pending: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    written = loop.time() - FLUSH_S  # the first token goes out at once
     async with aclosing(job_events(request, jobs, events)) as stream:
         async for index, kind, payload in stream:
             if kind == "error":
-                yield sse(error_body(str(payload), "server_error"))
+                yield b"".join(pending) + sse(error_body(str(payload), "server_error"))
                 return
             obj = chunk(index, kind, payload)
             if obj is not None:
-                yield sse(obj)
+                pending.append(sse(obj))
+            if pending and events.queue.empty():
+                wait = FLUSH_S - (loop.time() - written)
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                if events.queue.empty():  # else what came meanwhile goes in the same write
+                    yield b"".join(pending)
+                    pending = []
+                    written = loop.time() - FLUSH_S  # the first token goes out at once
     if not all(j.finished for j in jobs):  # the client hung up: nobody to send the rest to
         return
     obj = last()
-    if obj is not None:
-        yield sse(obj)
-    yield DONE
+    yield b"".join(pending) + (sse(obj) if obj is not None else b"") + DONE
