@@ -1,15 +1,24 @@
-"""Load and fuzz the server: N concurrent streaming clients for T seconds, then schemathesis.
+"""The server under load and fuzzing, old and new side by side: the same clients against each.
 
-    python bench/bench_serve.py                          # a tiny model made on the spot
-    python bench/bench_serve.py --run-dir runs/cpu       # a real run's chat model
-    python bench/bench_serve.py --clients 32 --duration 60 --fuzz-examples 30 --out bench/serve.json
+    python bench/bench_serve.py                                  # old (/work/baseline) vs this checkout
+    python bench/bench_serve.py --servers new                    # this checkout only
+    python bench/bench_serve.py --old-root /path/to/other/checkout --clients 32 --duration 60
+    python bench/bench_serve.py --run-dir runs/cpu               # a real run's chat model
 
-The server runs as a real `chatforge serve` subprocess on loopback. Each client loops: a
-streaming chat completion with a random prompt, timing the first token and the whole answer;
-every 10th request hangs up after a few chunks (to exercise cancel-on-disconnect). An error is a
-non-200 answer, an exception, or a stream without its [DONE]. The server's resident memory is
-sampled every second. Then schemathesis generates valid and invalid requests from /openapi.json
-and checks that none gets a 5xx. Results are printed and written as JSON (--out).
+Each server is a real `chatforge serve` subprocess on loopback, started from its checkout
+(`PYTHONPATH=<root> python -m chatforge serve ...`, with the checkout's `chatforge.__file__`
+checked), serving the same tiny chat model (tests/tiny.py, made once) with the same settings.
+After one warm-up request, N clients loop for T seconds: a streaming chat completion with a
+random prompt, timing the first token and the whole answer; every 10th request hangs up after 3
+chunks (cancel-on-disconnect). An error is a non-200 answer, an exception, or a stream without
+its [DONE]. The server's resident memory is sampled every second (and its kernel high-water mark
+read at the end); generated tokens come from the server's own /health counter. Then
+schemathesis generates valid and invalid requests from the server's /openapi.json and every
+response with a 5xx status is counted (from its HAR log).
+
+One table compares the servers (with new/old ratios) and the machine's load average during each
+run; the JSON goes to bench/results/serve_old_vs_new.json (--out). `--rounds 2` runs them
+old, new, new, old, so a drifting background load falls on both alike.
 """
 
 from __future__ import annotations
@@ -28,35 +37,47 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # tests/tiny.py: the tiny model
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # tests/tiny.py: the tiny model
 
 PROMPTS = ["hi", "hello", "who are you?", "what is 2+2?", "say something", "Tell me a story about a city.",
            "What is the capital of the place where you were made?", "Count to ten.", "naïve café 🙂 日本語?"]
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, key: str = "VmRSS") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
 
 
-def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str]:
-    if args.run_dir:
-        where = ["--run-dir", str(args.run_dir)]
-    else:
-        from tiny import make_tiny_checkpoint
+def env_for(root: Path) -> dict:
+    # PYTHONDONTWRITEBYTECODE: a read-only baseline checkout is left exactly as it is
+    return {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
 
-        ckpt = make_tiny_checkpoint(workdir / "run", train_steps=80)
-        where = ["--checkpoint", str(ckpt)]
-    cmd = [sys.executable, "-m", "chatforge", "serve", *where, "--port", "0", "--preset", "cpu",
-           "--set", f"serve.max_tokens={args.max_tokens}",
-           "--set", f"serve.default_max_tokens={args.max_tokens}", "--set", f"serve.concurrency={args.concurrency}",
-           "--set", f"serve.queue_size={max(64, 2 * args.clients)}", "--set", f"serve.threads={args.threads}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+
+def check_root(root: Path) -> str:
+    """The chatforge package a server started from `root` imports: it must be that checkout's."""
+    out = subprocess.run([sys.executable, "-c", "import chatforge; print(chatforge.__file__)"], cwd=root,
+                         env=env_for(root), capture_output=True, text=True)
+    where = out.stdout.strip()
+    if out.returncode != 0 or not Path(where).resolve().is_relative_to(root.resolve()):
+        raise SystemExit(f"chatforge from {root} imports {where or out.stderr.strip()}, not that checkout's")
+    return where
+
+
+def start_server(root: Path, where: list[str], args) -> tuple[subprocess.Popen, str]:
+    settings = {"max_tokens": args.max_tokens, "default_max_tokens": args.max_tokens,
+                "concurrency": args.concurrency, "queue_size": max(64, 2 * args.clients),
+                "threads": args.threads}
+    cmd = [sys.executable, "-m", "chatforge", "serve", *where, "--port", "0", "--preset", "cpu"]
+    for k, v in settings.items():
+        cmd += ["--set", f"serve.{k}={v}"]
+    proc = subprocess.Popen(cmd, cwd=root, env=env_for(root), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
     url, seen = None, []
     for line in proc.stdout:
         seen.append(line)
@@ -65,8 +86,15 @@ def start_server(args, workdir: Path) -> tuple[subprocess.Popen, str]:
             url = m.group(1)
             break
     if url is None:
-        raise SystemExit("the server did not start:\n" + "".join(seen))
+        raise SystemExit(f"the server from {root} did not start:\n" + "".join(seen))
     threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # drain the access log
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    for _ in range(300):  # printed the address: wait until it answers
+        try:
+            health(host, int(port))
+            break
+        except OSError:
+            time.sleep(0.1)
     return proc, url
 
 
@@ -88,7 +116,10 @@ def one_request(host: str, port: int, rng: random.Random, max_tokens: int, hang_
             if line == b"data: [DONE]":
                 done = True
                 break
-            delta = json.loads(line[6:])["choices"][0]["delta"] if b'"choices": [{' in line else {}
+            obj = json.loads(line[6:])
+            if "error" in obj:
+                return {"ok": False, "error": f"error event: {obj['error']}"}
+            delta = obj["choices"][0].get("delta", {}) if obj.get("choices") else {}
             if delta.get("content"):
                 chunks += 1
                 ttft = ttft if ttft is not None else time.perf_counter() - t0
@@ -97,19 +128,35 @@ def one_request(host: str, port: int, rng: random.Random, max_tokens: int, hang_
         if not done:
             return {"ok": False, "error": "stream ended without [DONE]"}
         return {"ok": True, "ttft": ttft, "total": time.perf_counter() - t0, "chunks": chunks}
-    except Exception as e:  # noqa: BLE001 - any failure is a data point
+    except Exception as e:  # any failure is a data point
         return {"ok": False, "error": f"{type(e).__name__}: {e}"}
     finally:
         c.close()
 
 
+def health(host: str, port: int) -> dict:
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        return json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+
+
+def pct(xs: list[float], q: float) -> float | None:
+    return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3) if xs else None
+
+
 def load(url: str, pid: int, clients: int, duration: float, max_tokens: int) -> dict:
-    host, port = url.removeprefix("http://").split(":")
+    host, port = url.removeprefix("http://").rsplit(":", 1)
     port = int(port)
+    one_request(host, port, random.Random(-1), max_tokens, False)  # warm-up: first-call costs out
     results: list[dict] = []
     lock = threading.Lock()
-    stop_at = time.time() + duration
     mem: list[float] = []
+    tokens0 = health(host, port)["tokens"]
+    load0 = os.getloadavg()[0]
+    stop_at = time.time() + duration
 
     def client(i: int) -> None:
         rng = random.Random(i)
@@ -133,93 +180,170 @@ def load(url: str, pid: int, clients: int, duration: float, max_tokens: int) -> 
     for t in threads:
         t.join()
     wall = time.time() - t0
+    load1 = os.getloadavg()[0]
     full = [r for r in results if r.get("ok") and not r.get("hung_up")]
     errors = [r["error"] for r in results if not r.get("ok")]
     ttft = sorted(r["ttft"] for r in full if r.get("ttft") is not None)
     total = sorted(r["total"] for r in full)
-
-    def pct(xs, q):
-        return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3) if xs else None
-
-    # the server must end idle: every slot freed, nothing queued
-    conn = http.client.HTTPConnection(host, port, timeout=10)
     idle = None
-    for _ in range(100):
-        conn.request("GET", "/health")
-        health = json.loads(conn.getresponse().read())
-        if health["running"] == 0 and health["waiting"] == 0:
-            idle = health
+    for _ in range(100):  # the server must end idle: every slot freed, nothing queued
+        h = health(host, port)
+        if h["running"] == 0 and h["waiting"] == 0:
+            idle = h
             break
         time.sleep(0.1)
-    conn.close()
-    quarter = mem[len(mem) // 4] if mem else float("nan")
+    tokens = (idle or health(host, port))["tokens"] - tokens0
     return {
         "clients": clients, "duration_s": round(wall, 1), "requests": len(results),
         "completed": len(full), "hung_up": sum(1 for r in results if r.get("hung_up")),
         "errors": len(errors), "error_samples": errors[:5],
         "ttft_s": {"p50": pct(ttft, 0.5), "p90": pct(ttft, 0.9), "p99": pct(ttft, 0.99)},
-        "request_s": {"p50": pct(total, 0.5), "p90": pct(total, 0.9), "max": total[-1] if total else None},
+        "request_s": {"p50": pct(total, 0.5), "p90": pct(total, 0.9), "p99": pct(total, 0.99),
+                      "max": round(total[-1], 3) if total else None},
         "streamed_chunks_per_s": round(sum(r["chunks"] for r in full) / wall, 1),
-        "rss_mb": {"start": round(mem[0], 1) if mem else None, "at_25pct": round(quarter, 1),
-                   "peak": round(max(mem), 1) if mem else None, "end": round(mem[-1], 1) if mem else None},
-        "idle_after": idle is not None,
-        "server_stats": idle,
+        "generated_tokens_per_s": round(tokens / wall, 1),
+        "rss_mb": {"start": round(mem[0], 1) if mem else None, "peak": round(max(mem), 1) if mem else None,
+                   "end": round(mem[-1], 1) if mem else None},
+        "load_avg_1min": {"start": round(load0, 2), "end": round(load1, 2)},
+        "idle_after": idle is not None, "server_stats": idle,
     }
 
 
 def fuzz(url: str, examples: int, workdir: Path) -> dict:
+    """schemathesis over the server's own /openapi.json; every response's status from its HAR log."""
     exe = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
     if not Path(exe).exists():
-        return {"skipped": "schemathesis is not installed (pip install schemathesis)"}
-    report = workdir / "fuzz.json"
-    cmd = [exe, "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", str(examples),
-           "--workers", "1", "--seed", "1", "--no-color", "--request-timeout", "60",
+        return {"skipped": "schemathesis is not installed (pip install -e '.[bench]' -c constraints.txt)"}
+    har = workdir / f"fuzz-{time.time_ns()}.har"
+    cmd = [exe, "run", f"{url}/openapi.json", "--checks", "not_a_server_error", "--max-examples",
+           str(examples), "--workers", "1", "--seed", "1", "--no-color", "--request-timeout", "60",
+           "--continue-on-failure",
            "--phases", "examples,coverage,fuzzing", "--suppress-health-check", "all",
-           "--report", "json", "--report-json-path", str(report)]
+           "--report", "har", "--report-har-path", str(har)]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
-    tail = (p.stdout + p.stderr).strip().splitlines()[-25:]
-    return {"exit_code": p.returncode, "no_5xx": p.returncode == 0, "seconds": round(time.time() - t0, 1),
-            "summary": tail}
+    entries = json.loads(har.read_text())["log"]["entries"] if har.is_file() else []
+    statuses = [e["response"]["status"] for e in entries]
+    five = sorted({f"{e['request']['method']} {e['request']['url'].split('?')[0].removeprefix(url)} -> "
+                   f"{e['response']['status']}" for e in entries if e["response"]["status"] >= 500})
+    return {"exit_code": p.returncode, "requests": len(statuses),
+            "responses_5xx": sum(s >= 500 for s in statuses),
+            "responses_4xx": sum(400 <= s < 500 for s in statuses), "where_5xx": five,
+            "seconds": round(time.time() - t0, 1),
+            "summary": (p.stdout + p.stderr).strip().splitlines()[-15:]}
+
+
+def run_one(name: str, root: Path, where: list[str], args, workdir: Path) -> dict:
+    pkg = check_root(root)
+    proc, url = start_server(root, where, args)
+    try:
+        print(f"[{name}] {pkg}: server at {url} (pid {proc.pid}); {args.clients} clients for "
+              f"{args.duration:.0f}s", flush=True)
+        out = {"root": str(root), "package": pkg,
+               "load": load(url, proc.pid, args.clients, args.duration, args.max_tokens)}
+        out["load"]["rss_mb"]["high_water"] = round(rss_mb(proc.pid, "VmHWM"), 1)
+        print(json.dumps(out["load"], indent=2), flush=True)
+        if not args.no_fuzz:
+            out["fuzz"] = fuzz(url, args.fuzz_examples, workdir)
+            print(json.dumps({k: v for k, v in out["fuzz"].items() if k != "summary"}, indent=2), flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return out
+
+
+def _mean(runs: list[dict], get) -> float | None:
+    vals = [get(r) for r in runs]
+    vals = [v for v in vals if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+ROWS = [  # label, how to read it from one run, format
+    ("requests (complete + hung up)", lambda r: r["load"]["requests"], "{:.0f}"),
+    ("errors", lambda r: r["load"]["errors"], "{:.0f}"),
+    ("time to first token p50 (s)", lambda r: r["load"]["ttft_s"]["p50"], "{:.3f}"),
+    ("time to first token p90 (s)", lambda r: r["load"]["ttft_s"]["p90"], "{:.3f}"),
+    ("time to first token p99 (s)", lambda r: r["load"]["ttft_s"]["p99"], "{:.3f}"),
+    ("whole answer p50 (s)", lambda r: r["load"]["request_s"]["p50"], "{:.3f}"),
+    ("whole answer p99 (s)", lambda r: r["load"]["request_s"]["p99"], "{:.3f}"),
+    ("generated tokens/s (server count)", lambda r: r["load"]["generated_tokens_per_s"], "{:.1f}"),
+    ("streamed text chunks/s (clients)", lambda r: r["load"]["streamed_chunks_per_s"], "{:.1f}"),
+    ("server RSS at start (MB)", lambda r: r["load"]["rss_mb"]["start"], "{:.1f}"),
+    ("server RSS peak (MB)", lambda r: r["load"]["rss_mb"]["high_water"], "{:.1f}"),
+    ("ends idle (1 = yes)", lambda r: float(r["load"]["idle_after"]), "{:.0f}"),
+    ("load average during the run (1 min)",
+     lambda r: (r["load"]["load_avg_1min"]["start"] + r["load"]["load_avg_1min"]["end"]) / 2, "{:.2f}"),
+    ("schemathesis requests", lambda r: r.get("fuzz", {}).get("requests"), "{:.0f}"),
+    ("schemathesis 5xx responses", lambda r: r.get("fuzz", {}).get("responses_5xx"), "{:.0f}"),
+]
+
+
+def table(results: dict[str, list[dict]]) -> str:
+    names = list(results)
+    head = ["", *names] + (["new/old"] if names == ["old", "new"] else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for label, get, fmt in ROWS:
+        vals = [_mean(results[n], get) for n in names]
+        cells = [fmt.format(v) if v is not None else "-" for v in vals]
+        if len(head) > len(cells) + 1:
+            old, new = vals
+            cells.append(f"{new / old:.2f}x" if old and new is not None else "-")
+        lines.append("| " + " | ".join([label, *cells]) + " |")
+    return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--servers", choices=["both", "old", "new"], default="both")
+    ap.add_argument("--old-root", type=Path, default=Path("/work/baseline"),
+                    help="the old server's checkout")
+    ap.add_argument("--new-root", type=Path, default=REPO,
+                    help="the new server's checkout (default: this one)")
     ap.add_argument("--run-dir", type=Path, default=None, help="serve this run (default: a tiny model)")
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--max-tokens", type=int, default=48)
     ap.add_argument("--concurrency", type=int, default=16, help="the server's batch size")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads in the server (0 = torch default; 1 is fastest for small models on a busy CPU)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads in the server (0 = torch's default)")
+    ap.add_argument("--rounds", type=int, default=1, help="old, new, then new, old, ... (both only)")
     ap.add_argument("--fuzz-examples", type=int, default=30, help="schemathesis examples per operation")
     ap.add_argument("--no-fuzz", action="store_true")
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serve_old_vs_new.json")
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_serve."))
+    roots = {"old": args.old_root, "new": args.new_root}
+    order = ["old", "new"] if args.servers == "both" else [args.servers]
+    results: dict[str, list[dict]] = {n: [] for n in order}
     try:
-        proc, url = start_server(args, workdir)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    try:
-        print(f"server at {url} (pid {proc.pid}); {args.clients} clients for {args.duration:.0f}s", flush=True)
-        out = {"machine": f"{os.cpu_count()} CPUs", "load": load(url, proc.pid, args.clients, args.duration,
-                                                                args.max_tokens)}
-        print(json.dumps(out["load"], indent=2), flush=True)
-        if not args.no_fuzz:
-            out["fuzz"] = fuzz(url, args.fuzz_examples, workdir)
-            print(json.dumps(out["fuzz"], indent=2), flush=True)
+        if args.run_dir:
+            where = ["--run-dir", str(args.run_dir.resolve())]
+        else:
+            from tiny import make_tiny_checkpoint
+
+            where = ["--checkpoint", str(make_tiny_checkpoint(workdir / "run", train_steps=80))]
+        for r in range(args.rounds):
+            for name in order if r % 2 == 0 else order[::-1]:
+                results[name].append(run_one(name, roots[name].resolve(), where, args, workdir))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         shutil.rmtree(workdir, ignore_errors=True)
-    if args.out:
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
-    ok = out["load"]["errors"] == 0 and out["load"]["idle_after"] and out.get("fuzz", {}).get("no_5xx", True)
+    text = table(results)
+    cpus = f"{os.cpu_count()} CPUs"
+    print(f"\n{args.clients} streaming clients x {args.duration:.0f} s, {args.max_tokens} max tokens, "
+          f"serve.concurrency={args.concurrency}, serve.threads={args.threads}, {cpus}, "
+          f"{args.rounds} round(s)\n\n{text}")
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    out = {"machine": cpus, "settings": settings, "table": text, "runs": results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten: {args.out}")
+    new = results.get("new", [])
+    ok = all(r["load"]["errors"] == 0 and r["load"]["idle_after"]
+             and not r.get("fuzz", {}).get("responses_5xx") for r in new)
     return 0 if ok else 1
 
 
