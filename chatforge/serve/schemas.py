@@ -74,10 +74,16 @@ class Sampling(Body):
 
 
 class ChatRequest(Sampling):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 32, "temperature": 0}]})
+
     messages: list[Message] = Field(min_length=1)
 
 
 class CompletionRequest(Sampling):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"prompt": "The model", "max_tokens": 16, "temperature": 0}]})
+
     prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)] | Annotated[
         list[int], Field(min_length=1)] = Field(
         description="a text (it follows <|endoftext|>, the document boundary), a list holding one text, "
