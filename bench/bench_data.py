@@ -49,7 +49,7 @@ def cpu_s() -> float:
 
 
 def run_ours(inputs: list[str], out: Path) -> dict:
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.log import Logger, set_quiet
     from chatforge.data.stage import process
 

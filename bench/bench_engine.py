@@ -33,7 +33,7 @@ SHAPES = {"cpu": {}, "6x256": dict(n_layer=6, d_model=256, n_head=4, n_kv_head=4
 def build_model(checkpoint: str | None, vocab: int, shape: str):
     import dataclasses
 
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.model import GPT
 
     if checkpoint:

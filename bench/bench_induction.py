@@ -35,12 +35,12 @@ from pathlib import Path
 import torch
 
 from chatforge.core.atomic import atomic_write_json
-from chatforge.core.config import load_config
+from chatforge.pipeline import load_config
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import saved_config
 from chatforge.eval.copying import GAPS, copy_probe
 from chatforge.model.gpt import GPT
-from chatforge.pretrain.reading import ReadingRows
+from chatforge.tune.reading import ReadingRows
 from chatforge.tokenizer import Tokenizer
 from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
 
@@ -164,7 +164,7 @@ def main() -> int:
     rows = ReadingRows(tok, words, args.seq_len, args.seed, args.max_words, args.max_gap, args.fixed)
     text = None
     if args.text_share > 0:
-        from chatforge.pretrain import shards as sh
+        from chatforge.train import shards as sh
 
         tokens_dir = run_dir / "pretrain" / "tokens"
         if sh.load_index(tokens_dir) is None:

@@ -132,7 +132,7 @@ def main() -> int:
     import chatforge
     from chatforge.chat.render import render_prompt, stop_ids
     from chatforge.core.atomic import atomic_write_json
-    from chatforge.core.device import cpu_summary
+    from chatforge.core.machine import cpu_summary
     from chatforge.engine import Engine
     from chatforge.model.hf_map import to_hf_model
     from chatforge.tokenizer import Tokenizer

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chatforge.core.atomic import atomic_write_json, read_json  # noqa: E402
-from chatforge.core.device import cpu_summary  # noqa: E402
+from chatforge.core.machine import cpu_summary  # noqa: E402
 from chatforge.eval.stats import mean_sd  # noqa: E402
 
 PRETRAIN = ["val_bpb", "val_bpb_se", "val_tokens", "final_train_loss", "dtype"]

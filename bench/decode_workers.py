@@ -70,7 +70,7 @@ def main() -> int:
         args.prompts, args.samples, args.max_new_tokens, args.reps = 8, 4, 24, 1
 
     from chatforge.chat.turns import complete_many
-    from chatforge.core.device import cpu_summary
+    from chatforge.core.machine import cpu_summary
 
     torch.set_num_threads(1)
     model, tok, convs, what = load(args)

@@ -121,9 +121,9 @@ def main() -> int:
 
     tr = Trainer(model, opt, RandomTokens(cfg.vocab_size, args.batch, args.seq, dev), loss_fn,
                  LoopConfig(steps=total, dtype="bfloat16", compile=not args.no_compile, ckpt_every=0,
-                            log_every=0),
-                 lr_fn=lambda s: lr_multiplier(s, total, 5, 0.0), dist=DistInfo(device=dev),
-                 hooks=[Hook(1, record)], flops_per_token=fpt, peak_flops=peak)
+                            log_every=0, lr=lambda s: lr_multiplier(s, total, 5, 0.0), flops_per_token=fpt,
+                            peak_flops=peak),
+                 dist=DistInfo(device=dev), hooks=[Hook(1, record)])
     t0 = time.perf_counter()
     tr.fit()
     wall = time.perf_counter() - t0

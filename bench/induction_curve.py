@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.bench_induction import aoyama_tokens  # noqa: E402
 from chatforge.core.atomic import atomic_write_json, atomic_write_text  # noqa: E402
-from chatforge.core.config import load_config  # noqa: E402
+from chatforge.pipeline import load_config  # noqa: E402
 from chatforge.core.rundir import saved_config  # noqa: E402
 from chatforge.report.plot import line_chart  # noqa: E402
 

@@ -26,9 +26,9 @@ def query_copy(run_dir: Path, items: int) -> dict:
     import torch
 
     from chatforge.chat.render import render
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.rundir import saved_config
-    from chatforge.eval.suite import build_sets
+    from chatforge.tasks import build_cases
     from chatforge.tokenizer import Tokenizer
     from chatforge.train import checkpoint as ckpt
     from chatforge.world import load_world

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chatforge.core.atomic import atomic_write_json, read_json  # noqa: E402
-from chatforge.core.device import cpu_summary  # noqa: E402
+from chatforge.core.machine import cpu_summary  # noqa: E402
 from chatforge.eval.stats import mean_sd, wilson  # noqa: E402
 
 ARMS = ("answer_first", "step_by_step", "calculator")
@@ -52,8 +52,8 @@ def conversations(world, arm: str, n: int, seed: int, execute=None) -> tuple[lis
     of a seed (val: 5% of the train problems, held out). Calculator conversations get the
     tools-on system prompt and their tool results from the run's real calculator (`execute`)."""
     from chatforge.chat.prompts import system_prompt
-    from chatforge.sft.mixture import retool
-    from chatforge.sft.toolrun import tool_calls
+    from chatforge.tools.training import retool
+    from chatforge.tools.training import tool_calls
 
     items = list(world.tasks("arithmetic", "train"))
     random.Random(f"think:{seed}").shuffle(items)
@@ -101,10 +101,10 @@ def evaluate(model, tokenizer, world, run_dir: Path, arm: str, items: list[dict]
     from chatforge.chat.render import assistant_text
     from chatforge.chat.turns import answer_many, tools_off
     from chatforge.engine import Engine
-    from chatforge.sft.toolrun import run_executor
+    from chatforge.tools import make_executor
 
     tools = arm == "calculator"
-    execute = run_executor(run_dir)
+    execute = make_executor(run_dir)
 
     system = [{"role": "system", "content": system_prompt(True)}] if tools else []
     convs = [system + [{"role": "user", "content": it["question"]}] for it in items]
@@ -153,8 +153,8 @@ def run_arm(arm: str, seed: int, args, tcfg, world, items: list[dict], key: str)
 
     from chatforge.core.device import pick_device
     from chatforge.core.log import Logger
-    from chatforge.sft.finetune import finetune
-    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tune.finetune import FinetuneRun, finetune
+    from chatforge.tools.training import training_executor
     from chatforge.tokenizer import Tokenizer
     from chatforge.train import checkpoint as ckpt
     from chatforge.train.dist import setup
@@ -173,7 +173,7 @@ def run_arm(arm: str, seed: int, args, tcfg, world, items: list[dict], key: str)
     if tok_dir is None:
         tok_dir = run_dir / "tokenizer"
     tokenizer = Tokenizer.load(tok_dir)
-    execute = mixture_executor(run_dir) if arm == "calculator" else None
+    execute = training_executor(run_dir) if arm == "calculator" else None
     train, val = conversations(world, arm, args.conversations, seed, execute)
     log = Logger(out / "metrics.jsonl", prefix=f"{arm} s{seed}")
     t0 = time.perf_counter()
@@ -244,7 +244,7 @@ def main() -> int:
     if not (args.run_dir / "pretrain" / "_COMPLETE.json").exists():
         ap.error(f"{args.run_dir} has no finished pretrain stage")
 
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.world import load_world
 
     cfg = load_config(saved=read_json(args.run_dir / "config.json"))

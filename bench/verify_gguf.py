@@ -58,7 +58,7 @@ def main() -> int:
     except ImportError:
         print("llama-cpp-python is not installed: pip install llama-cpp-python", file=sys.stderr)
         return 2
-    from chatforge.export import source
+    from chatforge.engine import source
     from tiny import make_tiny_checkpoint
 
     quants = args.quants.split(",")

@@ -94,6 +94,7 @@ def _snapshot(out: Path) -> tuple:
 
 def test_killed_run_resumes_to_identical_output(world, tmp_path, monkeypatch):
     from chatforge.data import pipeline, steps
+    from chatforge.data import stage as data_stage
 
     inputs = _mixed_inputs(world, tmp_path)
     args = ["--quiet", "data", "--preset", "smoke", "--tasks", "3", "--input", *inputs]
@@ -121,9 +122,9 @@ def test_killed_run_resumes_to_identical_output(world, tmp_path, monkeypatch):
         real_pipes([p for p in plans if p[0] in ("filter", "sigs")], on_start)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "run_pipelines", stop_after_sigs)
+    monkeypatch.setattr(data_stage, "run_pipelines", stop_after_sigs)
     assert main(args + ["--out", str(out)]) == 130
-    monkeypatch.setattr(pipeline, "run_pipelines", real_pipes)
+    monkeypatch.setattr(data_stage, "run_pipelines", real_pipes)
     done = sorted(p.name for p in (out / "_work" / "logs" / "filter" / "completions").iterdir())
     assert done == ["00000", "00001", "00002"]
 

@@ -231,8 +231,8 @@ def test_on_policy_batches_resume_exactly(smoke_run, one_thread):
     non-forced tokens in the mask); from a saved state it yields the same batches again."""
     from chatforge.chat.render import render
     from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
-    from chatforge.sft.pack import RowBatches, pack
-    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tune.pack import RowBatches, pack
+    from chatforge.tools.training import training_executor
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model
 
@@ -243,7 +243,7 @@ def test_on_policy_batches_resume_exactly(smoke_run, one_thread):
 
     def source():
         return OnPolicyBatches(RowBatches(rows, 2, seed=3), model, tok, prompts_of(convs), fraction=0.5, n_prompts=2,
-                               temperature=1.0, max_new_tokens=12, seed=3, execute=mixture_executor(smoke_run))
+                               temperature=1.0, max_new_tokens=12, seed=3, execute=training_executor(smoke_run))
     a = source()
     for _ in range(3):
         a.next_batch()

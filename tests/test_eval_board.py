@@ -115,9 +115,9 @@ def test_bits_per_byte_in_another_tokenizer_measure_the_same_text(run, one_threa
     """An imported model reads the held-out documents in its own tokens; with the run's own
     tokenizer that path must give the shards' figure exactly (the same ids, re-encoded)."""
     from chatforge.core.atomic import read_json
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.eval.bpb import val_bpb, val_texts
-    from chatforge.pretrain import shards as sh
+    from chatforge.train import shards as sh
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model
 

@@ -44,13 +44,13 @@ def test_world_test_sets_are_distinct(cpu_world):
 
 
 def test_cpu_eval_sets_distinct_and_full(cpu_world):
-    from chatforge.core.config import load_config
-    from chatforge.eval.suite import build_sets
+    from chatforge.pipeline import load_config
+    from chatforge.tasks import build_cases
     from chatforge.world import load_world
 
     n = load_config("cpu").sft.eval_items
     assert n >= 200
-    sets = build_sets(load_world(cpu_world), n, seed=1337)
+    sets = build_cases(load_world(cpu_world), n, seed=1337)
     for name, cases in sets.items():
         keys = [_key(c["messages"]) for c in cases]
         assert len(set(keys)) == len(keys), name

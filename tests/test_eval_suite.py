@@ -23,7 +23,8 @@ def _oracle(case: dict, tools_on: bool) -> list[dict]:
 
 
 def test_oracle_scores_full_marks_and_silence_scores_zero(smoke_run):
-    from chatforge.eval.suite import build_sets, run_sets
+    from chatforge.eval.suite import run_sets
+    from chatforge.tasks import build_cases as build_sets
     from chatforge.world import load_world
 
     sets = build_sets(load_world(smoke_run / "world"), 3, seed=1)

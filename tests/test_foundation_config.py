@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from chatforge.core.config import Config, RunConfig, coerce, list_presets, load_config
+from chatforge.core.config import Config, RunConfig, coerce, list_presets
+from chatforge.pipeline import load_config
 from chatforge.core.errors import UserError
 
 

@@ -24,10 +24,9 @@ def fresh_run(tmp_path_factory):
 
 
 def test_smoke_run_goes_through_every_stage(fresh_run):
-    from chatforge.core.stages import built_stages
+    from chatforge.pipeline import PIPELINE
 
-
-    names = [s.name for s in built_stages()]
+    names = PIPELINE.names
     assert names[-2:] == ["eval", "report"] and {"probe", "rl", "rlhf", "distill"} <= set(names)
     walls = {}
     for n in names:
@@ -74,7 +73,7 @@ def test_a_forced_eval_stage_keeps_the_rows_it_cached(fresh_run):
 @pytest.mark.parametrize("override,says", [("eval.tasks=nope", "unknown task set 'nope'"),
                                             ("eval.items=-1", "at least 1")])
 def test_bad_eval_settings_are_one_sentence(fresh_run, tmp_path, override, says):
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.errors import UserError
     from chatforge.core.log import Logger
     from chatforge.core.rundir import StageContext
@@ -89,7 +88,7 @@ def test_bad_eval_settings_are_one_sentence(fresh_run, tmp_path, override, says)
 
 
 def test_export_at_the_end_reads_back_the_same_model(fresh_run, tmp_path, one_thread):
-    from chatforge.export import source
+    from chatforge.engine import source
     from chatforge.importer.convert import import_model
     from chatforge.train.checkpoint import load_model
 

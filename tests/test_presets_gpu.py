@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from chatforge.core.config import list_presets, load_config
+from chatforge.core.config import list_presets
+from chatforge.pipeline import load_config
 
 # preset -> (parameters, tolerance, tokens per step on 8 GPUs, steps)
 GPU_PRESETS = {"gpu124m": (124e6, 0.02, 524_288, 4800), "gpu560m": (560e6, 0.02, 524_288, 21400)}

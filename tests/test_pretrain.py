@@ -21,7 +21,7 @@ CHILD = textwrap.dedent('''
     import os, random, signal, sys
     from pathlib import Path
     import torch
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.device import apply_threads
     from chatforge.core.log import Logger, set_quiet
     from chatforge.core.rundir import StageContext
@@ -123,7 +123,7 @@ def test_ddp_two_ranks_match_one_process(tmp_path):
 
 
 def test_shards_split_and_batches_resume(tmp_path):
-    from chatforge.pretrain import shards as sh
+    from chatforge.train import shards as sh
     from chatforge.tokenizer import Tokenizer
 
     tok = Tokenizer.from_ranks({bytes([i]): i for i in range(256)})
@@ -169,7 +169,7 @@ def test_pretrain_stage_in_smoke_pipeline(smoke_run, capsys):
 
 
 def test_bad_pretrain_settings_are_one_line_errors():
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.errors import UserError
     from chatforge.pretrain.stage import _validate
 

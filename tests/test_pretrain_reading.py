@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from chatforge.pretrain.reading import MixedBatches, ReadingPlus, ReadingRows, corpus_words
+from chatforge.tune.reading import MixedBatches, ReadingPlus, ReadingRows, corpus_words
 
 
 class Tok:

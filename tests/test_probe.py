@@ -27,12 +27,12 @@ class _FactCfg(_Cfg):
 
 
 def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
-    from chatforge.eval.suite import invented, page_of
+    from chatforge.tasks.people import invented, page_of
     from chatforge.probe.dataset import build
     from chatforge.probe.interrogate import interrogate, questions, summarize
     from chatforge.probe.judge import CheckerJudge
-    from chatforge.sft.mixture import eval_half, person_questions
-    from chatforge.sft.toolrun import mixture_executor
+    from chatforge.tasks.people import eval_half, person_questions
+    from chatforge.tools.training import training_executor
     from chatforge.world import load_world
     from chatforge.world.invented import split
     from chatforge.world.refusals import is_refusal
@@ -81,7 +81,7 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     assert s["known-bio-only"]["sample_hallucination"] == 1.0
 
     sft = _jsonl(smoke_run / "sft" / "mixture" / "train.jsonl")
-    train, val, counts = build(world, got, sft, _Cfg, 5, mixture_executor(smoke_run))
+    train, val, counts = build(world, got, sft, _Cfg, 5, training_executor(smoke_run))
     assert counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10, "identity": 5} and not val
     known_names = {it["name"] for it in got if it["class"] != "unknown"}  # unsure facts are answered
     unknown_names = {it["name"] for it in got if it["class"] == "unknown"} - known_names
@@ -114,7 +114,7 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
             assert any(s["type"] == "tool_call" for s in reply)
     # refuse = "fact", unsure = "skip": the known person's one unknown fact is refused too, and
     # the unsure person gets no data at all
-    train, _, counts = build(world, got, sft, _FactCfg, 5, mixture_executor(smoke_run))
+    train, _, counts = build(world, got, sft, _FactCfg, 5, training_executor(smoke_run))
     mixed_name = everyone[mixed[0]].name
     unsure_name = everyone[unsure_id].name
     refused = [c["messages"][-1]["content"] for c in train if c["kind"] == "refusal"]

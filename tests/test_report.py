@@ -70,6 +70,7 @@ def test_report_of_the_smoke_run_and_its_markdown_twin(run):
 
 
 def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_path):
+    from chatforge.pipeline import PIPELINE
     from chatforge.report.build import build
     from chatforge.report.doc import html
 
@@ -91,7 +92,7 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
         "teacher_row": {"params": 1000, "scores": {"identity": 0.9}},
         "table": {"logits": {"params": 200, "params_vs_teacher": 0.2, "speedup": 1.5, "scores": {"identity": 0.7},
                              "sets_below_90pct": ["identity"], "met": False}}}))
-    title, sub, secs = build(run)
+    title, sub, secs = build(run, PIPELINE)
     page = html(title, sub, secs)
     rl = page[page.index('<section id="rlhf">'):page.index('<section id="distill">')]
     assert rl.count("<svg") == 3 and "hack detected" in rl and "Target met" in rl
@@ -106,7 +107,7 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
     (run / "rlhf" / "metrics.json").write_text(json.dumps({"curve": [{"step": "x", "proxy": "high"}],
                                                            "comparison": {"sft": {"true_ci95": 3}}}))
     (run / "distill" / "metrics.json").write_text("{not json")
-    title, sub, secs = build(run)
+    title, sub, secs = build(run, PIPELINE)
     page = html(title, sub, secs)
     assert "could not be read" in page and '<section id="hardware">' in page
     assert "This run has no distill stage yet" in page

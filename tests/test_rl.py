@@ -163,12 +163,12 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
     cfg["rl"]["steps"] = 4
     (run / "config.json").write_text(json.dumps(cfg))
     started = json.loads((run / "rl" / "_STARTED.json").read_text())
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.rundir import stage_hashes
-    from chatforge.core.stages import stage
+    from chatforge.pipeline import PIPELINE
 
     c = load_config(None, [], saved=cfg)
-    (run / "rl" / "_STARTED.json").write_text(json.dumps({**started, **stage_hashes(stage("rl"), run, c)}))
+    (run / "rl" / "_STARTED.json").write_text(json.dumps({**started, **stage_hashes(PIPELINE, PIPELINE.stage("rl"), run, c)}))
     for f in ("eval.json", "eval_suite.json", "_COMPLETE.json"):
         (run / "rl" / f).unlink()
     r = _rl(run)

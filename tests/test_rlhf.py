@@ -143,7 +143,7 @@ def _stage(cmd, run, *args):
 
 
 def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
-    from chatforge.export.source import list_checkpoints
+    from chatforge.engine.source import list_checkpoints
     from chatforge.rlhf import rankings
 
     rank = json.loads((smoke_run / "rank" / "metrics.json").read_text())

@@ -122,7 +122,7 @@ def test_doctor_names_a_broken_dependency_and_the_fix(capsys, monkeypatch):
 
 def test_sft_mixture_stops_when_a_tool_always_fails():
     from chatforge.core.failures import SystematicFailure
-    from chatforge.sft.toolrun import CachedExecutor
+    from chatforge.tools.training import CachedExecutor
 
     def sandbox_down(tool: str, inp: str) -> str:
         return "Error: unshare: operation not permitted" if tool == "python" else "42"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from chatforge.sft.pack import RowBatches, pack
+from chatforge.tune.pack import RowBatches, pack
 
 PAD = 99
 

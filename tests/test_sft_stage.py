@@ -29,7 +29,7 @@ def test_sft_outputs_and_metrics(smoke_run):
 
 
 def test_mixture_follows_the_rules(smoke_run):
-    from chatforge.sft.mixture import eval_half
+    from chatforge.tasks.people import eval_half
     from chatforge.world import load_world
 
     world = load_world(smoke_run / "world")

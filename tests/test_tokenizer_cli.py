@@ -125,9 +125,9 @@ def test_stage_under_the_protocol(tmp_path, capsys):
     import pyarrow.parquet as pq
 
     from chatforge.core.atomic import atomic_write_json
-    from chatforge.core.config import load_config
+    from chatforge.pipeline import load_config
     from chatforge.core.rundir import run_stage, save_config, stage_hashes
-    from chatforge.core.stages import stage
+    from chatforge.pipeline import PIPELINE
 
     cfg = load_config("smoke")
     run_dir = tmp_path / "run"
@@ -136,14 +136,14 @@ def test_stage_under_the_protocol(tmp_path, capsys):
     (run_dir / "data" / "docs").mkdir(parents=True)
     pq.write_table(pa.table({"id": [str(i) for i in range(len(docs))], "url": ["u"] * len(docs), "text": docs}),
                    run_dir / "data" / "docs" / "part-00000.parquet")
-    atomic_write_json(run_dir / "data" / "_COMPLETE.json", stage_hashes(stage("data"), run_dir, cfg))
-    metrics = run_stage("tokenizer", run_dir, cfg)
+    atomic_write_json(run_dir / "data" / "_COMPLETE.json", stage_hashes(PIPELINE, PIPELINE.stage("data"), run_dir, cfg))
+    metrics = run_stage(PIPELINE, "tokenizer", run_dir, cfg)
     assert metrics["n_vocab"] == cfg.tokenizer.vocab_size
     assert metrics["heldout_docs"] == 300 // cfg.tokenizer.heldout_every
     assert metrics["train_docs"] == 300 - metrics["heldout_docs"]
     assert 1 < metrics["heldout_bytes_per_token"]
     tok = Tokenizer.load(run_dir / "tokenizer")
     assert tok.n_vocab == cfg.tokenizer.vocab_size
-    assert run_stage("tokenizer", run_dir, cfg) is None  # complete: skipped
+    assert run_stage(PIPELINE, "tokenizer", run_dir, cfg) is None  # complete: skipped
     rc, out, _ = run(capsys, "tokenizer", "stats", "--run-dir", str(run_dir))
     assert rc == 0 and "cl100k_base" in out and "heldout.jsonl" in out

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from chatforge.tools import cli as tools_cli
+
 from chatforge.cli import main
 from chatforge.tools import ToolResult, ToolsConfig, make_executor, run_tool
 from chatforge.tools.search import build_index
@@ -26,7 +28,7 @@ def index_file(tmp_path):
 @pytest.fixture(autouse=True)
 def _only_tools_command(monkeypatch):
     # build only this command's parser: the test is about it, not about importing every stage
-    monkeypatch.setattr("chatforge.cli.COMMANDS", ["chatforge.tools.cli"])
+    monkeypatch.setattr("chatforge.cli.COMMANDS", [tools_cli])
 
 
 def _run(capsys, argv, stdin=None, monkeypatch=None):

@@ -128,15 +128,15 @@ def test_missing_or_bad_index(tmp_path):
 
 
 def test_stage_builds_the_index_from_the_world(tmp_path, monkeypatch):
-    import chatforge.world
     from chatforge.core.log import Logger
     from chatforge.tools import ToolsConfig, make_executor
+    from chatforge.tools import stage as tools_stage
     from chatforge.tools.stage import run
 
     people = _people(10)
     world = SimpleNamespace(people=[SimpleNamespace(name=p["name"]) for p in people],
                             search_documents=lambda: _docs(people))
-    monkeypatch.setattr(chatforge.world, "load_world", lambda d: world, raising=False)
+    monkeypatch.setattr(tools_stage, "load_world", lambda d: world)
     out = tmp_path / "tools"
     out.mkdir()
     ctx = SimpleNamespace(out=out, config=SimpleNamespace(tools=ToolsConfig()), log=Logger(None, "tools"),

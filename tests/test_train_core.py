@@ -13,7 +13,7 @@ from torch import nn
 
 from chatforge.core.errors import UserError
 from chatforge.train import checkpoint as ckpt
-from chatforge.train.loop import Hook, LoopConfig, NonFiniteLoss, Trainer
+from chatforge.train.loop import Checkpoints, Hook, LoopConfig, NonFiniteLoss, Trainer
 from chatforge.train.optim import Muon, OptimConfig, build_optimizer, orthogonalize, split_params
 from chatforge.train.schedule import lr_multiplier
 
@@ -169,8 +169,9 @@ def _trainer(tmp_path, steps, loss_fn=_loss, hooks=None):
     torch.manual_seed(0)
     m = Tiny()
     return Trainer(m, build_optimizer(m, OptimConfig(lr=1e-2)), Counter(), loss_fn,
-                   LoopConfig(steps=steps, grad_accum=2, dtype="float32", ckpt_every=3),
-                   lr_fn=lambda s: lr_multiplier(s, 8, 2), ckpt_dir=tmp_path / "ckpt", hooks=hooks)
+                   LoopConfig(steps=steps, grad_accum=2, dtype="float32", ckpt_every=3,
+                              lr=lambda s: lr_multiplier(s, 8, 2)),
+                   saves=Checkpoints(tmp_path / "ckpt"), hooks=hooks)
 
 
 def test_loop_resume_in_process_is_exact(tmp_path):

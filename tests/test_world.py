@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatforge.core.config import load_config
+from chatforge.pipeline import load_config
 from chatforge.world import load_world
 from chatforge.world.build import build
 from chatforge.world.checkers import conversation_text

@@ -19,12 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chatforge.arena.bt import OUTCOME, ratings
 from chatforge.core.errors import UserError
+from chatforge.eval.board import named, run_checkpoints, sha256
+from chatforge.eval.gold import cached_open_answers, open_answers
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.checkpoint import load_model, resolve_checkpoint
+from chatforge.world.gold import gold_score
 
 
 def contestants(run_dir: Path, names: list[str] | None, extra: list[Path] | None) -> dict[str, Path]:
     """The run's chat checkpoints (the base model only when named), plus checkpoints given."""
-    from chatforge.eval.board import named, run_checkpoints
 
     found = run_checkpoints(run_dir) if (run_dir / "world").is_dir() else {}
     if names:
@@ -45,16 +50,9 @@ def contestants(run_dir: Path, names: list[str] | None, extra: list[Path] | None
 def answers(run_dir: Path, name: str, path: Path, items: list[dict], cfg, device, log=None) -> dict[str, Any]:
     """{"name", "sha", "answers": {prompt id: text}, "prompts": {...}} for one contestant, through
     the cache the eval table's gold score shares (the model is loaded only for missing answers)."""
-    from chatforge.eval.board import sha256
-    from chatforge.eval.gold import cached_open_answers, open_answers
-    from chatforge.train.checkpoint import resolve_checkpoint
-
     ckpt = resolve_checkpoint(path)
 
     def generate(missing: list[dict]) -> list[str]:
-        from chatforge.tokenizer import Tokenizer
-        from chatforge.train.checkpoint import load_model
-
         t0 = time.perf_counter()
         model, tok_dir, _ = load_model(ckpt, device)
         if tok_dir is None:
@@ -70,7 +68,6 @@ def answers(run_dir: Path, name: str, path: Path, items: list[dict], cfg, device
 def gold_votes(items: list[dict], answered: dict[str, dict], margin: float = 0.01,
                skip: set[tuple[str, str, str]] = frozenset()) -> list[dict]:
     """The gold judge's vote on every pair of contestants on every prompt (not yet judged)."""
-    from chatforge.world.gold import gold_score
 
     out = []
     for it in items:
@@ -91,7 +88,6 @@ def gold_votes(items: list[dict], answered: dict[str, dict], margin: float = 0.0
 def standings(stored: list[dict], current: dict[str, str], boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Ratings over the stored votes between current checkpoints ({name: sha}), all judges together
     and each judge on its own."""
-    from chatforge.arena.bt import OUTCOME, ratings
 
     live = [v for v in stored if current.get(v["model_a"]) == v["sha_a"] and current.get(v["model_b"]) == v["sha_b"]]
     models = list(current)

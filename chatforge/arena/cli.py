@@ -5,9 +5,13 @@ ratings with bootstrap intervals go to arena/ratings.json and arena/table.md."""
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
+from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
+from chatforge.core.cliutil import config_of
 from chatforge.core.errors import UserError
+from chatforge.core.log import Logger, say
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -33,16 +37,12 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.arena import votes
-    from chatforge.arena.battles import answers, contestants, gold_votes, markdown, standings
-    from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
-    from chatforge.core.config import load_config
-    from chatforge.core.device import pick_device
-    from chatforge.core.log import Logger, say
-    from chatforge.eval.gold import open_prompts
-    from chatforge.world import load_world
+    from chatforge.core.device import pick_device  # noqa: PLC0415 - torch: start-up time
+    from chatforge.arena import votes  # noqa: PLC0415 - start-up time
+    from chatforge.arena.battles import answers, contestants, gold_votes, markdown, standings  # noqa: PLC0415 - start-up time
+    from chatforge.eval.gold import open_prompts  # noqa: PLC0415 - start-up time
+    from chatforge.world import load_world  # noqa: PLC0415 - start-up time
 
-    import time
 
     t0 = time.perf_counter()
     run_dir = args.run_dir or Path("runs/cpu")
@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
     if args.prompts < 0 or args.boot < 0 or not 0 <= args.margin < 1:
         raise UserError("--prompts and --boot must be >= 0 and --margin in [0, 1).")
     saved = read_json(run_dir / "config.json")
-    cfg = load_config(None, [], saved=saved) if saved else load_config("cpu")
+    cfg = config_of(args, saved=saved) if saved else config_of(args, "cpu")
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     entrants = contestants(run_dir, names, args.checkpoint)
     items = open_prompts(load_world(run_dir / "world"), args.prompts)
@@ -60,8 +60,8 @@ def main(args: argparse.Namespace) -> int:
     log = Logger(run_dir / "arena" / "log.jsonl", prefix="arena")
     device = pick_device(args.device)
     if args.rate_only:
-        from chatforge.eval.board import sha256
-        from chatforge.train.checkpoint import resolve_checkpoint
+        from chatforge.eval.board import sha256  # noqa: PLC0415 - start-up time
+        from chatforge.train.checkpoint import resolve_checkpoint  # noqa: PLC0415 - start-up time
 
         current = {n: sha256(resolve_checkpoint(p)) for n, p in entrants.items()}
     else:

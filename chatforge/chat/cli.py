@@ -47,9 +47,9 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 def find_chat_checkpoint(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, Path]:
     """-> (checkpoint path or folder, run dir or None). Prefers the run's most refined chat stage,
-    by the same rule as serve and export (chatforge.export.source). With both, the checkpoint is
+    by the same rule as serve and export (chatforge.engine.source). With both, the checkpoint is
     used and the run directory only provides the tools' index."""
-    from chatforge.export.source import list_checkpoints
+    from chatforge.engine.source import list_checkpoints  # noqa: PLC0415 - start-up time
 
     if checkpoint is not None:
         return checkpoint, run_dir
@@ -103,13 +103,12 @@ def read_message(prompt: str = "> ") -> str | None:
 
 
 def make_session(args: argparse.Namespace):
-    from chatforge.chat.session import Session, Settings
-    from chatforge.core.device import pick_device
-    from chatforge.sft.toolrun import run_executor
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
+    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - torch: start-up time
+    from chatforge.chat.session import Session, Settings  # noqa: PLC0415 - start-up time
+    from chatforge.tokenizer import Tokenizer  # noqa: PLC0415 - start-up time
+    from chatforge.tools import make_executor  # noqa: PLC0415 - start-up time
+    from chatforge.train.checkpoint import load_model  # noqa: PLC0415 - start-up time
 
-    from chatforge.core.device import apply_threads
 
     apply_threads(args.threads)
     path, run_dir = find_chat_checkpoint(args.run_dir, args.checkpoint)
@@ -117,7 +116,7 @@ def make_session(args: argparse.Namespace):
     if tok_dir is None:
         raise UserError(f"checkpoint '{path}' has no tokenizer folder next to it.")
     tokenizer = Tokenizer.load(tok_dir)
-    executor = run_executor(run_dir)
+    executor = make_executor(run_dir)
     settings = Settings(temperature=args.temp, top_k=args.top_k, top_p=args.top_p,
                         max_new_tokens=args.max_new_tokens, tools=not args.no_tools,
                         instructions=args.system, seed=args.seed)

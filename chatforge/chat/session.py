@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chatforge.chat.prompts import ALL_TOOLS, enabled_tools, system_prompt
+from chatforge.chat.turns import stream_turn
+from chatforge.engine import Engine
 
 
 @dataclass
@@ -55,9 +57,6 @@ class Session:
 
         on_text(str) receives the answer text as it streams; on_event(segment) receives each
         tool_call and tool_result segment as soon as it is complete."""
-        from chatforge.chat.turns import stream_turn
-        from chatforge.engine import Engine
-
         if not isinstance(self.model, Engine):
             self.model = Engine(self.model, self.tokenizer)
         self.history.append({"role": "user", "content": text})

@@ -8,6 +8,8 @@ and OpenAI-style `tool` messages, which continue the assistant turn before them 
 Hugging Face's sandboxed Jinja and llama.cpp's minja both run it.
 """
 
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 CHAT_TEMPLATE = (
     "{{- bos_token -}}"
     "{%- for message in messages -%}"
@@ -44,7 +46,6 @@ EOS_TOKEN = "<|im_end|>"
 
 def render_with_jinja(messages, add_generation_prompt: bool = False) -> str:
     """Render through jinja2 the way Hugging Face does (sandboxed, trim_blocks, lstrip_blocks)."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     return env.from_string(CHAT_TEMPLATE).render(

@@ -7,17 +7,27 @@ Both render the conversation with `render_prompt`, let the engine generate until
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from chatforge.chat.render import (CALL_CLOSE, CALL_OPEN, IM_END, RESULT_CLOSE, RESULT_OPEN, parse_assistant,
-                                   optional_specials, render_prompt, stop_ids)
+from chatforge.chat.render import (
+    CALL_CLOSE,
+    CALL_OPEN,
+    IM_END,
+    RESULT_CLOSE,
+    RESULT_OPEN,
+    optional_specials,
+    parse_assistant,
+    render_prompt,
+    stop_ids,
+)
+from chatforge.core.device import decode_workers
+from chatforge.engine import Engine, TextStream
 
 Executor = Callable[[str, str], str]
 
 
 def as_engine(model_or_engine, tokenizer):
-    from chatforge.engine import Engine
-
     return model_or_engine if isinstance(model_or_engine, Engine) else Engine(model_or_engine, tokenizer)
 
 
@@ -61,11 +71,9 @@ def complete_many(model_or_engine, tokenizer, conversations: list[list[dict]], *
                                seed=None if seed is None else seed + b,  # each batch its own stream
                                stop_ids=stops, executor=executor)
 
-    from chatforge.core.device import decode_workers
 
     workers = min(len(starts), decode_workers(engine.device)) if seed is not None else 1
     if workers > 1:  # batches side by side on the cores (the same tokens: a seed per batch)
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
             results = list(pool.map(one, starts))
@@ -93,8 +101,6 @@ class _Streamer:
     """Splits one row's token stream into answer text (streamed) and tool events."""
 
     def __init__(self, tokenizer, on_text, on_event):
-        from chatforge.engine import TextStream
-
         self.tok, self.on_text, self.on_event = tokenizer, on_text, on_event
         self.text = TextStream(tokenizer)
         self.sp = optional_specials(tokenizer, (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE))

@@ -1,7 +1,7 @@
 """Configuration: one dataclass per section, presets as TOML files, `--set section.key=value`.
 
-A resolved `Config` holds one instance per known section. Sections are registered in
-`chatforge.core.stages.SECTIONS`; a section whose module is not built yet is simply unknown.
+A resolved `Config` holds one instance per section it is given: the sections the pipeline's
+stages (and commands) declare (`chatforge.pipeline.load_config` passes them).
 Presets live in `chatforge/presets/<name>.toml`; a preset may say `extends = "other"` to start
 from another preset. Every key is checked against its dataclass: an unknown key or a value of
 the wrong type is one clear UserError naming the key.
@@ -120,22 +120,6 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
-def _load_class(path: str) -> type:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def known_sections() -> dict[str, type]:
-    """Section name -> dataclass, for every section whose module exists in this install."""
-    from chatforge.core.stages import SECTIONS, module_exists
-
-    out: dict[str, type] = {}
-    for name, path in SECTIONS.items():
-        if module_exists(path.partition(":")[0]):
-            out[name] = _load_class(path)
-    return out
-
-
 class Config:
     """The resolved configuration of a run: `cfg.pretrain.steps`, `cfg.run.seed`, ..."""
 
@@ -216,10 +200,10 @@ def _preset_values(name: str, seen: tuple[str, ...] = ()) -> dict[str, dict[str,
     return base
 
 
-def build_config(values: dict[str, dict[str, Any]], preset: str = "custom") -> Config:
-    """Instantiate every known section with defaults, then apply `values` with type checks."""
-    sections = {"run": RunConfig(), **{n: cls() for n, cls in known_sections().items()}}
-    cfg = Config(sections, preset)
+def build_config(values: dict[str, dict[str, Any]], sections: dict[str, type],
+                 preset: str = "custom") -> Config:
+    """Instantiate every section with its defaults, then apply `values` with type checks."""
+    cfg = Config({"run": RunConfig(), **{n: cls() for n, cls in sections.items()}}, preset)
     for section, kv in values.items():
         if not isinstance(kv, dict):
             raise UserError(f"config section '{section}' must be a table of keys.")
@@ -229,17 +213,24 @@ def build_config(values: dict[str, dict[str, Any]], preset: str = "custom") -> C
 
 
 def load_config(preset: str | None = None, overrides: list[str] | None = None,
-                saved: dict[str, Any] | None = None) -> Config:
-    """Resolve a config: a preset (default 'cpu') or a saved run config, then `--set` overrides."""
+                saved: dict[str, Any] | None = None, *, sections: dict[str, type]) -> Config:
+    """Resolve a config of these `sections`: a preset (default 'cpu') or a saved run config, then
+    `--set` overrides."""
     if preset is None and saved is not None:
         name = saved.get("preset", "custom")
-        cfg = build_config({k: v for k, v in saved.items() if k != "preset"}, name)
+        cfg = build_config({k: v for k, v in saved.items() if k != "preset"}, sections, name)
     else:
         name = preset or "cpu"
-        cfg = build_config(_preset_values(name), name)
+        cfg = build_config(_preset_values(name), sections, name)
     for item in overrides or []:
         key, eq, value = item.partition("=")
         if not eq:
             raise UserError(f"override '{item}' must look like section.key=value.")
         cfg.set(key.strip(), value.strip())
     return cfg
+
+
+def preset_section(preset: str, section: str, cls: type) -> Any:
+    """One section of a preset (with its `extends` chain), type-checked, defaults where unset."""
+    return getattr(build_config({section: _preset_values(preset).get(section, {})}, {section: cls}, preset),
+                   section)

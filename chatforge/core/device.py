@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+import torch
+
 from chatforge.core.errors import UserError
 
 
 def pick_device(pref: str = "auto"):
     """'auto' picks cuda, then mps, then cpu; an explicit choice must be available."""
-    import torch
 
     if pref == "auto":
         if torch.cuda.is_available():
@@ -25,8 +28,6 @@ def pick_device(pref: str = "auto"):
 
 
 def bf16_supported(device) -> bool:
-    import torch
-
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
@@ -40,8 +41,6 @@ def bf16_supported(device) -> bool:
 
 def apply_threads(threads: int) -> None:
     if threads and threads > 0:
-        import torch
-
         torch.set_num_threads(threads)
 
 
@@ -51,17 +50,13 @@ def decode_workers(device) -> int:
     the GIL, so one Python thread per core keeps every core busy: 1.7x on the 2-core machine, and
     the same tokens, since each batch has its own seed and its own cache.
     CHATFORGE_DECODE_WORKERS overrides the count (1 = one batch at a time)."""
-    import os
 
-    import torch
 
     env = os.environ.get("CHATFORGE_DECODE_WORKERS", "").strip()
     if env:
         try:
             return max(1, int(env))
         except ValueError:
-            from chatforge.core.errors import UserError
-
             raise UserError(f"CHATFORGE_DECODE_WORKERS must be a whole number, not '{env}'.") from None
     if getattr(device, "type", str(device)) != "cpu" or torch.get_num_threads() != 1:
         return 1
@@ -70,25 +65,3 @@ def decode_workers(device) -> int:
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
     return max(1, min(cores, 8))
-
-
-def cpu_summary() -> str:
-    """The CPU model and the flags that decide fast dtypes ("AMD EPYC; avx2 avx512_bf16"): every
-    measured figure is quoted with it, since bf16 is ~2x fp32 on AVX512-BF16/AMX chips and
-    emulated ~50x slower on AVX2-only ones."""
-    import platform
-
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                if key.strip() == "model name":
-                    model = val.strip()
-                elif key.strip() == "flags":
-                    flags = set(val.split())
-                    break
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-    return f"{model}; {' '.join(f for f in wanted if f in flags) or 'no avx2'}"

@@ -27,9 +27,10 @@ from typing import Any
 
 from chatforge.core.atomic import atomic_write_json, read_json
 from chatforge.core.config import Config
+from chatforge.core.deps import require
 from chatforge.core.errors import UserError
 from chatforge.core.log import Logger, say
-from chatforge.core.stages import StageSpec, stage as stage_spec
+from chatforge.core.stage import Pipeline, Stage
 
 COMPLETE = "_COMPLETE.json"
 STARTED = "_STARTED.json"
@@ -46,6 +47,7 @@ class StageContext:
     log: Logger
     resuming: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # command-line extras a stage accepts
+    pipeline: Pipeline | None = None  # the pipeline it runs in (the report reads every stage's sections)
 
     def input_dir(self, stage: str) -> Path:
         """The output directory of an earlier stage; it must be complete."""
@@ -79,75 +81,71 @@ def saved_config(run_dir: Path) -> dict[str, Any] | None:
     return read_json(Path(run_dir) / "config.json")
 
 
-def _deps(spec: StageSpec) -> list[StageSpec]:
-    return [stage_spec(d) for d in spec.deps if stage_spec(d).exists()]
-
-
-def stage_hashes(spec: StageSpec, run_dir: Path, cfg: Config) -> dict[str, str]:
+def stage_hashes(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> dict[str, str]:
     """The config hash of this stage and the hash of its inputs (its deps' completion markers)."""
     h = hashlib.sha256()
-    for dep in _deps(spec):
+    for dep in pipeline.needs(spec):
         marker = read_json(run_dir / dep.name / COMPLETE) or {}
         h.update(f"{dep.name}:{marker.get('config_hash')}:{marker.get('inputs_hash')}:"
                  f"{marker.get('finished_at')}".encode())
     return {"config_hash": cfg.section_hash(*spec.sections), "inputs_hash": h.hexdigest()[:16]}
 
 
-def is_complete(spec: StageSpec, run_dir: Path, cfg: Config) -> bool:
+def is_complete(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> bool:
     marker = read_json(run_dir / spec.name / COMPLETE)
     if not marker:
         return False
-    want = stage_hashes(spec, run_dir, cfg)
+    want = stage_hashes(pipeline, spec, run_dir, cfg)
     return all(marker.get(k) == v for k, v in want.items())
 
 
-def check_deps(name: str, run_dir: Path, cfg: Config) -> None:
+def check_deps(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> None:
     """Raise a UserError naming the first earlier stage that is missing or stale."""
-    for dep in _deps(stage_spec(name)):
-        if not is_complete(dep, Path(run_dir), cfg):
+    for dep in pipeline.needs(spec):
+        if not is_complete(pipeline, dep, Path(run_dir), cfg):
             raise UserError(
-                f"stage '{name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
+                f"stage '{spec.name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
                 f"this config (run `chatforge run --run-dir {run_dir}` first)."
             )
 
 
-def run_stage(name: str, run_dir: Path, cfg: Config, force: bool = False,
+def _move_aside(out: Path, run_dir: Path, name: str) -> None:
+    """Outputs started with other hashes go to <stage>.prev/ (an empty folder is just removed)."""
+    if any(out.iterdir()):
+        prev = run_dir / f"{name}.prev"
+        if prev.exists():
+            shutil.rmtree(prev)
+        out.rename(prev)
+        say(f"[{name}] config or inputs changed: previous outputs moved to {prev}")
+    else:
+        out.rmdir()
+
+
+def run_stage(pipeline: Pipeline, name: str, run_dir: Path, cfg: Config, force: bool = False,
               extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """Run one stage under the protocol. Returns its metrics, or None when it was skipped."""
-    import importlib
-
-    spec = stage_spec(name)
+    spec = pipeline.stage(name)
     run_dir = Path(run_dir)
     out = run_dir / name
-    check_deps(name, run_dir, cfg)
-    hashes = stage_hashes(spec, run_dir, cfg)
-    if not force and is_complete(spec, run_dir, cfg):
+    check_deps(pipeline, spec, run_dir, cfg)
+    hashes = stage_hashes(pipeline, spec, run_dir, cfg)
+    if not force and is_complete(pipeline, spec, run_dir, cfg):
         say(f"[{name}] complete, skipping ({out})")
         return None
-    from chatforge.core.deps import require
-
-    require(name, cfg)  # the packages it needs load and work, before anything is written
+    require(name, spec.checks(cfg))  # the packages it needs load and work, before anything is written
     started = read_json(out / STARTED)
     resuming = bool(started) and all(started.get(k) == v for k, v in hashes.items()) and not force
     if out.exists() and not resuming:
-        if any(out.iterdir()):
-            prev = run_dir / f"{name}.prev"
-            if prev.exists():
-                shutil.rmtree(prev)
-            out.rename(prev)
-            say(f"[{name}] config or inputs changed: previous outputs moved to {prev}")
-        else:
-            out.rmdir()
+        _move_aside(out, run_dir, name)
     out.mkdir(parents=True, exist_ok=True)
     (out / COMPLETE).unlink(missing_ok=True)
     atomic_write_json(out / STARTED, {**hashes, "started_at": time.time()})
     ctx = StageContext(name=name, run_dir=run_dir, out=out, config=cfg,
                        log=Logger(out / "metrics.jsonl", prefix=name), resuming=resuming,
-                       extra=dict(extra or {}))
+                       extra=dict(extra or {}), pipeline=pipeline)
     say(f"[{name}] {'resuming' if resuming else 'starting'} -> {out}")
     t0 = time.perf_counter()
-    module = importlib.import_module(spec.module)
-    metrics = module.run(ctx) or {}
+    metrics = spec.run(ctx) or {}
     wall = time.perf_counter() - t0
     metrics = {**metrics, "wall_s": round(wall, 2)}
     atomic_write_json(out / "metrics.json", metrics)

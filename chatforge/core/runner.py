@@ -1,4 +1,4 @@
-"""`chatforge run`: every built stage in pipeline order, skipping complete ones."""
+"""`chatforge run`: every stage of the pipeline in order, skipping complete ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from chatforge.core.cliutil import add_config_args, resolve
 from chatforge.core.errors import UserError
 from chatforge.core.log import say
 from chatforge.core.rundir import run_stage, save_config
-from chatforge.core.stages import built_stages
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -23,8 +22,8 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    stages = built_stages()
-    names = [s.name for s in stages]
+    pipeline = args.pipeline
+    names = pipeline.names
     for opt in ("until", "force"):
         val = getattr(args, opt)
         if val is not None and val not in names:
@@ -33,9 +32,9 @@ def main(args: argparse.Namespace) -> int:
     save_config(run_dir, cfg)
     say(f"run directory: {run_dir}  preset: {cfg.preset}  stages: {', '.join(names) or '(none)'}")
     times: list[tuple[str, str, float]] = []
-    for spec in stages:
+    for spec in pipeline:
         t0 = time.perf_counter()
-        metrics = run_stage(spec.name, run_dir, cfg, force=(args.force == spec.name))
+        metrics = run_stage(pipeline, spec.name, run_dir, cfg, force=(args.force == spec.name))
         times.append((spec.name, "skipped" if metrics is None else "ran", time.perf_counter() - t0))
         if args.until == spec.name:
             break

@@ -8,12 +8,18 @@
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 from pathlib import Path
+
+from chatforge.core.cliutil import add_stage_args, config_of, stage_main
+from chatforge.core.deps import require
+from chatforge.core.errors import UserError
+from chatforge.core.log import Logger
+from chatforge.data.checks import checks
 
 
 def register(sub, parents) -> None:
-    from chatforge.core.cliutil import add_stage_args
-
     p = sub.add_parser(
         "data", parents=parents, help="clean raw web data with the FineWeb recipe (datatrove)",
         description="Run the FineWeb recipe (URL filter, extraction, language ID, Gopher, C4 and "
@@ -41,8 +47,6 @@ def register(sub, parents) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     out = list(args.overrides or [])
     if args.input:
-        import json
-
         out.append(f"data.inputs={json.dumps([str(Path(i).resolve()) for i in args.input])}")
     for key in ("tasks", "workers", "extractor"):
         v = getattr(args, key)
@@ -52,31 +56,25 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.errors import UserError
-
     args.overrides = _overrides(args)
     executor = getattr(args, "executor", "local")
     address = getattr(args, "ray_address", "auto")
     if executor == "ray":  # before anything is written: no ray or no cluster is one sentence
-        from chatforge.data.pipeline import connect_ray
+        from chatforge.data.pipeline import connect_ray  # noqa: PLC0415 - start-up time
 
         connect_ray(address)
     if args.input and args.run_dir is None:
-        from chatforge.core.config import load_config
-        from chatforge.core.log import Logger
-        from chatforge.data.stage import find_labels, process
+        from chatforge.data.stage import find_labels, process  # noqa: PLC0415 - start-up time
 
-        cfg = load_config(args.preset, args.overrides)
+        cfg = config_of(args)
         out = args.out or Path("data_out")
         labels = args.labels or find_labels(cfg.data.inputs)
         if labels is not None and not Path(labels).is_file():
             raise UserError(f"labels file '{labels}' does not exist.")
-        from chatforge.core.deps import require
 
-        require("data", cfg)  # before anything is written
+        require("data", checks(cfg))  # before anything is written
         out.mkdir(parents=True, exist_ok=True)
         if args.force:  # start over: drop what a previous run left (only our own outputs)
-            import shutil
 
             for name in ("_work", "docs", "rejected"):
                 shutil.rmtree(out / name, ignore_errors=True)
@@ -86,6 +84,5 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.out is not None:
         raise UserError("--out is for standalone runs with --input; with --run-dir the output is <run-dir>/data.")
-    from chatforge.core.cliutil import stage_main
 
     return stage_main("data", args, extra={"executor": executor, "ray_address": address})

@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from chatforge.data import iter_documents
+
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -27,7 +29,6 @@ def _stats(out: Path) -> list[dict]:
 def compare_outputs(a: str | Path, b: str | Path) -> dict:
     """Shard hashes, document-by-document equality (id, url, text, every column, in order),
     stats.json without timings, and rejected/*.jsonl; `identical` is the conjunction."""
-    from chatforge.data import iter_documents
 
     a, b = Path(a), Path(b)
     shards_a = {p.name: _sha256(p) for p in sorted((a / "docs").glob("*.parquet"))}

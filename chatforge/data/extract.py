@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
+from chatforge.core.errors import UserError
+
 
 def trafilatura_extract(html: str) -> str:
-    import trafilatura
+    import trafilatura  # noqa: PLC0415 - start-up time
 
     # FineWeb's settings: favor_precision, no comments. deduplicate=False on purpose: trafilatura's
     # dedup is an LRU cache shared across documents, so the output of a page would depend on
@@ -22,8 +24,8 @@ def trafilatura_extract(html: str) -> str:
 
 
 def resiliparse_extract(html: str) -> str:
-    from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.html import HTMLTree
+    from resiliparse.extract.html2text import extract_plain_text  # noqa: PLC0415 - start-up time
+    from resiliparse.parse.html import HTMLTree  # noqa: PLC0415 - start-up time
 
     tree = HTMLTree.parse(html)
     return extract_plain_text(tree, main_content=True, alt_texts=False, links=False,
@@ -39,8 +41,6 @@ _MODULES = {"trafilatura": "trafilatura", "resiliparse": "resiliparse.extract.ht
 
 
 def get_extractor(name: str) -> Callable[[str], str]:
-    from chatforge.core.errors import UserError
-
     if name not in EXTRACTORS:
         raise UserError(f"unknown extractor '{name}' (choose {' or '.join(EXTRACTORS)}).")
     # Imported here, outside the per-page guard: a package that does not import is a broken

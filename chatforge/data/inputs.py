@@ -17,6 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+from warcio.archiveiterator import ArchiveIterator
+
 from chatforge.core.errors import UserError
 
 WARC, HTML, JSONL, PARQUET, TEXT, EMPTY, UNKNOWN = (
@@ -120,7 +123,7 @@ def decode(data: bytes, declared: str | None = None) -> str:
         except (LookupError, UnicodeDecodeError):
             continue
     try:
-        from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+        from resiliparse.parse.encoding import bytes_to_str, detect_encoding  # noqa: PLC0415 - fallback
 
         return bytes_to_str(data, detect_encoding(data))
     except Exception:  # resiliparse missing or confused: lose a few bytes, not the page
@@ -135,8 +138,6 @@ Skip = Callable[[str, str], None]
 
 
 def _warc_records(stream, f: InputFile, max_bytes: int, skip: Skip, start: int) -> Iterator[dict]:
-    from warcio.archiveiterator import ArchiveIterator
-
     i = -1
     for rec in ArchiveIterator(stream):
         if rec.rec_type != "response":
@@ -254,8 +255,6 @@ def read_jsonl(f: InputFile, max_bytes: int, skip: Skip) -> Iterator[dict]:
 
 
 def read_parquet(f: InputFile, max_bytes: int, skip: Skip) -> Iterator[dict]:
-    import pyarrow.parquet as pq
-
     try:
         pf = pq.ParquetFile(f.path)
     except Exception as e:

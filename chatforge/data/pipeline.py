@@ -19,11 +19,43 @@ runs it, so every executor writes the same documents in the same order.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from datatrove.executor import LocalPipelineExecutor, RayPipelineExecutor
+from datatrove.pipeline.dedup.minhash import (
+    MinhashConfig,
+    MinhashDedupBuckets,
+    MinhashDedupCluster,
+    MinhashDedupFilter,
+    MinhashDedupSignature,
+)
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.pipeline.formatters import PIIFormatter
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
+from loguru import logger
+
+from chatforge.core.errors import UserError
 from chatforge.data.config import DataConfig
 from chatforge.data.inputs import InputFile
+from chatforge.data.steps import (
+    EnsureShard,
+    Extract,
+    FastEnglishTokenizer,
+    InputReader,
+    LanguageID,
+    RejectSampler,
+    ShardWriter,
+)
+from chatforge.data.urlfilter import URLFilter
 
 # datatrove's MinHash cluster step draws a tqdm bar; tqdm reads this when it is first imported
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -32,7 +64,6 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 def local_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=None):
     """The default: run_pipelines runs the stages in order itself, so `depends` is not passed
     on (datatrove's local executor would poll an unfinished dependency every 2 minutes)."""
-    from datatrove.executor import LocalPipelineExecutor
 
     return LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(workers, tasks),
                                  logging_dir=logging_dir, skip_completed=True, start_method="fork")
@@ -44,10 +75,9 @@ EXECUTORS = ("local", "ray")
 def connect_ray(address: str) -> None:
     """Attach this process to a running Ray cluster (`ray start --head`, or RAY_ADDRESS), once.
     Everything that can go wrong here is setup, so it ends in one sentence."""
-    from chatforge.core.errors import UserError
 
     try:
-        import ray
+        import ray  # noqa: PLC0415 - optional: ray
     except ImportError:
         raise UserError("the ray executor needs the ray package: pip install -e '.[ray]' -c "
                         "constraints.txt (or pip install ray).") from None
@@ -70,14 +100,13 @@ def connect_ray(address: str) -> None:
 def _probe_gcs(address: str) -> str | None:
     """Why the cluster's head (GCS) at `address` cannot be reached, or None. ray.init retries a
     dead host:port for minutes, so a refused TCP connection is caught here first."""
-    import socket
 
     if address.startswith("ray://"):  # Ray Client: ray.init reports it itself
         return None
     host_port = address
     if address == "auto":
         try:  # where `ray start` recorded its cluster (or $RAY_ADDRESS); private, hence the guard
-            from ray._private.services import canonicalize_bootstrap_address_or_die
+            from ray._private.services import canonicalize_bootstrap_address_or_die  # noqa: PLC0415 - optional: ray
 
             host_port = canonicalize_bootstrap_address_or_die("auto")
         except ConnectionError as e:
@@ -100,9 +129,6 @@ def ray_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=N
     machine, or a shared filesystem). `depends` is not passed on, as for the local executor:
     run_pipelines runs the stages in order, and datatrove's Ray executor would poll an unfinished
     dependency every 2 minutes rather than fail."""
-    from datatrove.executor import RayPipelineExecutor
-    from loguru import logger
-
     # its constructor warns, for every stage, that a local logging_dir must be shared by the nodes
     logger.disable("datatrove.executor.ray")
     try:
@@ -116,35 +142,6 @@ def ray_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=N
 def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
                     make_executor: Callable = local_executor) -> list[tuple[str, object, list[str]]]:
     """[(name, executor, step labels)] in run order."""
-    from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig,
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-        MinhashDedupSignature,
-    )
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
-    from datatrove.pipeline.formatters import PIIFormatter
-    from datatrove.pipeline.readers import JsonlReader
-    from datatrove.pipeline.writers import JsonlWriter
-    from datatrove.utils.hashing import HashConfig
-
-    from chatforge.data.steps import (
-        EnsureShard,
-        Extract,
-        FastEnglishTokenizer,
-        InputReader,
-        LanguageID,
-        RejectSampler,
-        ShardWriter,
-    )
-    from chatforge.data.urlfilter import URLFilter
-
     work = out / "_work"
     tok = FastEnglishTokenizer()
     tasks = max(1, min(cfg.tasks, max(1, len(files))))
@@ -226,8 +223,6 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
 
 
 def run_pipelines(plans, on_start: Callable[[str], None] | None = None) -> None:
-    from chatforge.core.errors import UserError
-
     for name, ex, _ in plans:
         if on_start:
             on_start(name)

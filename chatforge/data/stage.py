@@ -16,19 +16,33 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
-from types import SimpleNamespace
 
 from chatforge.core.atomic import atomic_write_json, read_json
+from chatforge.core.deps import require
 from chatforge.core.errors import UserError
+from chatforge.core.failures import SystematicFailure, stop_if_systematic
 from chatforge.core.log import Logger, say
+from chatforge.data import iter_documents
+from chatforge.data.checks import checks
 from chatforge.data.config import DataConfig
+from chatforge.data.extract import EXTRACTORS
+from chatforge.data.inputs import discover
+from chatforge.data.labels import evaluate, pii_left, read_labels
+from chatforge.data.pipeline import (
+    EXECUTORS,
+    build_pipelines,
+    connect_ray,
+    local_executor,
+    ray_executor,
+    run_pipelines,
+)
+from chatforge.data.report import write_reports
+from chatforge.world import load_world
 
 DONE = "_DONE.json"
 
 
 def _validate(cfg: DataConfig) -> None:
-    from chatforge.data.extract import EXTRACTORS
-
     if cfg.extractor not in EXTRACTORS:
         raise UserError(f"data.extractor must be one of {', '.join(EXTRACTORS)}, got '{cfg.extractor}'.")
     if cfg.langid_backend not in ("ft176", "py3langid"):
@@ -61,14 +75,10 @@ def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
 
     `executor` is how the tasks run ("local", or "ray" on the cluster at `ray_address`); it is not
     part of the config or the fingerprint because the output does not depend on it."""
-    from chatforge.core.deps import require
-    from chatforge.data.inputs import discover
-    from chatforge.data.pipeline import EXECUTORS, connect_ray, local_executor, ray_executor
-
     _validate(cfg)
     if executor not in EXECUTORS:
         raise UserError(f"the data executor must be one of {', '.join(EXECUTORS)}, got '{executor}'.")
-    require("data", SimpleNamespace(data=cfg))
+    require("data", checks(cfg))
     if executor == "ray":
         connect_ray(ray_address)
     files = discover(inputs)
@@ -95,9 +105,6 @@ def process(cfg: DataConfig, inputs: list[str], out: Path, log: Logger,
         n_kinds[f.kind] = n_kinds.get(f.kind, 0) + 1
     log.info(f"{len(files)} input files ({', '.join(f'{v} {k}' for k, v in sorted(n_kinds.items()))})"
              f"{'; resuming unfinished tasks' if resuming else ''}")
-
-    from chatforge.data.pipeline import build_pipelines, run_pipelines
-    from chatforge.data.report import write_reports
 
     t0 = time.perf_counter()
     plans = build_pipelines(cfg, files, out, ray_executor if executor == "ray" else local_executor)
@@ -135,7 +142,6 @@ def _stop_if_broken(out: Path, stats: list[dict]) -> None:
     """Every page (or most) failing one way stops the stage before it is marked done. datatrove's
     task markers would make a rerun reuse the failed results, so the work folder goes (the
     rejected samples stay for the user to read); the rerun after the fix starts clean."""
-    from chatforge.core.failures import SystematicFailure
 
     try:
         _check_shares(out, stats)
@@ -146,8 +152,6 @@ def _stop_if_broken(out: Path, stats: list[dict]) -> None:
 
 
 def _check_shares(out: Path, stats: list[dict]) -> None:
-    from chatforge.core.failures import stop_if_systematic
-
     for s in stats:
         errs = {r: n for r, n in s["dropped"].items() if r in ERROR_REASONS}
         stop_if_systematic("data", f"pages at step '{s['step']}'", s["in"], errs,
@@ -158,8 +162,6 @@ def _check_shares(out: Path, stats: list[dict]) -> None:
 
 
 def _metrics(out: Path, stats: list[dict], wall: float, labels: Path | None, log: Logger) -> dict:
-    from chatforge.data import iter_documents
-
     docs = list(iter_documents(out))
     read = stats[0] if stats else {"in": 0, "kept": 0, "dropped": {}}
     m: dict = {
@@ -177,8 +179,6 @@ def _metrics(out: Path, stats: list[dict], wall: float, labels: Path | None, log
                       "bad_json_line", "broken_file", "no_text_column"):
             log.warn(f"{n} input item(s) skipped: {reason.replace('_', ' ')} (see warnings above)")
     if labels is not None:
-        from chatforge.data.labels import evaluate, read_labels
-
         ev = evaluate(read_labels(labels), {d["url"] for d in docs}, [d["text"] for d in docs])
         m["labels"] = str(labels)
         m.update({f"eval_{k}" if k in ("pages",) else k: v for k, v in ev.items()})
@@ -187,8 +187,6 @@ def _metrics(out: Path, stats: list[dict], wall: float, labels: Path | None, log
                  f"junk removed: {cls}; e-mails left {ev['emails_left']}, public IPs left "
                  f"{ev['public_ips_left']}")
     else:
-        from chatforge.data.labels import pii_left
-
         m.update(pii_left(d["text"] for d in docs))
     return m
 
@@ -196,8 +194,6 @@ def _metrics(out: Path, stats: list[dict], wall: float, labels: Path | None, log
 def world_crawl(world_dir: Path) -> Path:
     """The world's crawl WARC: the world API's path when it has one, else crawl/*.warc*."""
     try:
-        from chatforge.world import load_world
-
         p = Path(load_world(world_dir).crawl_warc)
         if p.exists():
             return p

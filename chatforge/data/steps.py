@@ -8,27 +8,36 @@ SlurmPipelineExecutor or RayPipelineExecutor without change.
 
 from __future__ import annotations
 
+import functools
+import gzip
 import json
 import os
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
+import datatrove.executor.base as base
+import datatrove.pipeline.dedup.minhash as minhash
+import pyarrow as pa
+import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.word_tokenizers import WordTokenizer
+from loguru import logger
+from tqdm import tqdm
 
+from chatforge.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from chatforge.core.log import warn
+from chatforge.data.extract import get_extractor
 from chatforge.data.inputs import InputFile, read_file
+from chatforge.data.langid import load_langid
 
 
 def quiet_datatrove() -> None:
     """datatrove logs every task start and stats table at INFO on stderr; keep warnings and
     errors on the console and everything in the per-task log files under _work/logs/."""
-    import sys
-
-    import datatrove.executor.base as base
-    from loguru import logger
 
     os.environ.setdefault("TQDM_DISABLE", "1")
 
@@ -48,10 +57,6 @@ def quiet_datatrove() -> None:
         logfile.close()
 
     # the MinHash cluster step draws a tqdm bar whatever TQDM_DISABLE says once tqdm is imported
-    import functools
-
-    import datatrove.pipeline.dedup.minhash as minhash
-    from tqdm import tqdm
 
     minhash.tqdm = functools.partial(tqdm, disable=True)
     base.add_task_logger = add_task_logger
@@ -79,8 +84,6 @@ class InputReader(PipelineStep):
         self.max_doc_bytes = max_doc_bytes
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from chatforge.core.log import warn
-
         for f in self.files[rank::world_size]:
             warned: dict[str, int] = defaultdict(int)
 
@@ -114,8 +117,6 @@ class Extract(BaseFilter):
         if doc.metadata.get("format") != "html":
             return True
         if self._fn is None:
-            from chatforge.data.extract import get_extractor
-
             self._fn = get_extractor(self.extractor)
         try:
             text = self._fn(doc.text)
@@ -143,8 +144,6 @@ class LanguageID(BaseFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if self._model is None:
-            from chatforge.data.langid import load_langid
-
             self._model = load_langid(self.backend, self.languages)
         (lang, score), targets = self._model.predict(doc.text[:20000])
         doc.metadata["language"] = lang
@@ -208,8 +207,6 @@ class RejectSampler:
             buf.append(row)
 
     def __exit__(self, *exc):
-        from chatforge.core.atomic import atomic_write_text
-
         if exc[0] is not None:
             return False
         for reason, rows in self._buf.items():
@@ -232,10 +229,6 @@ class EnsureShard(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        import gzip
-
-        from chatforge.core.atomic import atomic_write_bytes
-
         for doc in data or []:
             yield doc
         path = Path(self.folder) / f"{rank:05d}.jsonl.gz"
@@ -255,11 +248,6 @@ class ShardWriter(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        from chatforge.core.atomic import atomic_path
-
         rows: dict[str, list] = defaultdict(list)
         for doc in data or []:
             m = doc.metadata

@@ -25,6 +25,8 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils._import_utils import ASSETS_PATH
 from xxhash import xxh3_64_intdigest
 
+from chatforge.core.atomic import atomic_path
+
 _NORM = re.compile(r"[^a-zA-Z0-9]+")
 _TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
 
@@ -51,7 +53,6 @@ def cache_dir() -> Path:
 
 def load_blocklists() -> tuple[np.ndarray, np.ndarray]:
     """(sorted domain hashes, sorted URL hashes), built from datatrove's tarball once."""
-    from chatforge.core.atomic import atomic_path
 
     cached = cache_dir() / f"{_TARBALL}.v2.npz"
     if cached.exists():
@@ -100,7 +101,7 @@ class URLFilter(BaseFilter):
         self.soft = _word_list("soft_banned_words.txt")
         subwords = sorted(_word_list("banned_subwords.txt"))
         try:
-            import ahocorasick
+            import ahocorasick  # noqa: PLC0415 - optional: a slower matcher without it
 
             self.auto = ahocorasick.Automaton()
             for w in subwords:

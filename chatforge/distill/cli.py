@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from chatforge.core.cliutil import add_stage_args, stage_main
 
@@ -29,8 +30,6 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import json
-
     sets = list(args.overrides or [])
     for flag, key in (("method", "method"), ("teacher", "teacher"), ("student", "student"),
                       ("teacher_url", "teacher_url")):

@@ -11,13 +11,14 @@ import time
 
 import torch
 
+from chatforge.chat.render import render
+from chatforge.engine import Engine
+from chatforge.tune.pack import pack
+
 
 @torch.no_grad()
 def val_loss(model, tokenizer, convs: list[dict], seq_len: int, batch_size: int = 8) -> float | None:
     """Mean cross-entropy per assistant token of the conversations (the fine-tune's packing)."""
-    from chatforge.chat.render import render
-    from chatforge.sft.pack import pack
-
     rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in convs)], seq_len,
                 tokenizer.special("<|pad|>"))
     if len(rows) == 0:
@@ -37,7 +38,6 @@ def val_loss(model, tokenizer, convs: list[dict], seq_len: int, batch_size: int 
 
 def decode_speed(models: dict, prompt: list[int], tokens: int, trials: int) -> dict[str, float]:
     """{name: greedy tokens/s at batch 1}, best of `trials`, the models interleaved."""
-    from chatforge.engine import Engine
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

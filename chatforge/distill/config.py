@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatforge.sft.config import FinetuneSettings
+from chatforge.tune.settings import FinetuneSettings
 
 METHODS = ("logits", "text", "on-policy")
 ARMS = ("scratch",) + METHODS + ("logits-topk",)  # what `compare` may list

@@ -1,7 +1,7 @@
 """The teacher and the student's starting point.
 
 Teacher: `distill.teacher` (a checkpoint: file, ckpt/ folder or stage folder; imported models
-too), else the run's most refined chat model (export/source.py's order, distill itself left out).
+too), else the run's most refined chat model (engine/source.py's order, distill itself left out).
 
 Student: a checkpoint (`distill.student` pointing at one: training starts from its weights), or a
 shape: `distill.student` naming a preset or a .toml file (its [model] section), else the
@@ -20,12 +20,20 @@ import dataclasses
 import json
 from pathlib import Path
 
+from chatforge.core.atomic import atomic_write_text
+from chatforge.core.config import preset_section
+from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
+from chatforge.data import iter_documents
+from chatforge.distill.losses import document_loss
+from chatforge.engine.source import list_checkpoints
+from chatforge.model.config import ModelConfig
+from chatforge.pretrain.stage import pretrain
+from chatforge.tokenizer import Tokenizer
+from chatforge.train import checkpoint as ckpt
 
 
 def find_teacher(ctx, cfg) -> Path:
-    from chatforge.export.source import list_checkpoints
-
     if cfg.teacher:
         p = Path(cfg.teacher)
         if not p.exists():
@@ -57,12 +65,10 @@ def is_checkpoint(spec: str) -> bool:
 
 def student_shape(ctx, cfg):
     """The student's ModelConfig (vocabulary from the tokenizer later)."""
-    from chatforge.core.config import load_config
-
     if cfg.student and not is_checkpoint(cfg.student):
         if not cfg.student.endswith(".toml") and Path(cfg.student).exists():
             raise UserError(f"distill.student '{cfg.student}' is neither a checkpoint nor a .toml config.")
-        return dataclasses.replace(load_config(cfg.student).model, vocab_size=0)
+        return dataclasses.replace(preset_section(cfg.student, "model", ModelConfig), vocab_size=0)
     return dataclasses.replace(ctx.config.model, n_layer=cfg.student_n_layer, d_model=cfg.student_d_model,
                                n_head=cfg.student_n_head, n_kv_head=cfg.student_n_kv_head,
                                ffn_hidden=cfg.student_ffn_hidden, vocab_size=0)
@@ -73,10 +79,6 @@ def student_start(ctx, cfg) -> Path:
     student's shape in distill/base/ (built once; a resume continues it)."""
     if cfg.student and is_checkpoint(cfg.student):
         return Path(cfg.student)
-    from chatforge.core.atomic import atomic_write_text
-    from chatforge.data import iter_documents
-    from chatforge.pretrain.stage import pretrain
-
     base = ctx.out / "base"
     if (base / "done.json").is_file():
         return base
@@ -100,11 +102,6 @@ def student_start(ctx, cfg) -> Path:
 
 def base_teacher_loss(ctx, cfg):
     """The student base's document loss with its teacher (the run's pretrain model by default)."""
-    from chatforge.core.device import pick_device
-    from chatforge.distill.losses import document_loss
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-
     path = Path(cfg.base_teacher) if cfg.base_teacher else ctx.run_dir / "pretrain" / "ckpt"
     if not path.exists():
         where = "" if cfg.base_teacher else " (the run has no pretrain model: name a checkpoint)"

@@ -17,6 +17,8 @@ import random
 
 import torch
 
+from chatforge.chat.turns import complete_many
+
 
 def prompts_of(convs: list[dict]) -> list[list[dict]]:
     """Each conversation up to (not including) its first assistant turn."""
@@ -65,8 +67,6 @@ class OnPolicyBatches:
         return self._sample(s)
 
     def _sample(self, s: int) -> dict:
-        from chatforge.chat.turns import complete_many
-
         convs = random.Random(f"{self.seed}:prompts:{s}").sample(self.prompts, min(self.n, len(self.prompts)))
         threads = torch.get_num_threads()
         if self.threads > 0:

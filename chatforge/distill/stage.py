@@ -25,12 +25,46 @@ import dataclasses
 import json
 import math
 import time
-import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import torch
+
+from chatforge.chat.render import render
 from chatforge.core.atomic import atomic_write_text, cached_json, read_json
+from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.distill.compare import decode_speed, table, val_loss
 from chatforge.distill.config import ARMS, DIVERGENCES, METHODS
+from chatforge.distill.losses import TopKCache, make_loss
+from chatforge.distill.models import check_white_box, find_teacher, same_vocabulary, student_start
+from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
+from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
+from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.tokenizer import Tokenizer
+from chatforge.tools.training import training_executor
+from chatforge.train import checkpoint as ckpt
+from chatforge.train.dist import DistInfo, setup
+from chatforge.tune.finetune import FinetuneRun, finetune
+from chatforge.tune.pack import pack
+
+
+@dataclass
+class Classroom:
+    """What every arm shares: the teacher, the student's start, the data and the tokenizer."""
+    ctx: StageContext
+    cfg: Any  # [distill], with max_steps and seq_len fixed for every arm
+    start: Path  # the checkpoint every arm starts from
+    teacher: Any
+    teacher_tok: Any
+    tokenizer: Any
+    tok_dir: Path
+    train: list[dict]
+    val: list[dict]
+    dist: DistInfo
+    seed: int
 
 
 def validate(cfg) -> None:
@@ -78,23 +112,8 @@ def distill_data(ctx) -> tuple[list[dict], list[dict]]:
     return train, val
 
 
-def run(ctx: StageContext) -> dict:
-    from chatforge.core.device import pick_device
-    from chatforge.distill.compare import decode_speed, table, val_loss
-    from chatforge.distill.models import check_white_box, find_teacher, student_start
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.dist import setup
-
-    cfg = ctx.config.distill
-    validate(cfg)
-    seed = ctx.config.run.seed
-    dist = setup(pick_device(ctx.config.run.device))
-    if dist.world_size > 1:
-        raise UserError("the distill stage runs on one process; start it without torchrun.")
-    device = dist.device
-    arms = list(dict.fromkeys([cfg.method] + list(cfg.compare)))
-
+def _teacher(ctx: StageContext, cfg, arms: list[str], device, tokenizer):
+    """The teacher model and tokenizer, frozen; a white-box arm needs the student's vocabulary."""
     teacher_path = find_teacher(ctx, cfg)
     teacher, t_tok_dir, t_meta = ckpt.load_model(teacher_path, device)
     if t_tok_dir is None:
@@ -102,57 +121,69 @@ def run(ctx: StageContext) -> dict:
     teacher_tok = Tokenizer.load(t_tok_dir)
     for p in teacher.parameters():
         p.requires_grad_(False)
-    tok_dir = ctx.input_dir("tokenizer")
-    tokenizer = Tokenizer.load(tok_dir)
     white = [a for a in arms if a in ("logits", "on-policy", "logits-topk")]
     if white:
         check_white_box(teacher_tok, tokenizer, white[0])
     ctx.extra["teacher"] = t_meta["checkpoint"]
     ctx.log.info(f"teacher: {t_meta['checkpoint']} ({teacher.num_params() / 1e6:.2f}M params); arms: {', '.join(arms)}")
+    return teacher, teacher_tok, t_meta
 
-    start = student_start(ctx, cfg)
-    train, val = distill_data(ctx)
-    seq_len = cfg.seq_len or ctx.config.model.max_seq_len
-    # every arm takes the steps `epochs` of the data would take (or max_steps)
+
+def _steps(cfg, train: list[dict], tokenizer, seq_len: int) -> int:
+    """Every arm takes the steps `epochs` of the data would take (or max_steps)."""
     if cfg.max_steps > 0:
-        steps = cfg.max_steps
-    else:
-        from chatforge.chat.render import render
-        from chatforge.sft.pack import pack
+        return cfg.max_steps
+    rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in train)], seq_len,
+                tokenizer.special("<|pad|>"))
+    return max(1, math.ceil(cfg.epochs * len(rows) / cfg.batch_size))
 
-        rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in train)], seq_len,
-                    tokenizer.special("<|pad|>"))
-        steps = max(1, math.ceil(cfg.epochs * len(rows) / cfg.batch_size))
-    tcfg = dataclasses.replace(cfg, max_steps=steps, seq_len=seq_len)
-    ctx.log.info(f"distillation data: {len(train)} train / {len(val)} val conversations; {steps} steps of "
-                 f"{cfg.batch_size} rows x {seq_len} tokens for every arm")
 
-    ecfg = types.SimpleNamespace(eval_items=cfg.eval_items, eval_max_new_tokens=cfg.eval_max_new_tokens,
-                                 eval_batch_size=cfg.eval_batch_size, eval_threads=cfg.eval_threads)
+def _suite(c: Classroom, model, tok, label: str) -> dict:
+    c.ctx.log.info(f"evaluation suite: {label}")
+    model.eval()
+    r = evaluate(model, tok, c.ctx.run_dir, SuiteSettings.of(c.cfg), seed=c.seed, log=c.ctx.log)
+    return {"summary": r["summary"], "tasks": {k: {x: y for x, y in v.items() if x != "per_item"}
+                                               for k, v in r["tasks"].items()}}
 
-    def evaluate(model, tok, label):
-        from chatforge.eval.suite import evaluate as suite
 
-        ctx.log.info(f"evaluation suite: {label}")
-        model.eval()
-        r = suite(model, tok, ctx.run_dir, ecfg, seed=seed, device=device, log=ctx.log)
-        return {"summary": r["summary"], "tasks": {k: {x: y for x, y in v.items() if x != "per_item"}
-                                                   for k, v in r["tasks"].items()}}
-
-    teacher_eval = cached_json(ctx.out / "eval_teacher.json", lambda: evaluate(teacher, teacher_tok, "teacher"))
-    teacher_val = val_loss(teacher, teacher_tok, val, min(seq_len, teacher.config.max_seq_len)) \
-        if same_tok(teacher_tok, tokenizer) else None
-
+def _arms(c: Classroom, arms: list[str]) -> tuple[dict, dict]:
+    """Train and evaluate every arm; -> (their rows, their training metrics)."""
+    cfg, ctx = c.cfg, c.ctx
     results, train_metrics = {}, {}
     for arm in arms:
         out = ctx.out if arm == cfg.method else ctx.out / "arms" / arm
-        m = _train_arm(ctx, arm, tcfg, start, teacher, teacher_tok, tokenizer, tok_dir, train, val, out, dist, seed)
-        train_metrics[arm] = m
-        model, _, _ = ckpt.load_model(out / "ckpt", device)
+        train_metrics[arm] = _train_arm(c, arm, out)
+        model, _, _ = ckpt.load_model(out / "ckpt", c.dist.device)
         ev = cached_json(out / ("eval.json" if arm != cfg.method else "eval_student.json"),
-                     lambda: evaluate(model, tokenizer, arm))
+                         lambda: _suite(c, model, c.tokenizer, arm))
         results[arm] = {"summary": ev["summary"], "params": model.num_params(), "model": model,
-                        "val_loss": round(val_loss(model, tokenizer, val, seq_len), 5)}
+                        "val_loss": round(val_loss(model, c.tokenizer, c.val, cfg.seq_len), 5)}
+    return results, train_metrics
+
+
+def run(ctx: StageContext) -> dict:
+    cfg = ctx.config.distill
+    validate(cfg)
+    seed = ctx.config.run.seed
+    dist = setup(pick_device(ctx.config.run.device))
+    if dist.world_size > 1:
+        raise UserError("the distill stage runs on one process; start it without torchrun.")
+    arms = list(dict.fromkeys([cfg.method] + list(cfg.compare)))
+    tok_dir = ctx.input_dir("tokenizer")
+    tokenizer = Tokenizer.load(tok_dir)
+    teacher, teacher_tok, t_meta = _teacher(ctx, cfg, arms, dist.device, tokenizer)
+    start = student_start(ctx, cfg)
+    train, val = distill_data(ctx)
+    seq_len = cfg.seq_len or ctx.config.model.max_seq_len
+    steps = _steps(cfg, train, tokenizer, seq_len)
+    ctx.log.info(f"distillation data: {len(train)} train / {len(val)} val conversations; {steps} steps of "
+                 f"{cfg.batch_size} rows x {seq_len} tokens for every arm")
+    c = Classroom(ctx, dataclasses.replace(cfg, max_steps=steps, seq_len=seq_len), start, teacher, teacher_tok,
+                  tokenizer, tok_dir, train, val, dist, seed)
+    teacher_eval = cached_json(ctx.out / "eval_teacher.json", lambda: _suite(c, teacher, teacher_tok, "teacher"))
+    teacher_val = val_loss(teacher, teacher_tok, val, min(seq_len, teacher.config.max_seq_len)) \
+        if same_vocabulary(teacher_tok, tokenizer) else None
+    results, train_metrics = _arms(c, arms)
 
     ctx.log.info("decode speed, the models side by side")
     prompt = tokenizer.encode("The river town was founded by")
@@ -175,94 +206,80 @@ def run(ctx: StageContext) -> dict:
             "checkpoint": train_metrics[cfg.method].get("checkpoint")}
 
 
-def same_tok(a, b) -> bool:
-    from chatforge.distill.models import same_vocabulary
-
-    return same_vocabulary(a, b)
-
-
-def _train_arm(ctx, arm, cfg, start, teacher, teacher_tok, tokenizer, tok_dir, train, val, out, dist, seed) -> dict:
-    """Train one arm from the student's start into out/ckpt (resumable); -> its training metrics."""
-    import torch
-
-    from chatforge.distill.losses import TopKCache, make_loss
-    from chatforge.sft.finetune import finetune
-    from chatforge.train import checkpoint as ckpt
-
-    done = out / "train.json" if arm != cfg.method else out / "train_student.json"
-    if done.is_file():
-        return read_json(done)
-    torch.manual_seed(seed)
-    model, _, s_meta = ckpt.load_model(start, dist.device)
-    model.train()
-    meta = {"stage": "distill", "method": arm, "teacher": ctx.extra.get("teacher", ""), "base": s_meta["checkpoint"],
-            "chat": True}
-    kw = dict(ckpt_dir=out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
-              log=ctx.log, meta=meta, label="distill")
-    stats: dict = {}
-    extra: dict = {}
-    t0 = time.perf_counter()
-    data = train
-    loss_fn = wrap = None
+def _arm_loss(c: Classroom, arm: str, model, stats: dict, extra: dict):
+    """(data, loss_fn, wrap_batches) of one arm."""
+    cfg = c.cfg
     if arm == "text":
-        data = _text_data(ctx, cfg, teacher, teacher_tok, train)
-    elif arm in ("logits", "logits-topk"):
-        cache = TopKCache(teacher, cfg.top_k or 64, cfg.temperature) if arm == "logits-topk" or cfg.top_k else None
-        loss_fn = make_loss(teacher, cfg, dist.device, stats, cache)
+        return _text_data(c), None, None
+    if arm in ("logits", "logits-topk"):
+        cache = TopKCache(c.teacher, cfg.top_k or 64, cfg.temperature) if arm == "logits-topk" or cfg.top_k else None
         extra["cache"] = cache
-    elif arm == "on-policy":
-        from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
-        from chatforge.sft.toolrun import mixture_executor
-
-        loss_fn = make_loss(teacher, cfg, dist.device, stats)
-        execute = mixture_executor(ctx.run_dir)
-        prompts = prompts_of(train)
+        return c.train, make_loss(c.teacher, cfg, c.dist.device, stats, cache), None
+    if arm == "on-policy":
+        execute = training_executor(c.ctx.run_dir)
+        prompts = prompts_of(c.train)
 
         def wrap(batches):
             extra["onpolicy"] = OnPolicyBatches(
-                batches, model, tokenizer, prompts, fraction=cfg.onpolicy_fraction, n_prompts=cfg.onpolicy_prompts,
-                temperature=cfg.onpolicy_temperature, max_new_tokens=cfg.onpolicy_max_new_tokens, seed=seed,
+                batches, model, c.tokenizer, prompts, fraction=cfg.onpolicy_fraction, n_prompts=cfg.onpolicy_prompts,
+                temperature=cfg.onpolicy_temperature, max_new_tokens=cfg.onpolicy_max_new_tokens, seed=c.seed,
                 execute=execute, sample_threads=cfg.eval_threads)
             return extra["onpolicy"]
+        return c.train, make_loss(c.teacher, cfg, c.dist.device, stats), wrap
+    return c.train, None, None
+
+
+def _train_arm(c: Classroom, arm: str, out: Path) -> dict:
+    """Train one arm from the student's start into out/ckpt (resumable); -> its training metrics."""
+    ctx, cfg = c.ctx, c.cfg
+    done = out / "train.json" if arm != cfg.method else out / "train_student.json"
+    if done.is_file():
+        return read_json(done)
+    torch.manual_seed(c.seed)
+    model, _, s_meta = ckpt.load_model(c.start, c.dist.device)
+    model.train()
+    meta = {"stage": "distill", "method": arm, "teacher": ctx.extra.get("teacher", ""), "base": s_meta["checkpoint"],
+            "chat": True}
+    stats: dict = {}
+    extra: dict = {}
+    t0 = time.perf_counter()
+    data, loss_fn, wrap = _arm_loss(c, arm, model, stats, extra)
     ctx.log.info(f"arm {arm}: training from {s_meta['checkpoint']}")
-    m = finetune(model, tokenizer, tok_dir, data, val, cfg, loss_fn=loss_fn, wrap_batches=wrap, **kw)
+    m = finetune(model, c.tokenizer, c.tok_dir, data, c.val, cfg, FinetuneRun(
+        ckpt_dir=out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=c.dist, seed=c.seed,
+        log=ctx.log, meta=meta, label="distill", loss_fn=loss_fn, wrap_batches=wrap))
     m["train_seconds"] = round(time.perf_counter() - t0, 1)
     if extra.get("cache") is not None:
-        c = extra["cache"]
-        positions = len(c.rows) * (cfg.seq_len)
-        m["topk"] = {"k": c.k, "rows": len(c.rows), "teacher_row_forwards": c.forwards,
-                     "rows_served": c.lookups, "bytes": c.nbytes(),
-                     "bytes_full_logits_fp16": positions * teacher.config.vocab_size * 2}
+        cache = extra["cache"]
+        positions = len(cache.rows) * (cfg.seq_len)
+        m["topk"] = {"k": cache.k, "rows": len(cache.rows), "teacher_row_forwards": cache.forwards,
+                     "rows_served": cache.lookups, "bytes": cache.nbytes(),
+                     "bytes_full_logits_fp16": positions * c.teacher.config.vocab_size * 2}
     if extra.get("onpolicy") is not None:
         m["onpolicy_batches_this_process"] = extra["onpolicy"].sampled
     atomic_write_text(done, json.dumps(m, indent=2))
     return m
 
 
-def _text_data(ctx, cfg, teacher, teacher_tok, train) -> list[dict]:
-    from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
-    from chatforge.sft.toolrun import mixture_executor
-
+def _text_data(c: Classroom) -> list[dict]:
+    ctx, cfg = c.ctx, c.cfg
     path = ctx.out / "text" / "train.jsonl"
     if path.is_file():
         return _jsonl(path)
+    threads = torch.get_num_threads()
     if cfg.teacher_url:
         answer = endpoint_teacher(cfg.teacher_url, cfg.teacher_model, cfg.text_max_new_tokens)
         ctx.log.info(f"the teacher answers through {cfg.teacher_url}")
     else:
-        import torch
-
-        threads = torch.get_num_threads()
         if cfg.eval_threads > 0:
             torch.set_num_threads(cfg.eval_threads)
-        answer = engine_teacher(teacher, teacher_tok, mixture_executor(ctx.run_dir), cfg.text_max_new_tokens,
+        answer = engine_teacher(c.teacher, c.teacher_tok, training_executor(ctx.run_dir), cfg.text_max_new_tokens,
                                 cfg.eval_batch_size * 2)
     t0 = time.perf_counter()
     try:
-        convs = rewrite(train, answer, log=ctx.log)
+        convs = rewrite(c.train, answer, log=ctx.log)
     finally:
-        if not cfg.teacher_url:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
     ctx.log.info(f"teacher text: {len(convs)} conversations in {time.perf_counter() - t0:.0f}s")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in convs))

@@ -15,7 +15,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from chatforge.chat.render import assistant_text
+from chatforge.chat.turns import answer_many
 from chatforge.core.errors import UserError
+from chatforge.engine import Engine
 
 Answer = Callable[[list[list[dict]]], list]  # conversations -> assistant contents (segments or text)
 
@@ -61,9 +64,6 @@ def rewrite(convs: list[dict], answer: Answer, log=None) -> list[dict]:
 
 def engine_teacher(model, tokenizer, execute, max_new_tokens: int, batch_size: int = 32) -> Answer:
     """Greedy answers through the engine, the run's tools run (a vocabulary without tool markers: none)."""
-    from chatforge.chat.turns import answer_many
-    from chatforge.engine import Engine
-
     engine = Engine(model, tokenizer)
 
     def answer(convs: list[list[dict]]) -> list:
@@ -74,7 +74,6 @@ def engine_teacher(model, tokenizer, execute, max_new_tokens: int, batch_size: i
 
 def _flat(messages: list[dict]) -> list[dict]:
     """Messages as text for an API (an assistant's tool calls and results are not sent)."""
-    from chatforge.chat.render import assistant_text
 
     return [{"role": m["role"], "content": m["content"] if isinstance(m["content"], str)
              else assistant_text(m["content"])} for m in messages]

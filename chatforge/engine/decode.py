@@ -26,6 +26,7 @@ equal the module path up to float rounding (the folds reorder a multiply). Model
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +41,6 @@ def _roll_cols(w: torch.Tensor, n_heads: int, d: int) -> torch.Tensor:
 
 class DecodeStep:
     def __init__(self, model):
-        import threading
-
         self.model = model
         self._key = None
         self._lock = threading.Lock()  # batches may decode side by side (chat.turns.complete_many)

@@ -24,28 +24,36 @@ stage report that kept no per-item results, as distill's, has no marks.)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
+
+from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
+from chatforge.core.machine import cpu_summary
+from chatforge.core.errors import UserError
+from chatforge.engine.source import list_checkpoints, resolve
+from chatforge.eval.bpb import same_tokenizer, val_bpb
+from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
+from chatforge.eval.gold import cached_open_answers, gold_summary, open_answers, open_prompts
+from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.eval.table import LEGEND, markdown, rows
+from chatforge.tasks import SETS, build_cases
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.checkpoint import latest_checkpoint, load_model, resolve_checkpoint
+from chatforge.world import load_world
 
 ORDER = ("pretrain", "sft", "probe", "rl", "rlhf", "distill")
 NOT_WRITERS = ("rm",)  # the reward model scores answers and writes none
 
-# (column, task set or summary key, label): the table's columns after bits per byte and copying
-COLUMNS = (
-    ("known-qa", "knowledge_known_qa"), ("bio-only", "knowledge_bio_only"), ("follow-up", "followup"),
-    ("identity", "identity"), ("arith", "arithmetic"), ("arith+calc", "arithmetic_calculator"),
-    ("letters", "letters"), ("letters+py", "letters_python"), ("search", "search_unknown"),
-    ("no-tools obeyed", "tools_off"), ("refuse unknown", "refusal_unknown"),
-    ("refuse invented", "refusal_invented"), ("page known", "context_known"),
-    ("page unknown", "context_unknown"),
-)
 
 
 def run_checkpoints(run_dir: Path) -> dict[str, Path]:
     """{name: ckpt folder} of every checkpoint in the run, in pipeline order, others after."""
-    from chatforge.export.source import list_checkpoints
 
     found = {k: v for k, v in list_checkpoints(Path(run_dir)).items() if k not in NOT_WRITERS}
     rank = {k: i for i, k in enumerate(ORDER)}
@@ -54,9 +62,7 @@ def run_checkpoints(run_dir: Path) -> dict[str, Path]:
 
 def named(paths: list[Path]) -> dict[str, Path]:
     """Names for checkpoints given on the command line (their stage folder's name, made unique)."""
-    from chatforge.export.source import resolve
 
-    from chatforge.train.checkpoint import latest_checkpoint
 
     out: dict[str, Path] = {}
     for p in paths:
@@ -90,7 +96,6 @@ def _suite_fits(report: Any, expected: dict[str, int]) -> bool:
 
 def _stage_owns(run_dir: Path, name: str, ckpt_file: Path) -> dict | None:
     """The metrics of stage `name` if it is complete and its final checkpoint is `ckpt_file`."""
-    from chatforge.core.atomic import read_json
 
     d = Path(run_dir) / name
     if not (d / "_COMPLETE.json").is_file() or d.resolve() != ckpt_file.resolve().parent.parent:
@@ -101,7 +106,6 @@ def _stage_owns(run_dir: Path, name: str, ckpt_file: Path) -> dict | None:
 
 def stage_suite(run_dir: Path, name: str, ckpt_file: Path, expected: dict[str, int]) -> tuple[dict, str] | None:
     """(report, where) when the stage already ran the suite on this checkpoint with these items."""
-    from chatforge.core.atomic import read_json
 
     if _stage_owns(run_dir, name, ckpt_file) is None:
         return None
@@ -116,108 +120,131 @@ def _restrict(report: dict, tasks: list[str]) -> dict:
     """A stored full report cut to the asked task sets (summary recomputed from them)."""
     out = {k: v for k, v in report.items() if k not in ("tasks", "summary")}
     out["tasks"] = {k: report["tasks"][k] for k in tasks}
-    keep = {f"acc_{k}" for k in tasks} | {f"tool_use_{k}" for k in tasks}
+    asked = [SETS[k] for k in tasks if k in SETS]
+    keep = ({f"acc_{k}" for k in tasks} | {f"tool_use_{k}" for k in tasks} | {ts.metric for ts in asked}
+            | {ts.refusal_key for ts in asked if ts.refusal_key})
+    every_refusal = {k for k, ts in SETS.items() if ts.refusal} <= set(tasks)
     out["summary"] = {k: v for k, v in report.get("summary", {}).items()
                       if k in keep or k.startswith(("copy_", "reading_")) or k == "eval_seconds"
-                      or (k == "tools_off_obedience" and "tools_off" in tasks)
-                      or (k.startswith("hallucination") and {"refusal_unknown", "refusal_invented"} <= set(tasks))
-                      or (k == "refusal_known_qa" and "knowledge_known_qa" in tasks)}
+                      or (k.startswith("hallucination") and every_refusal)}
     return out
 
 
-def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, items: int,
-                        tasks: list[str] | None, force: bool, device, log, cached_only: bool = False) -> dict | None:
-    """The row record of one checkpoint (cached in eval/<name>.json); with `cached_only`, None
-    instead of measuring when the cache does not hold it."""
-    from chatforge.core.atomic import atomic_write_json, read_json
-    from chatforge.core.errors import UserError
-    from chatforge.eval.bpb import val_bpb
-    from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
-    from chatforge.eval.gold import cached_open_answers, gold_summary, open_answers, open_prompts
-    from chatforge.eval.suite import build_sets, evaluate
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model, resolve_checkpoint
+@dataclass
+class Board:
+    """What every row of one table is measured with."""
+    run_dir: Path
+    cfg: Any  # the run's config: [run] seed, [sft] the suite's decoding, [pretrain] the split
+    world: Any
+    items: int  # items a task set
+    tasks: list[str] | None = None  # None: every set
+    force: bool = False  # measure again what a cache or a stage holds
+    device: Any = None
+    log: Any = None
 
-    seed = cfg.run.seed
-    ckpt_file = resolve_checkpoint(path)
-    key = {"file": ckpt_file.name, "bytes": ckpt_file.stat().st_size, "sha256": sha256(ckpt_file),
-           "items": items, "seed": seed}
-    sets = build_sets(world, items, seed)
-    wanted = tasks or [k for k, v in sets.items() if v]
-    expected = {k: len(sets[k]) for k in wanted if sets[k]}
-    cache = Path(run_dir) / "eval" / f"{name}.json"
-    old = read_json(cache)
-    if (not force and isinstance(old, dict) and old.get("key") == key and "copy_probe" in old
+    def say(self, text: str) -> None:
+        if self.log:
+            self.log.info(text)
+
+
+def _cached(b: Board, name: str, key: dict, expected: dict[str, int]) -> dict | None:
+    """The row eval/<name>.json holds for this checkpoint and these items, if it holds one."""
+    old = read_json(Path(b.run_dir) / "eval" / f"{name}.json")
+    if (not b.force and isinstance(old, dict) and old.get("key") == key and "copy_probe" in old
             and (old.get("kind") == "base" or _suite_fits(old, expected))):
         if old.get("kind") == "chat" and set(old["tasks"]) != set(expected):
             old = _restrict(old, list(expected))
         old["cached"] = True
         return old
-    if cached_only:
-        return None
+    return None
+
+
+def _probes(b: Board, model, tokenizer) -> dict:
+    """The copy and reading probes, as a report's keys."""
+    seed = b.cfg.run.seed
+    probe = copy_probe(model, tokenizer, (d["text"] for d in b.world.documents()), seed=seed, gaps=GAPS)
+    reading = passage_probe(model, tokenizer, seed=seed)
+    return {"copy_probe": probe, "reading_probe": reading, "summary": {**summary(probe), **passage_summary(reading)}}
+
+
+def _chat_row(b: Board, rec: dict, name: str, model, tokenizer, expected: dict[str, int]) -> None:
+    """The suite (a stage's own figures where it measured this checkpoint) and the gold score."""
+    ckpt_file = Path(rec["checkpoint"])
+    found = None if b.force else stage_suite(b.run_dir, name, ckpt_file, expected)
+    if found is not None:
+        report, where = found
+        report = _restrict(report, list(expected))
+        rec["source"]["suite"] = where
+        b.say(f"{name}: the suite's figures from {where} (same checkpoint, same items)")
+    else:
+        suite = dataclasses.replace(SuiteSettings.of(b.cfg.sft), items=b.items)
+        report = evaluate(model, tokenizer, b.run_dir, suite, b.cfg.run.seed, log=b.log, tasks=list(expected))
+        rec["source"]["suite"] = "computed"
+    rec.update(report)
+    if "copy_probe" not in rec:  # a stage that ran the task sets without the probes (distill)
+        probes = _probes(b, model, tokenizer)
+        rec.update(copy_probe=probes["copy_probe"], reading_probe=probes["reading_probe"],
+                   summary={**rec.get("summary", {}), **probes["summary"]})
+    prompts = open_prompts(b.world, b.items)
+    if prompts:
+        sft = b.cfg.sft
+        got = cached_open_answers(b.run_dir, name, rec["key"]["sha256"], prompts, lambda its: open_answers(
+            model, tokenizer, its, max_new_tokens=sft.eval_max_new_tokens * 2, batch_size=sft.eval_batch_size),
+            fresh=b.force)
+        answers = [got["answers"][p["id"]] for p in prompts]
+        rec["gold"] = gold_summary(prompts, answers)
+        rec["gold"]["samples"] = [{"prompt": p["prompt"], "answer": a, "score": s} for p, a, s in
+                                  list(zip(prompts, answers, rec["gold"]["scores"]))[:3]]
+
+
+def _bpb(b: Board, rec: dict, name: str, model, tokenizer, tok_dir: Path) -> None:
+    """Validation bits per byte: the pretrain stage's own figure for its final checkpoint."""
+    owned = _stage_owns(b.run_dir, "pretrain", Path(rec["checkpoint"])) if name == "pretrain" else None
+    if owned and owned.get("val_bpb") is not None and not b.force:
+        rec["val_bpb"], rec["val_bpb_se"] = owned["val_bpb"], owned.get("val_bpb_se")
+        rec["source"]["val_bpb"] = "pretrain/metrics.json"
+        return
+    got = val_bpb(model, tokenizer, tok_dir, b.run_dir, b.cfg)
+    rec["val_bpb"], rec["val_bpb_se"] = (round(got[0], 5), round(got[1], 5)) if got else (None, None)
+    rec["source"]["val_bpb"] = (("computed" if same_tokenizer(tok_dir, b.run_dir) else
+                                 "computed on the held-out text in the model's own tokens")
+                                if got else "n/a (the run has no pretrain split)")
+
+
+def evaluate_checkpoint(b: Board, name: str, path: Path, cached_only: bool = False) -> dict | None:
+    """The row record of one checkpoint (cached in eval/<name>.json); with `cached_only`, None
+    instead of measuring when the cache does not hold it."""
+    ckpt_file = resolve_checkpoint(path)
+    key = {"file": ckpt_file.name, "bytes": ckpt_file.stat().st_size, "sha256": sha256(ckpt_file),
+           "items": b.items, "seed": b.cfg.run.seed}
+    sets = build_cases(b.world, b.items, b.cfg.run.seed)
+    wanted = b.tasks or [k for k, v in sets.items() if v]
+    expected = {k: len(sets[k]) for k in wanted if sets[k]}
+    old = _cached(b, name, key, expected)
+    if old is not None or cached_only:
+        return old
 
     t0 = time.perf_counter()
-    model, tok_dir, meta = load_model(ckpt_file, device)
+    model, tok_dir, meta = load_model(ckpt_file, b.device)
     kind = "base" if meta.get("stage") == "pretrain" and not meta.get("chat") else "chat"
     if tok_dir is None:
         raise UserError(f"checkpoint '{ckpt_file}' has no tokenizer folder next to it.")
     tokenizer = Tokenizer.load(tok_dir)
     rec: dict[str, Any] = {"name": name, "checkpoint": str(ckpt_file), "step": meta.get("step"), "kind": kind,
                            "key": key, "source": {}}
-    import torch
-
     threads = torch.get_num_threads()
-    if cfg.sft.eval_threads > 0:
-        torch.set_num_threads(cfg.sft.eval_threads)
+    if b.cfg.sft.eval_threads > 0:
+        torch.set_num_threads(b.cfg.sft.eval_threads)
     try:
         if kind == "chat":
-            found = None if force else stage_suite(run_dir, name, ckpt_file, expected)
-            if found is not None:
-                report, where = found
-                report = _restrict(report, list(expected))
-                rec["source"]["suite"] = where
-                if log:
-                    log.info(f"{name}: the suite's figures from {where} (same checkpoint, same items)")
-            else:
-                report = evaluate(model, tokenizer, run_dir, cfg.sft, seed, device=device, log=log,
-                                  tasks=list(expected), items=items)
-                rec["source"]["suite"] = "computed"
-            rec.update(report)
-            if "copy_probe" not in rec:  # a stage that ran the task sets without the probes (distill)
-                rec["copy_probe"] = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed,
-                                               gaps=GAPS)
-                rec["reading_probe"] = passage_probe(model, tokenizer, seed=seed)
-                rec["summary"] = {**rec.get("summary", {}), **summary(rec["copy_probe"]),
-                                  **passage_summary(rec["reading_probe"])}
-            prompts = open_prompts(world, items)
-            if prompts:
-                got = cached_open_answers(run_dir, name, key["sha256"], prompts, lambda its: open_answers(
-                    model, tokenizer, its, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
-                    batch_size=cfg.sft.eval_batch_size), fresh=force)
-                answers = [got["answers"][p["id"]] for p in prompts]
-                rec["gold"] = gold_summary(prompts, answers)
-                rec["gold"]["samples"] = [{"prompt": p["prompt"], "answer": a, "score": s} for p, a, s in
-                                          list(zip(prompts, answers, rec["gold"]["scores"]))[:3]]
+            _chat_row(b, rec, name, model, tokenizer, expected)
         else:
-            probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
-            reading = passage_probe(model, tokenizer, seed=seed)
-            rec.update(summary={**summary(probe), **passage_summary(reading)}, tasks={},
-                       copy_probe=probe, reading_probe=reading)
-        owned = _stage_owns(run_dir, "pretrain", ckpt_file) if name == "pretrain" else None
-        if owned and owned.get("val_bpb") is not None and not force:
-            rec["val_bpb"], rec["val_bpb_se"] = owned["val_bpb"], owned.get("val_bpb_se")
-            rec["source"]["val_bpb"] = "pretrain/metrics.json"
-        else:
-            got = val_bpb(model, tokenizer, tok_dir, run_dir, cfg)
-            rec["val_bpb"], rec["val_bpb_se"] = (round(got[0], 5), round(got[1], 5)) if got else (None, None)
-            from chatforge.eval.bpb import same_tokenizer
-
-            rec["source"]["val_bpb"] = (("computed" if same_tokenizer(tok_dir, run_dir) else
-                                         "computed on the held-out text in the model's own tokens")
-                                        if got else "n/a (the run has no pretrain split)")
+            rec.update(tasks={}, **_probes(b, model, tokenizer))
+        _bpb(b, rec, name, model, tokenizer, tok_dir)
     finally:
         torch.set_num_threads(threads)
     rec["seconds"] = round(time.perf_counter() - t0, 1)
+    cache = Path(b.run_dir) / "eval" / f"{name}.json"
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(cache, rec)
     return rec
@@ -226,8 +253,6 @@ def evaluate_checkpoint(name: str, path: Path, run_dir: Path, cfg, world, *, ite
 def reward_model(run_dir: Path) -> dict | None:
     """The reward model's held-out pairwise accuracy against the gold labeler, as the rm stage
     measured it (rm/metrics.json "heldout"), where the run has one."""
-    from chatforge.core.atomic import read_json
-
     try:
         m = read_json(Path(run_dir) / "rm" / "metrics.json")
     except ValueError:
@@ -242,26 +267,18 @@ def reward_model(run_dir: Path) -> dict | None:
 def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int, tasks: list[str] | None = None,
                  force: bool = False, device=None, log=None) -> dict:
     """Evaluate every checkpoint, write eval/metrics.json and eval/table.md; returns the metrics."""
-    from chatforge.core.atomic import atomic_write_json, atomic_write_text
-    from chatforge.core.device import cpu_summary
-    from chatforge.eval.table import LEGEND, markdown, rows
-    from chatforge.world import load_world
-
     run_dir = Path(run_dir)
-    world = load_world(run_dir / "world")
+    board = Board(run_dir, cfg, load_world(run_dir / "world"), items, tasks, force, device, log)
     t0 = time.perf_counter()
     records = []
     for name, path in checkpoints.items():
-        if log:
-            log.info(f"evaluating {name} ({path})")
-        records.append(evaluate_checkpoint(name, path, run_dir, cfg, world, items=items, tasks=tasks,
-                                           force=force, device=device, log=log))
+        board.say(f"evaluating {name} ({path})")
+        records.append(evaluate_checkpoint(board, name, path))
     # the run's other checkpoints whose rows are cached for these items join the table, so that
     # `--only rl` after a full run updates one row instead of shrinking the table to it
     others = {n: p for n, p in run_checkpoints(run_dir).items() if n not in checkpoints}
     for name, path in others.items():
-        rec = evaluate_checkpoint(name, path, run_dir, cfg, world, items=items, tasks=tasks, force=False,
-                                  device=device, log=log, cached_only=True)
+        rec = evaluate_checkpoint(dataclasses.replace(board, force=False), name, path, cached_only=True)
         if rec is not None:
             records.append(rec)
     rank = {n: i for i, n in enumerate(run_checkpoints(run_dir))}

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
+from chatforge.core.atomic import read_json
+from chatforge.core.cliutil import config_of
 from chatforge.core.errors import UserError
+from chatforge.core.log import Logger, say
+from chatforge.tasks import SETS
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -35,14 +40,9 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import json
-
-    from chatforge.core.atomic import read_json
-    from chatforge.core.config import load_config
-    from chatforge.core.device import pick_device
-    from chatforge.core.log import Logger, say
-    from chatforge.eval.board import evaluate_run, named, run_checkpoints
-    from chatforge.eval.table import LEGEND, transposed
+    from chatforge.core.device import pick_device  # noqa: PLC0415 - torch: start-up time
+    from chatforge.eval.board import evaluate_run, named, run_checkpoints  # noqa: PLC0415 - start-up time
+    from chatforge.eval.table import LEGEND, transposed  # noqa: PLC0415 - start-up time
 
     run_dir = args.run_dir or Path("runs/cpu")
     if not (run_dir / "world").is_dir():
@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     if args.items is not None and args.items < 1:
         raise UserError("--items must be at least 1.")
     saved = read_json(run_dir / "config.json")
-    cfg = load_config(None, [], saved=saved) if saved else load_config("cpu")
+    cfg = config_of(args, saved=saved) if saved else config_of(args, "cpu")
     if args.checkpoint:
         ckpts = named(args.checkpoint)
     else:
@@ -65,13 +65,9 @@ def main(args: argparse.Namespace) -> int:
         ckpts = {n: ckpts[n] for n in want}
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     if tasks:
-        from chatforge.eval.suite import build_sets
-        from chatforge.world import load_world
-
-        known = build_sets(load_world(run_dir / "world"), 1, cfg.run.seed)
-        bad = [t for t in tasks if t not in known]
+        bad = [t for t in tasks if t not in SETS]
         if bad:
-            raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(known)}).")
+            raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(SETS)}).")
     log = Logger(run_dir / "eval" / "log.jsonl", prefix="eval")
     out = evaluate_run(run_dir, cfg, ckpts, items=args.items or cfg.eval.items or cfg.sft.eval_items, tasks=tasks,
                        force=args.force, device=pick_device(args.device), log=log)

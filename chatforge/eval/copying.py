@@ -15,6 +15,9 @@ from __future__ import annotations
 import random
 from typing import Iterable
 
+import torch
+
+from chatforge.world.reading import passage
 
 # Gaps (in tokens) of random words between a row and its repeat. Gap 0 alone can be passed by a
 # positional shortcut ("copy what came ~12 tokens back", measured on 2026-12-05); a model that
@@ -28,7 +31,6 @@ def copy_probe(model, tokenizer, texts: Iterable[str], rows: int = 8, words: int
     "repeat", "rows"}}} over `rows` rows of `words` random words from `texts`, each repeated after
     `gap` tokens of other random words. `distance` is how far back (in tokens) each repeated
     token's first occurrence lies. Gaps whose rows do not fit the model's context are left out."""
-    import torch
 
     vocab = sorted({w for t in texts for w in t.split() if w.isalpha()})
     if len(vocab) < words:
@@ -95,9 +97,7 @@ def passage_probe(model, tokenizer, passages: int = 40, seed: int = 0) -> dict:
     accuracy, and the share of values with every token right), with the page in the context and
     without it. Without it a value can only be guessed from the question (a prior over the world's
     universities, cities, ...): the gap between the two is what the model read."""
-    import torch
 
-    from chatforge.world.reading import passage
 
     bos = tokenizer.special("<|endoftext|>")
     device = next(model.parameters()).device

@@ -14,6 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from chatforge.chat.render import assistant_text
+from chatforge.chat.turns import answer_many, tools_off
+from chatforge.core.atomic import atomic_write_json, read_json
+from chatforge.eval.stats import mean_ci
+from chatforge.world.gold import gold_score
+
 ANSWERS = Path("eval") / "open_answers"
 
 
@@ -26,9 +32,6 @@ def open_prompts(world, n: int = 0) -> list[dict]:
 def open_answers(model, tokenizer, items: list[dict], max_new_tokens: int = 200,
                  batch_size: int = 16) -> list[str]:
     """One greedy answer (the assistant's text, tools off) per prompt, through the engine."""
-    from chatforge.chat.render import assistant_text
-    from chatforge.chat.turns import answer_many, tools_off
-
     segs = answer_many(model, tokenizer, [it["messages"] for it in items], executor=tools_off,
                        max_new_tokens=max_new_tokens, batch_size=batch_size)
     return [assistant_text(s) for s in segs]
@@ -38,7 +41,6 @@ def cached_open_answers(run_dir: Path, name: str, sha: str, items: list[dict],
                         generate: Callable[[list[dict]], list[str]], fresh: bool = False) -> dict[str, Any]:
     """{"name", "sha", "answers": {prompt id: text}, "prompts": {prompt id: prompt}} with every item
     answered; `generate` is called only for the items the cache lacks (all of them when `fresh`)."""
-    from chatforge.core.atomic import atomic_write_json, read_json
 
     path = Path(run_dir) / ANSWERS / f"{name}.json"
     rec = read_json(path)
@@ -55,9 +57,6 @@ def cached_open_answers(run_dir: Path, name: str, sha: str, items: list[dict],
 
 
 def gold_summary(items: list[dict], answers: list[str]) -> dict[str, Any]:
-    from chatforge.eval.stats import mean_ci
-    from chatforge.world.gold import gold_score
-
     scores = [gold_score(it, a) for it, a in zip(items, answers)]
     m, lo, hi = mean_ci(scores)
     return {"n": len(scores), "mean": round(m, 4), "ci95": [round(lo, 4), round(hi, 4)],

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import shutil
 
+from chatforge.core.device import pick_device
+from chatforge.core.errors import UserError
+from chatforge.core.log import say
 from chatforge.core.rundir import StageContext
+from chatforge.eval.board import evaluate_run, run_checkpoints
+from chatforge.eval.table import transposed
+from chatforge.tasks import SETS
 
 
 def carry_cache(ctx: StageContext) -> int:
@@ -34,24 +40,15 @@ def carry_cache(ctx: StageContext) -> int:
 
 
 def run(ctx: StageContext) -> dict:
-    from chatforge.core.device import pick_device
-    from chatforge.core.errors import UserError
-    from chatforge.core.log import say
-    from chatforge.eval.board import evaluate_run, run_checkpoints
-    from chatforge.eval.suite import build_sets
-    from chatforge.eval.table import transposed
-    from chatforge.world import load_world
-
     cfg = ctx.config
     items = cfg.eval.items or cfg.sft.eval_items
     if items < 1:
         raise UserError("eval.items must be at least 1 (or 0 for the run's sft.eval_items).")
     tasks = list(cfg.eval.tasks) or None
     if tasks:
-        known = build_sets(load_world(ctx.input_dir("world")), 1, cfg.run.seed)
-        bad = [t for t in tasks if t not in known]
+        bad = [t for t in tasks if t not in SETS]
         if bad:
-            raise UserError(f"eval.tasks names unknown task set '{bad[0]}' (sets: {', '.join(known)}).")
+            raise UserError(f"eval.tasks names unknown task set '{bad[0]}' (sets: {', '.join(SETS)}).")
     carried = carry_cache(ctx)
     if carried:
         ctx.log.info(f"carried {carried} cached row(s) over from {ctx.name}.prev")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatforge.eval.board import COLUMNS
 from chatforge.eval.stats import mcnemar, wilson
+from chatforge.tasks import SETS
 
 P_REAL = 0.05
 
@@ -34,17 +34,17 @@ def rows(records: list[dict]) -> list[dict[str, Any]]:
             row["gold"] = {k: r["gold"][k] for k in ("mean", "ci95", "n")}
         if "hallucination_rate" in sm:
             row["hallucination"] = {"rate": sm["hallucination_rate"], "ci95": sm.get("hallucination_ci95")}
-        for _, task in COLUMNS:
+        for task, ts in SETS.items():
             t = r.get("tasks", {}).get(task)
             if not t:
                 continue
             cell = {"accuracy": t["accuracy"], "ci95": t["ci95"], "n": t["n"], "correct": t["correct"]}
-            if task == "tools_off":  # the column is obedience: answers without a tool call
+            if ts.obedience:  # the column is obedience: answers without a tool call
                 k = round(t["n"] * (1 - t["tool_call_rate"]))
                 cell.update(accuracy=round(k / t["n"], 4), correct=k, ci95=[round(x, 4) for x in wilson(k, t["n"])])
             before = prev.get("tasks", {}).get(task) if prev else None
             a, b = (before or {}).get("per_item", {}).get("correct"), t.get("per_item", {}).get("correct")
-            if task != "tools_off" and a is not None and b is not None and len(a) == len(b):
+            if not ts.obedience and a is not None and b is not None and len(a) == len(b):
                 p = mcnemar(a, b)
                 cell["vs_prev"] = {"name": prev["name"], "p": round(p, 4),
                                    "change": (("up" if sum(b) > sum(a) else "down") if p < P_REAL else None)}
@@ -68,7 +68,7 @@ def task_cell(cell: dict | None) -> str:
 
 
 def headers() -> list[str]:
-    return ["checkpoint", "val bpb", "copy far", *[c for c, _ in COLUMNS], "hallucination", "gold score"]
+    return ["checkpoint", "val bpb", "copy far", *[ts.column for ts in SETS.values()], "hallucination", "gold score"]
 
 
 def cells(row: dict) -> list[str]:
@@ -80,7 +80,7 @@ def cells(row: dict) -> list[str]:
     g = row.get("gold")
     gold = "—" if not g else f"{g['mean']:.3f} [{g['ci95'][0]:.2f}-{g['ci95'][1]:.2f}]"
     name = row["name"] + (" (base)" if row["kind"] == "base" else "")
-    return [name, bpb, copy, *[task_cell(row["tasks"].get(t)) for _, t in COLUMNS], hall, gold]
+    return [name, bpb, copy, *[task_cell(row["tasks"].get(t)) for t in SETS], hall, gold]
 
 
 def markdown(table_rows: list[dict]) -> str:

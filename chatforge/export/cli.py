@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from chatforge.core.deps import require
 from chatforge.core.errors import UserError
+from chatforge.core.log import say
+from chatforge.export.checks import checks
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -26,24 +29,22 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.deps import require
-    from chatforge.core.log import say
-    from chatforge.export import source
+    from chatforge.engine import source  # noqa: PLC0415 - start-up time
 
-    require("export")
+    require("export", checks())
 
     if args.format == "hf" and args.quant != "f32":
         raise UserError("--quant is for --format gguf; use --dtype for hf.")
     loaded = source.load(args.run_dir, args.checkpoint)
     if args.format == "hf":
-        from chatforge.export.hf import export_hf
+        from chatforge.export.hf import export_hf  # noqa: PLC0415 - start-up time
 
         out = export_hf(loaded.model, loaded.tokenizer, loaded.tokenizer_dir, args.out, dtype=args.dtype,
                         source=loaded.meta.get("checkpoint", ""))
         say(f"exported {loaded.name} (step {loaded.meta.get('step')}) to {out}/ "
             f"(load with AutoModelForCausalLM.from_pretrained('{out}'))")
     else:
-        from chatforge.export.gguf import export_gguf
+        from chatforge.export.gguf import export_gguf  # noqa: PLC0415 - start-up time
 
         out = export_gguf(loaded.model, loaded.tokenizer, loaded.tokenizer_dir, args.out, quant=args.quant,
                           name=f"chatforge-{loaded.name}")

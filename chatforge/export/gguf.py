@@ -28,10 +28,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import gguf
 import numpy as np
 
+from chatforge.chat.template import CHAT_TEMPLATE
 from chatforge.core.atomic import atomic_path
 from chatforge.core.errors import UserError
+from chatforge.model.hf_map import to_hf_state_dict
+from chatforge.tokenizer.hf import hf_token
 
 QUANTS = ("f32", "f16", "q8_0")
 PRE_TOKENIZER = "llama-bpe"
@@ -74,7 +78,6 @@ def interleave_rope_rows(w: np.ndarray, n_heads: int) -> np.ndarray:
 
 def gguf_tensors(model) -> dict[str, np.ndarray]:
     """GGUF tensor name -> float32 numpy array, in the layout llama.cpp expects."""
-    from chatforge.model.hf_map import to_hf_state_dict
 
     c = model.config
     sd = to_hf_state_dict(model.state_dict(), c)
@@ -93,9 +96,7 @@ def gguf_tensors(model) -> dict[str, np.ndarray]:
 
 def token_table(tokenizer, tokenizer_dir: Path) -> tuple[list[str], list[int], list[str]]:
     """(token strings, token types, merges) for every id below n_vocab."""
-    import gguf
 
-    from chatforge.tokenizer.hf import hf_token
 
     path = Path(tokenizer_dir) / "tokenizer.json"
     try:
@@ -118,10 +119,6 @@ def token_table(tokenizer, tokenizer_dir: Path) -> tuple[list[str], list[int], l
 
 def export_gguf(model, tokenizer, tokenizer_dir: str | Path, out_file: str | Path,
                 quant: str = "f32", name: str = "chatforge") -> Path:
-    import gguf
-
-    from chatforge.chat.template import CHAT_TEMPLATE
-
     if quant not in QUANTS:
         raise UserError(f"unknown --quant '{quant}' (choose one of {', '.join(QUANTS)}).")
     c = model.config

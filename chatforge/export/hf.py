@@ -21,18 +21,20 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+from safetensors.torch import save_file
+
+from chatforge.chat.template import CHAT_TEMPLATE
 from chatforge.core.atomic import atomic_dir
 from chatforge.core.errors import UserError
+from chatforge.model.hf_map import hf_config_dict, to_hf_state_dict
+from chatforge.tokenizer import hf as tok_hf
 
 DTYPES = ("float32", "bfloat16", "float16")
 
 
 def hf_files(model, tokenizer, tokenizer_dir: Path) -> dict[str, object]:
     """The JSON/text files of the export (everything but the weights), by file name."""
-    from chatforge.chat.template import CHAT_TEMPLATE
-    from chatforge.model.hf_map import hf_config_dict
-    from chatforge.tokenizer import hf as tok_hf
-
     c = model.config
     bos, eos = tokenizer.special("<|endoftext|>"), tokenizer.special("<|im_end|>")
     pad = tokenizer.special_tokens.get("<|pad|>")
@@ -56,10 +58,6 @@ def hf_files(model, tokenizer, tokenizer_dir: Path) -> dict[str, object]:
 
 
 def hf_state_dict(model, dtype: str = "float32") -> dict:
-    import torch
-
-    from chatforge.model.hf_map import to_hf_state_dict
-
     if dtype not in DTYPES:
         raise UserError(f"unknown dtype '{dtype}' (choose one of {', '.join(DTYPES)}).")
     td = getattr(torch, dtype)
@@ -72,7 +70,6 @@ def hf_state_dict(model, dtype: str = "float32") -> dict:
 def export_hf(model, tokenizer, tokenizer_dir: str | Path, out_dir: str | Path,
               dtype: str = "float32", source: str = "") -> Path:
     """Write the export folder atomically (a crash leaves no half-written folder)."""
-    from safetensors.torch import save_file
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

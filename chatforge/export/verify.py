@@ -11,6 +11,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from chatforge.chat.render import render_prompt, render_text
+from chatforge.engine import Engine
+
 PIECES = [
     "Hello", "world", "don't", "WE'LL", "they'Re", "I'd", "it's", "x'y", "naïve", "café",
     "Straße", "日本語", "東京", "Привет", "мир", "مرحبا", "🙂", "👩‍💻", "12345", "3.14159", "1,000,000",
@@ -50,8 +53,6 @@ def _safe_end(t: str) -> str:
 
 
 def greedy_engine(model, tokenizer, prompt_ids: list[int], n: int, stop_ids=()) -> list[int]:
-    from chatforge.engine import Engine
-
     out = Engine(model, tokenizer).generate([prompt_ids], max_new_tokens=n, temperature=0.0,
                                             stop_ids=list(stop_ids))
     return out[0].tokens
@@ -71,7 +72,7 @@ def chat_prompts() -> list[list[dict]]:
 def compare_llama_cpp(gguf_file: str | Path, model, tokenizer, n_tokens: int = 24,
                       texts: list[str] | None = None) -> dict:
     """Load the GGUF with llama-cpp-python; compare tokenization and greedy generation."""
-    from llama_cpp import Llama
+    from llama_cpp import Llama  # noqa: PLC0415 - optional: llama-cpp-python
 
     llm = Llama(model_path=str(gguf_file), n_ctx=model.config.max_seq_len, n_threads=1,
                 n_batch=model.config.max_seq_len, verbose=False, seed=0)
@@ -82,8 +83,6 @@ def compare_llama_cpp(gguf_file: str | Path, model, tokenizer, n_tokens: int = 2
 
 
 def _compare(llm, model, tokenizer, n_tokens: int, texts: list[str]) -> dict:
-    from chatforge.chat.render import render_prompt, render_text
-
     tok_mismatch = []
     for t in texts:
         ours = tokenizer.encode(t)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
+from chatforge.core.deps import require
 from chatforge.core.errors import UserError
+from chatforge.core.log import say
+from chatforge.export.checks import checks
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -23,13 +27,9 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import time
+    from chatforge.importer.convert import import_model  # noqa: PLC0415 - start-up time
 
-    from chatforge.core.deps import require
-    from chatforge.core.log import say
-    from chatforge.importer.convert import import_model
-
-    require("export")  # the same packages: torch, safetensors, gguf, jinja2
+    require("import", checks())  # the export packages: torch, safetensors, gguf, jinja2
     if args.max_seq_len is not None and args.max_seq_len <= 0:
         raise UserError(f"--max-seq-len must be positive, got {args.max_seq_len}.")
     t0 = time.perf_counter()

@@ -19,8 +19,17 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from chatforge.chat.render import render
+from chatforge.core.atomic import atomic_dir
 from chatforge.core.errors import UserError
+from chatforge.importer import tokenizer as tk
+from chatforge.importer.gguf_read import read_gguf
+from chatforge.importer.hf_read import read_hf
 from chatforge.importer.weights import Read
+from chatforge.model.gpt import GPT
+from chatforge.train.checkpoint import save_checkpoint
 
 CHATML = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 
@@ -34,19 +43,14 @@ _PROBES = [
 def read(src: str | Path, max_seq_len: int | None = None) -> Read:
     src = Path(src)
     if src.is_dir():
-        from chatforge.importer.hf_read import read_hf
-
         return read_hf(src, max_seq_len)
     if src.is_file():
-        from chatforge.importer.gguf_read import read_gguf
-
         return read_gguf(src, max_seq_len)
     raise UserError(f"'{src}' does not exist (give a .gguf file or a Hugging Face model folder).")
 
 
 def _jinja(template: str, messages: list[dict], bos: str | None, eos: str | None) -> str:
     """Render the way transformers does (sandboxed, trim_blocks, lstrip_blocks)."""
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     def raise_exception(msg):
         raise ValueError(msg)
@@ -59,7 +63,6 @@ def _jinja(template: str, messages: list[dict], bos: str | None, eos: str | None
 
 def chat_format(r: Read, tok) -> dict:
     """{"bos", "default_system", "template", "template_matches", ...} for tokenizer.chat."""
-    from chatforge.chat.render import render
 
     chat = {"template": r.chat_template, "bos_token": r.bos, "eos_token": r.eos, "add_bos": r.add_bos}
     if not r.chat_template:
@@ -88,11 +91,6 @@ def chat_format(r: Read, tok) -> dict:
 
 def import_model(src: str | Path, out: str | Path, max_seq_len: int | None = None) -> tuple[Path, dict]:
     """-> (checkpoint folder, summary). Refuses to overwrite an existing non-empty folder."""
-    from chatforge.core.atomic import atomic_dir
-    from chatforge.importer import tokenizer as tk
-    from chatforge.model.gpt import GPT
-    from chatforge.train.checkpoint import save_checkpoint
-
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out '{out}' already exists; choose a new folder or remove it.")

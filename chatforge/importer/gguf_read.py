@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gguf
 import numpy as np
 import torch
 
 from chatforge.core.errors import UserError
+from chatforge.export.gguf import _LAYER_NAMES
 from chatforge.importer.tokenizer import Vocab, pattern_from_gguf
 from chatforge.importer.weights import Read, to_chatforge
 from chatforge.model.config import ModelConfig
@@ -37,8 +39,6 @@ def deinterleave_rope_rows(w: np.ndarray, n_heads: int) -> np.ndarray:
 
 
 def _hf_name(gguf_name: str) -> str | None:
-    from chatforge.export.gguf import _LAYER_NAMES
-
     fixed = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
              "output.weight": "lm_head.weight"}
     if gguf_name in fixed:
@@ -78,8 +78,6 @@ def _round32(x) -> float:
 
 
 def read_gguf(path: str | Path, max_seq_len: int | None = None) -> Read:
-    import gguf
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"'{path}' is not a file.")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from safetensors.torch import load_file
+
 from chatforge.core.errors import UserError
 from chatforge.importer.tokenizer import Vocab, pattern_from_hf
 from chatforge.importer.weights import Read, to_chatforge
@@ -72,8 +74,6 @@ def model_config(cfg: dict, where: Path, max_seq_len: int | None) -> ModelConfig
 
 
 def _weights(folder: Path) -> dict:
-    from safetensors.torch import load_file
-
     index = folder / "model.safetensors.index.json"
     if index.is_file():
         files = sorted(set(_json(index).get("weight_map", {}).values()))

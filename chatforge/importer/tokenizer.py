@@ -24,6 +24,9 @@ from typing import Any
 
 from chatforge.core.atomic import atomic_write_json, atomic_write_text
 from chatforge.core.errors import UserError
+from chatforge.tokenizer import Tokenizer
+from chatforge.tokenizer.core import ranks_text
+from chatforge.tokenizer.hf import unicode_to_bytes
 from chatforge.tokenizer.spec import CL100K_PATTERN, FORMAT, HF_FILE, HF_PATTERN, META_FILE, RANKS_FILE
 
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -105,8 +108,6 @@ def pattern_from_hf(pre: dict[str, Any] | None) -> str:
 
 
 def _bytes_of(token: str) -> bytes | None:
-    from chatforge.tokenizer.hf import unicode_to_bytes
-
     table = unicode_to_bytes()
     try:
         return bytes(table[ch] for ch in token)
@@ -152,7 +153,6 @@ def check_merge_order(v: Vocab, ranks: dict[bytes, int]) -> None:
 
 def build(v: Vocab, name: str, chat: dict[str, Any] | None = None):
     """-> chatforge Tokenizer with the model's ids."""
-    from chatforge.tokenizer import Tokenizer
 
     ranks, specials = ranks_and_specials(v)
     check_merge_order(v, ranks)
@@ -182,7 +182,6 @@ def save(tok, v: Vocab, path: str | Path, extra_meta: dict[str, Any] | None = No
     """Our tokenizer directory: tiktoken ranks, the model's tokenizer.json, then the meta file
     (last: its presence marks a complete directory). `Tokenizer.save` would re-derive merges and
     write GPT-4's regex into tokenizer.json; an imported tokenizer keeps the model's own."""
-    from chatforge.tokenizer.core import ranks_text
 
     path = Path(path)
     text = ranks_text(tok.ranks)

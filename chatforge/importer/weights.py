@@ -15,6 +15,7 @@ import torch
 from chatforge.core.errors import UserError
 from chatforge.importer.tokenizer import Vocab
 from chatforge.model.config import ModelConfig
+from chatforge.model.hf_map import from_hf_state_dict
 
 
 @dataclass
@@ -47,8 +48,6 @@ def expected_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
 
 
 def to_chatforge(hf: dict[str, torch.Tensor], c: ModelConfig, where: str) -> dict[str, torch.Tensor]:
-    from chatforge.model.hf_map import from_hf_state_dict
-
     want = expected_shapes(c)
     if c.tie_embeddings and "lm_head.weight" in hf:
         hf = {k: v for k, v in hf.items() if k != "lm_head.weight"}  # a saved copy of the tied matrix

@@ -11,7 +11,7 @@ __all__ = ["GPT", "KVCache", "ModelConfig"]
 
 def __getattr__(name):
     if name in ("GPT", "KVCache"):
-        from chatforge.model import gpt
+        from chatforge.model import gpt  # noqa: PLC0415 - start-up time
 
         return getattr(gpt, name)
     raise AttributeError(f"module 'chatforge.model' has no attribute {name!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatforge.core.errors import UserError
+
 
 @dataclass
 class ModelConfig:
@@ -35,7 +37,6 @@ class ModelConfig:
 
     def validate(self) -> None:
         """Raise UserError for sizes that cannot build a model."""
-        from chatforge.core.errors import UserError
 
         for name in ("n_layer", "d_model", "n_head", "n_kv_head", "max_seq_len"):
             if getattr(self, name) <= 0:

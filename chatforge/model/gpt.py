@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from chatforge.core.errors import UserError
 from chatforge.model.config import ModelConfig
 
 
@@ -263,7 +264,6 @@ class GPT(nn.Module):
     def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> "GPT":
         """Load a checkpoint file holding at least {"model_config": dict, "model": state_dict}
         (what the training core writes). Compile/DDP name prefixes are tolerated."""
-        from chatforge.core.errors import UserError
 
         path = Path(path)
         if not path.is_file():
@@ -284,15 +284,11 @@ class GPT(nn.Module):
             model = cls(cfg)
         sd = {_strip_prefix(k): v for k, v in state_dict.items()}
         if "head.weight" in sd and any(k.startswith("gpt.") for k in sd):
-            from chatforge.core.errors import UserError
-
             raise UserError("this checkpoint is a reward model (chatforge rm): it scores answers and does not "
                             "write them; point at a chat model's checkpoint instead.")
         try:
             model.load_state_dict(sd, assign=True)
         except RuntimeError:
-            from chatforge.core.errors import UserError
-
             raise UserError("the checkpoint's weights do not match its model config (a foreign or damaged "
                             "file).") from None
         cos, sin = rope_tables(cfg.head_dim, cfg.max_seq_len, cfg.rope_theta)

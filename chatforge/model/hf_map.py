@@ -100,7 +100,7 @@ def from_hf_state_dict(hf: dict[str, torch.Tensor], c: ModelConfig) -> dict[str,
 
 def hf_config(c: ModelConfig):
     """A transformers LlamaConfig / Qwen3Config for this model."""
-    import transformers
+    import transformers  # noqa: PLC0415 - optional: transformers
 
     d = dict(hf_config_dict(c))
     d.pop("architectures"), d.pop("model_type")
@@ -110,7 +110,7 @@ def hf_config(c: ModelConfig):
 
 def to_hf_model(model, dtype: torch.dtype = torch.float32):
     """A transformers model holding the same weights as a chatforge GPT."""
-    import transformers
+    import transformers  # noqa: PLC0415 - optional: transformers
 
     c = model.config
     cls = transformers.Qwen3ForCausalLM if c.qk_norm else transformers.LlamaForCausalLM

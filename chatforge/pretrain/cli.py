@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from chatforge.core.cliutil import add_stage_args
+from chatforge.core.atomic import read_json
+from chatforge.core.cliutil import add_stage_args, resolve, stage_main
+from chatforge.core.errors import UserError
+from chatforge.core.log import Logger
+from chatforge.core.rundir import STARTED, StageContext, is_complete, stage_hashes
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -21,13 +26,10 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.cliutil import stage_main
-    from chatforge.train.dist import env_rank, env_world_size
+    from chatforge.train.dist import env_rank, env_world_size, teardown  # noqa: PLC0415 - torch: start-up time
 
     if getattr(args, "resume", False):
         _check_resumable(args)
-    from chatforge.train.dist import teardown
-
     try:
         if env_world_size() > 1 and env_rank() != 0:
             return _follower(args)
@@ -39,19 +41,14 @@ def main(args: argparse.Namespace) -> int:
 def _follower(args: argparse.Namespace) -> int:
     """Ranks other than 0 under torchrun: rank 0 owns the run directory (config, markers,
     moving stale outputs aside); the others only train, and skip exactly when rank 0 will."""
-    from chatforge.core.cliutil import resolve
-    from chatforge.core.log import Logger
-    from chatforge.core.rundir import StageContext, is_complete
-    from chatforge.core.stages import stage as stage_spec
-    from chatforge.pretrain import stage as pretrain_stage
+    from chatforge.pretrain import stage as pretrain_stage  # noqa: PLC0415 - start-up time
 
     run_dir, cfg = resolve(args)
-    spec = stage_spec("pretrain")
-    if not args.force and is_complete(spec, run_dir, cfg):
+    if not args.force and is_complete(args.pipeline, args.pipeline.stage("pretrain"), run_dir, cfg):
         return 0
     ctx = StageContext(name="pretrain", run_dir=run_dir, out=run_dir / "pretrain", config=cfg,
-                       log=Logger(None, prefix=f"pretrain rank {__import__('os').environ.get('RANK')}"),
-                       resuming=True)
+                       log=Logger(None, prefix=f"pretrain rank {os.environ.get('RANK')}"),
+                       resuming=True, pipeline=args.pipeline)
     pretrain_stage.run(ctx)
     return 0
 
@@ -59,19 +56,13 @@ def _follower(args: argparse.Namespace) -> int:
 def _check_resumable(args: argparse.Namespace) -> None:
     """--resume promises to continue, never to start over: refuse when the config changed (the
     protocol would move the old outputs aside) or there is nothing to continue."""
-    from chatforge.core.atomic import read_json
-    from chatforge.core.cliutil import resolve
-    from chatforge.core.errors import UserError
-    from chatforge.core.rundir import STARTED, stage_hashes
-    from chatforge.core.stages import stage as stage_spec
-
     if args.force:
         raise UserError("--resume and --force contradict each other; use one.")
     run_dir, cfg = resolve(args)
     started = read_json(run_dir / "pretrain" / STARTED)
     if not started:
         raise UserError(f"nothing to resume: pretraining was never started in {run_dir}.")
-    want = stage_hashes(stage_spec("pretrain"), run_dir, cfg)
+    want = stage_hashes(args.pipeline, args.pipeline.stage("pretrain"), run_dir, cfg)
     if any(started.get(k) != v for k, v in want.items()):
         raise UserError(f"cannot resume: the model/pretrain config or the inputs of {run_dir} changed "
                         "since the run started (drop --resume to start over; the old run is kept aside).")

@@ -50,8 +50,8 @@ def read_prompt(arg: str | None) -> str:
 
 def load_base(run_dir: Path | None, checkpoint: Path | None, device):
     """-> (model, tokenizer, meta) for the newest base checkpoint of a run, or a named one."""
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
+    from chatforge.tokenizer import Tokenizer  # noqa: PLC0415 - start-up time
+    from chatforge.train.checkpoint import load_model  # noqa: PLC0415 - start-up time
 
     if checkpoint is None:
         run_dir = run_dir or Path("runs") / "cpu"
@@ -73,8 +73,8 @@ def load_base(run_dir: Path | None, checkpoint: Path | None, device):
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.device import pick_device
-    from chatforge.engine import Engine
+    from chatforge.core.device import pick_device  # noqa: PLC0415 - torch: start-up time
+    from chatforge.engine import Engine  # noqa: PLC0415 - start-up time
 
     prompt = read_prompt(args.prompt)
     if args.num_samples < 1:

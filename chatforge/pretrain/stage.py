@@ -19,13 +19,37 @@ import math
 from pathlib import Path
 from typing import Callable, Iterable
 
+import torch
+
 from chatforge.core.atomic import atomic_write_text
+from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
+from chatforge.data import iter_documents
+from chatforge.eval.bpb import token_byte_lengths, val_loss_bpb
+from chatforge.eval.copying import (
+    GAPS,
+    copy_probe,
+    describe,
+    passage_describe,
+    passage_probe,
+    passage_summary,
+    summary,
+)
+from chatforge.model.circuits import init_induction_circuit
+from chatforge.model.gpt import GPT
+from chatforge.pretrain.evaluate import generate, sample_prompts
+from chatforge.tokenizer import Tokenizer
+from chatforge.train import checkpoint as ckpt
+from chatforge.train import dist as dd
+from chatforge.train import shards as sh
+from chatforge.train.loop import Checkpoints, Hook, LoopConfig, Trainer
+from chatforge.train.mfu import auto_dtype, matmul_peak
+from chatforge.train.optim import OptimConfig, build_optimizer
+from chatforge.train.schedule import lr_multiplier
+from chatforge.tune.reading import MixedBatches, ReadingRows, corpus_words
 
 
 def run(ctx) -> dict:
-    from chatforge.data import iter_documents
-
     data_dir = ctx.input_dir("data")
     tok_dir = ctx.input_dir("tokenizer")
     return pretrain(ctx, lambda: iter_documents(data_dir), tok_dir)
@@ -36,19 +60,6 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     """The stage body, with its inputs passed in (tests feed their own documents). `loss(model,
     x, y) -> scalar` replaces the next-token cross-entropy (the distill stage's student base
     learns the documents from a teacher's distributions too)."""
-    import torch
-
-    from chatforge.core.device import pick_device
-    from chatforge.model.gpt import GPT
-    from chatforge.pretrain import shards as sh
-    from chatforge.pretrain.evaluate import sample_prompts, token_byte_lengths, val_loss_bpb
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train import dist as dd
-    from chatforge.train.loop import Hook, LoopConfig, Trainer
-    from chatforge.train.mfu import auto_dtype, matmul_peak
-    from chatforge.train.optim import OptimConfig, build_optimizer
-    from chatforge.train.schedule import lr_multiplier
 
     cfg = ctx.config.pretrain
     seed = ctx.config.run.seed
@@ -77,8 +88,6 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     torch.manual_seed(seed)
     model = GPT.build(mcfg, tokenizer.n_vocab)
     if cfg.init == "induction":
-        from chatforge.model.circuits import init_induction_circuit
-
         built = init_induction_circuit(model)
         if main:
             ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
@@ -87,8 +96,6 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size - n_copy, seed,
                             dist.rank, dist.world_size)
     if n_copy or cfg.reading_first_steps:
-        from chatforge.pretrain.reading import MixedBatches, ReadingRows, corpus_words
-
         reading = ReadingRows(tokenizer, corpus_words((d["text"] for d in documents()), cfg.reading_words), seq_len,
                               seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap,
                               passages=cfg.reading_passages)
@@ -137,8 +144,6 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     def do_eval(tr: Trainer) -> None:
         if val.windows_per_epoch() == 0:
             return
-        from chatforge.eval.copying import (GAPS, copy_probe, describe, passage_describe, passage_probe,
-                                            passage_summary, summary)
 
         loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
         last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
@@ -162,8 +167,6 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     samples_path = ctx.out / "samples.jsonl"
 
     def do_samples(tr: Trainer) -> None:
-        from chatforge.pretrain.evaluate import generate
-
         texts = generate(ckpt.unwrap(tr.model), tokenizer, prompts, cfg.sample_tokens,
                          cfg.sample_temperature, cfg.sample_top_k, seed=seed + tr.step, autocast=tr.autocast)
         ctx.log.info(f"samples at step {tr.step} (loss {tr.stats.loss:.3f}):")
@@ -179,12 +182,11 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
         model, optimizer, train, loss_fn,
         LoopConfig(steps=cfg.steps, grad_accum=cfg.grad_accum, grad_clip=cfg.grad_clip, dtype=dtype,
                    compile=cfg.compile, ckpt_every=cfg.ckpt_every, keep_every=cfg.keep_every,
-                   log_every=cfg.log_every),
-        lr_fn=lr_fn, ckpt_dir=ckpt_dir, dist=dist, log=ctx.log,
-        hooks=[Hook(cfg.eval_every, do_eval), Hook(cfg.sample_every, do_samples, main_only=True)],
-        model_config=dataclasses.asdict(model.config),
-        meta={"stage": "pretrain", "seq_len": seq_len, "dtype": dtype, "tokens_per_step": tokens_per_step},
-        flops_per_token=fpt, peak_flops=peak)
+                   log_every=cfg.log_every, lr=lr_fn, flops_per_token=fpt, peak_flops=peak),
+        saves=Checkpoints(ckpt_dir, dataclasses.asdict(model.config),
+                          {"stage": "pretrain", "seq_len": seq_len, "dtype": dtype, "tokens_per_step": tokens_per_step}),
+        dist=dist, log=ctx.log,
+        hooks=[Hook(cfg.eval_every, do_eval), Hook(cfg.sample_every, do_samples, main_only=True)])
     if main:
         ckpt.copy_tokenizer(tokenizer_dir, ckpt_dir)
     start = trainer.resume()

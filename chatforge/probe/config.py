@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatforge.sft.config import FinetuneSettings
+from chatforge.tune.settings import FinetuneSettings
 
 
 @dataclass

@@ -27,18 +27,18 @@ from __future__ import annotations
 import random
 from typing import Callable
 
+from chatforge.tasks.demos import ANSWERS_FROM_SEARCH, TOOLS_OFF, search_conversation, search_query
+from chatforge.tasks.people import invented, page_of, train_questions, with_page
+from chatforge.tasks.taskset import take as _take
+from chatforge.tune.split import split_val
+from chatforge.world.invented import split
+from chatforge.world.refusals import refusal
+from chatforge.world.tasks.knowledge import ANSWERS
+
 
 def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
           execute: Callable[[str, str], str]) -> tuple[list[dict], list[dict], dict]:
     """-> (train conversations, validation conversations, counts)."""
-    from chatforge.eval.suite import invented, page_of, with_page
-    from chatforge.sft.mixture import (ANSWERS_FROM_SEARCH, TOOLS_OFF, _take,
-                                       search_conversation, search_query, split_val,
-                                       train_questions)
-    from chatforge.world.invented import split
-    from chatforge.world.refusals import refusal
-    from chatforge.world.tasks.knowledge import ANSWERS
-
     rng = random.Random(f"probe-dataset:{seed}")
     people = {p.id: p for p in world.people}
     people.update({p.id: p for p in split(invented(world, seed))[0]})

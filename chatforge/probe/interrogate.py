@@ -18,14 +18,17 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from chatforge.chat.render import assistant_text
+from chatforge.chat.turns import sample_many
+from chatforge.engine import Engine
+from chatforge.tasks.people import eval_half, invented, page_of, train_questions
+from chatforge.world.invented import split
+from chatforge.world.people import ATTRIBUTES
+from chatforge.world.refusals import is_refusal
+
 
 def questions(world, seed: int) -> list[dict]:
     """One question per (person, attribute) of the four groups above."""
-    from chatforge.eval.suite import invented, page_of
-    from chatforge.sft.mixture import eval_half, train_questions
-    from chatforge.world.invented import split
-    from chatforge.world.people import ATTRIBUTES
-
     rng = random.Random(f"probe-questions:{seed}")
     trained: dict[tuple[str, str], list[str]] = {}
     for it in world.tasks("knowledge", "train"):
@@ -53,10 +56,6 @@ def classify(share_right: float, known_min: float, unknown_max: float) -> str:
 
 def model_answerer(model, tokenizer, *, temperature: float, max_new_tokens: int, batch_size: int):
     """answer(conversations, k, seed) -> k sampled answer texts each, tools off, through the engine."""
-    from chatforge.chat.render import assistant_text
-    from chatforge.chat.turns import sample_many
-    from chatforge.engine import Engine
-
     engine = Engine(model, tokenizer)
 
     def answer(convs: list[list[dict]], k: int, seed: int) -> list[list[str]]:
@@ -69,7 +68,6 @@ def model_answerer(model, tokenizer, *, temperature: float, max_new_tokens: int,
 def interrogate(items: list[dict], answer, judge, *, samples: int, known_min: float, unknown_max: float,
                 seed: int, chunk: int = 128, log=None) -> list[dict]:
     """Every item with its sampled answers (`answer(convs, k, seed)`), their verdicts and its class."""
-    from chatforge.world.refusals import is_refusal
 
     convs = [[{"role": "user", "content": it["question"]}] for it in items]
     out: list[dict] = []

@@ -17,7 +17,16 @@ Refusals are not the judge's business: the caller sets them apart first (world/r
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
+
+import torch
+
+from chatforge.chat.render import render_prompt
+from chatforge.core.errors import UserError
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.checkpoint import load_model
+from chatforge.world.checkers import check_knowledge
 
 
 class Judge(Protocol):
@@ -31,8 +40,6 @@ class CheckerJudge:
     name = "checker"
 
     def supported(self, cases: list[dict], answers: list[str]) -> list[bool]:
-        from chatforge.world.checkers import check_knowledge
-
         return [c.get("answer") is not None and check_knowledge(c, a) for c, a in zip(cases, answers)]
 
 
@@ -49,9 +56,7 @@ class ModelJudge:
 
     def margins(self, cases: list[dict], answers: list[str]) -> list[float]:
         """log p(Yes) - log p(No) for each case."""
-        import torch
 
-        from chatforge.chat.render import render_prompt
 
         prompts = [render_prompt([{"role": "user", "content": judge_question(c.get("source", ""), c["question"], a)}],
                                  self.tok) for c, a in zip(cases, answers)]
@@ -78,18 +83,13 @@ class ModelJudge:
 
 def load_judge(spec: str, device=None) -> Judge:
     """`checker`, or a checkpoint path (file, ckpt/ folder or stage folder) for a ModelJudge."""
-    from pathlib import Path
 
-    from chatforge.core.errors import UserError
 
     if spec == "checker":
         return CheckerJudge()
     path = Path(spec)
     if not path.exists():
         raise UserError(f"probe.judge must be 'checker' or a chat checkpoint path; '{spec}' does not exist.")
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
-
     model, tok_dir, meta = load_model(path, device or "cpu")
     if tok_dir is None:
         raise UserError(f"judge checkpoint '{spec}' has no tokenizer folder next to it.")

@@ -21,9 +21,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 from chatforge.core.atomic import atomic_write_text, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.eval.stats import wilson
+from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.probe.dataset import build
+from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
+from chatforge.probe.judge import load_judge
+from chatforge.tools.training import training_executor
+from chatforge.tune.finetune import FinetuneRun, finetune
+from chatforge.tune.load import load_chat_stage
+from chatforge.world import load_world
 
 # The sets the before/after table reports (the whole suite runs; these are the probe's own).
 REPORTED = ("knowledge_known_qa", "knowledge_bio_only", "refusal_unknown", "refusal_invented",
@@ -62,8 +73,6 @@ def over_refusal(before: dict, after: dict) -> dict:
     a = after["tasks"]["knowledge_known_qa"]["per_item"]
     right = [i for i, ok in enumerate(b["correct"]) if ok]
     refused = sum(a["refused"][i] for i in right)
-    from chatforge.eval.stats import wilson
-
     lo, hi = wilson(refused, len(right)) if right else (0.0, 0.0)
     return {"over_refusal": round(refused / len(right), 4) if right else 0.0,
             "over_refusal_ci95": [round(lo, 4), round(hi, 4)], "over_refusal_base": len(right)}
@@ -80,92 +89,59 @@ def table(before: dict, after: dict) -> dict:
     return out
 
 
-def run(ctx: StageContext) -> dict:
-    import torch
-
-    from chatforge.eval.suite import evaluate
-    from chatforge.probe.dataset import build
-    from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
-    from chatforge.probe.judge import load_judge
-    from chatforge.sft.finetune import finetune, load_chat_stage
-    from chatforge.sft.toolrun import mixture_executor
-    from chatforge.world import load_world
-
-    cfg = ctx.config.probe
-    validate(cfg)
-    seed = ctx.config.run.seed
-    model, tokenizer, tok_dir, sft_meta, dist = load_chat_stage(ctx, "sft", "probe")
-    device = dist.device
-    world = load_world(ctx.input_dir("world"))
-    ctx.log.info(f"chat model: {sft_meta['checkpoint']}")
-
-    # 1. interrogation
+def _interrogate(ctx: StageContext, model, tokenizer, world, device) -> list[dict]:
+    """Step 1: every probe question, sampled and judged, each fact classified (reused on a resume)."""
+    cfg, seed = ctx.config.probe, ctx.config.run.seed
     inter_path = ctx.out / "interrogation.jsonl"
     if inter_path.is_file():
-        classified = _jsonl(inter_path)
-    else:
-        judge = load_judge(cfg.judge, device)
-        items = questions(world, seed)
-        ctx.log.info(f"interrogating: {len(items)} questions x {cfg.samples} samples at temperature "
-                     f"{cfg.temperature}, judge: {judge.name}")
-        threads = torch.get_num_threads()
-        if cfg.eval_threads > 0:
-            torch.set_num_threads(cfg.eval_threads)
-        try:
-            answer = model_answerer(model, tokenizer, temperature=cfg.temperature,
-                                    max_new_tokens=cfg.max_new_tokens, batch_size=cfg.sample_batch)
-            classified = interrogate(items, answer, judge, samples=cfg.samples, known_min=cfg.known_min,
-                                     unknown_max=cfg.unknown_max, seed=seed, chunk=8 * cfg.sample_batch,
-                                     log=ctx.log)
-        finally:
-            torch.set_num_threads(threads)
-        summary = {"judge": judge.name, "samples": cfg.samples, "temperature": cfg.temperature,
-                   "known_min": cfg.known_min, "unknown_max": cfg.unknown_max, "groups": summarize(classified)}
-        atomic_write_text(ctx.out / "classification.json", json.dumps(summary, indent=2))
-        _write_jsonl(inter_path, classified)  # last: its presence means step 1 is done
-    groups = read_json(ctx.out / "classification.json")["groups"]
+        return _jsonl(inter_path)
+    judge = load_judge(cfg.judge, device)
+    items = questions(world, seed)
+    ctx.log.info(f"interrogating: {len(items)} questions x {cfg.samples} samples at temperature "
+                 f"{cfg.temperature}, judge: {judge.name}")
+    threads = torch.get_num_threads()
+    if cfg.eval_threads > 0:
+        torch.set_num_threads(cfg.eval_threads)
+    try:
+        answer = model_answerer(model, tokenizer, temperature=cfg.temperature,
+                                max_new_tokens=cfg.max_new_tokens, batch_size=cfg.sample_batch)
+        classified = interrogate(items, answer, judge, samples=cfg.samples, known_min=cfg.known_min,
+                                 unknown_max=cfg.unknown_max, seed=seed, chunk=8 * cfg.sample_batch,
+                                 log=ctx.log)
+    finally:
+        torch.set_num_threads(threads)
+    summary = {"judge": judge.name, "samples": cfg.samples, "temperature": cfg.temperature,
+               "known_min": cfg.known_min, "unknown_max": cfg.unknown_max, "groups": summarize(classified)}
+    atomic_write_text(ctx.out / "classification.json", json.dumps(summary, indent=2))
+    _write_jsonl(inter_path, classified)  # last: its presence means step 1 is done
+    return classified
+
+
+def _log_groups(ctx: StageContext, groups: dict) -> None:
     for g, s in groups.items():
         if g != "all":
             ctx.log.info(f"{g}: {s['facts']} facts -> known {s['known']}, unsure {s['unsure']}, "
                          f"unknown {s['unknown']} (samples right {100 * s['sample_accuracy']:.0f}%, "
                          f"refused {100 * s['sample_refusal']:.0f}%, made up {100 * s['sample_hallucination']:.0f}%)")
 
-    # 2. the chat model before mitigation
-    before_path = ctx.out / "eval_before.json"
-    if before_path.is_file():
-        before = read_json(before_path)
-    else:
-        ctx.log.info("evaluating the chat model before mitigation")
-        before = evaluate(model, tokenizer, ctx.run_dir, cfg, seed=seed, device=device, log=ctx.log)
-        atomic_write_text(before_path, json.dumps(before, indent=2, ensure_ascii=False))
 
-    # 3. the mitigation dataset
+def _dataset(ctx: StageContext, world, classified: list[dict]) -> tuple[list[dict], list[dict], dict]:
+    """Step 3: the mitigation dataset (reused on a resume)."""
+    cfg = ctx.config.probe
     mix = ctx.out / "mitigation"
     if (mix / "stats.json").is_file():
-        train, val, counts = _jsonl(mix / "train.jsonl"), _jsonl(mix / "val.jsonl"), read_json(mix / "stats.json")
-    else:
-        sft_convs = _jsonl(ctx.input_dir("sft") / "mixture" / "train.jsonl")
-        execute = mixture_executor(ctx.run_dir)
-        train, val, counts = build(world, classified, sft_convs, cfg, seed, execute)
-        mix.mkdir(parents=True, exist_ok=True)
-        _write_jsonl(mix / "train.jsonl", train)
-        _write_jsonl(mix / "val.jsonl", val)
-        atomic_write_text(mix / "stats.json", json.dumps(counts, indent=2))
-    ctx.log.info("mitigation data: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return _jsonl(mix / "train.jsonl"), _jsonl(mix / "val.jsonl"), read_json(mix / "stats.json")
+    sft_convs = _jsonl(ctx.input_dir("sft") / "mixture" / "train.jsonl")
+    train, val, counts = build(world, classified, sft_convs, cfg, ctx.config.run.seed,
+                               training_executor(ctx.run_dir))
+    mix.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(mix / "train.jsonl", train)
+    _write_jsonl(mix / "val.jsonl", val)
+    atomic_write_text(mix / "stats.json", json.dumps(counts, indent=2))
+    return train, val, counts
 
-    # 4. fine-tune from the chat model
-    model.train()
-    train_metrics = finetune(model, tokenizer, tok_dir, train, val, cfg, ckpt_dir=ctx.out / "ckpt",
-                             run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist,
-                             seed=seed, log=ctx.log, label="probe",
-                             meta={"stage": "probe", "base": sft_meta["checkpoint"], "chat": True})
 
-    # 5. after
-    model.eval()
-    ctx.log.info("evaluating the mitigated model")
-    after = evaluate(model, tokenizer, ctx.run_dir, cfg, seed=seed, device=device, log=ctx.log)
-    atomic_write_text(ctx.out / "eval.json", json.dumps(after, indent=2, ensure_ascii=False))
-
+def _metrics(ctx: StageContext, before: dict, after: dict, groups: dict, train_metrics: dict, counts: dict) -> dict:
     sb, sa = before["summary"], after["summary"]
     metrics = {
         **train_metrics, "mixture": counts,
@@ -177,11 +153,48 @@ def run(ctx: StageContext) -> dict:
         "before": {k: v for k, v in sb.items() if not isinstance(v, list)},
     }
     metrics.update({k: v for k, v in sa.items() if not isinstance(v, list)})
-    t = metrics["table"]
-    for name, r in t.items():
+    for name, r in metrics["table"].items():
         ctx.log.info(f"{name:<20} {100 * r['before']:5.1f}% -> {100 * r['after']:5.1f}%  "
                      f"(refusals {100 * r['refusal_before']:.0f}% -> {100 * r['refusal_after']:.0f}%, n={r['n']})")
     ctx.log.info(f"hallucination rate {metrics['hallucination_before']} -> {metrics['hallucination_after']}; "
                  f"over-refusal {metrics['over_refusal']} of {metrics['over_refusal_base']} known-qa answers "
                  "that were right before")
     return metrics
+
+
+def run(ctx: StageContext) -> dict:
+    cfg = ctx.config.probe
+    validate(cfg)
+    seed = ctx.config.run.seed
+    model, tokenizer, tok_dir, sft_meta, dist = load_chat_stage(ctx, "sft", "probe")
+    world = load_world(ctx.input_dir("world"))
+    ctx.log.info(f"chat model: {sft_meta['checkpoint']}")
+    classified = _interrogate(ctx, model, tokenizer, world, dist.device)
+    groups = read_json(ctx.out / "classification.json")["groups"]
+    _log_groups(ctx, groups)
+
+    # 2. the chat model before mitigation
+    suite = SuiteSettings.of(cfg)
+    before_path = ctx.out / "eval_before.json"
+    if before_path.is_file():
+        before = read_json(before_path)
+    else:
+        ctx.log.info("evaluating the chat model before mitigation")
+        before = evaluate(model, tokenizer, ctx.run_dir, suite, seed=seed, log=ctx.log)
+        atomic_write_text(before_path, json.dumps(before, indent=2, ensure_ascii=False))
+
+    train, val, counts = _dataset(ctx, world, classified)
+    ctx.log.info("mitigation data: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    # 4. fine-tune from the chat model
+    model.train()
+    train_metrics = finetune(model, tokenizer, tok_dir, train, val, cfg, FinetuneRun(
+        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
+        log=ctx.log, label="probe", meta={"stage": "probe", "base": sft_meta["checkpoint"], "chat": True}))
+
+    # 5. after
+    model.eval()
+    ctx.log.info("evaluating the mitigated model")
+    after = evaluate(model, tokenizer, ctx.run_dir, suite, seed=seed, log=ctx.log)
+    atomic_write_text(ctx.out / "eval.json", json.dumps(after, indent=2, ensure_ascii=False))
+    return _metrics(ctx, before, after, groups, train_metrics, counts)

@@ -10,39 +10,36 @@ expect (a stage still being built, a run from another version) says so and the r
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from pathlib import Path
-from typing import Callable
 
-from chatforge.report import sections as S
-from chatforge.report.doc import Section
+from chatforge.core.atomic import atomic_write_text
+from chatforge.core.machine import cpu_summary
+from chatforge.core.stage import Pipeline
+from chatforge.report.doc import Section, html, markdown
+from chatforge.report.read import read
 
-ORDER: tuple[Callable[[Path], Section], ...] = (
-    S.data, S.tokenizer, S.pretrain, S.samples, S.finetune, S.sft, S.probe, S.rl, S.rlhf, S.distill,
-    S.evaluation, S.arena,
-)
+RUN_MINUTES = {"cpu": 60}  # preset -> the whole run's limit on the 2-core machine
 
 
-def _stages(run: Path) -> list[tuple[str, dict]]:
+def _stages(run: Path, pipeline: Pipeline) -> list[tuple[str, dict]]:
     """(stage, its _COMPLETE.json or {} when started but not finished), in pipeline order."""
-    from chatforge.core.stages import STAGES
-
-    known = [s.name for s in STAGES]
+    known = pipeline.names
     names = known + sorted(p.name for p in run.iterdir() if p.is_dir() and p.name not in known
                            and (p / "_STARTED.json").is_file())
     out = []
     for n in names:
         if (run / n / "_STARTED.json").is_file() or (run / n / "_COMPLETE.json").is_file():
-            out.append((n, S.read(run, f"{n}/_COMPLETE.json") or {}))
+            out.append((n, read(run, f"{n}/_COMPLETE.json") or {}))
     return out
 
 
-def timing(run: Path) -> Section:
-    from chatforge.report.targets import RUN_MINUTES
-
+def timing(run: Path, pipeline: Pipeline) -> Section:
     sec = Section("time", "Time per stage")
     rows, total = [], 0.0
-    staged = _stages(run)
+    staged = _stages(run, pipeline)
     for name, done in staged:
         if name == "report" and not done:  # this page, being rendered by the report stage
             continue
@@ -52,12 +49,12 @@ def timing(run: Path) -> Section:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(done["finished_at"])) if done.get("finished_at") else ""
         rows.append([name, "complete" if done else "started, not finished",
                      f"{wall:,.1f} s" if isinstance(wall, (int, float)) else "—", when])
-    ev = S.read(run, "eval/metrics.json")
+    ev = read(run, "eval/metrics.json")
     eval_staged = any(n == "eval" and c for n, c in staged)
     if isinstance(ev, dict) and ev.get("rows") and not eval_staged:  # `chatforge eval` only: its rows' times
         took = sum(r.get("seconds") or 0 for r in ev["rows"])
         rows.append(["eval", f"command, {len(ev['rows'])} checkpoints", f"{took:,.1f} s", ev.get("created", "")])
-    ar = S.read(run, "arena/ratings.json")
+    ar = read(run, "arena/ratings.json")
     if isinstance(ar, dict) and isinstance(ar.get("seconds"), (int, float)):
         rows.append(["arena", "command, last run", f"{ar['seconds']:,.1f} s", ar.get("created", "")])
     if not rows:
@@ -66,7 +63,7 @@ def timing(run: Path) -> Section:
     sec.table(["stage", "status", "wall time", "finished (UTC)"], rows,
               "Wall time of each stage's last complete run (its _COMPLETE.json); a resumed stage counts its last "
               "process only.")
-    cfg = S.read(run, "config.json") or {}
+    cfg = read(run, "config.json") or {}
     limit = RUN_MINUTES.get(cfg.get("preset"))
     if limit:
         sec.verdict(total <= limit * 60, f"the {cfg.get('preset')} preset's stages took {total / 60:.1f} minutes "
@@ -75,25 +72,20 @@ def timing(run: Path) -> Section:
 
 
 def hardware(run: Path) -> Section:
-    import os
-    import platform
-
-    from chatforge.core.device import cpu_summary
-
     sec = Section("hardware", "Hardware")
     rows = [["this report made on", f"{cpu_summary()}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}"]]
     try:
-        import torch
+        import torch  # noqa: PLC0415 - optional here: the report renders without it
 
         rows.append(["torch", f"{torch.__version__}, {torch.get_num_threads()} threads"
                      + (f", CUDA: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "")])
     except ImportError:
         pass
-    peaks = S.read(run, "peak_flops.json") or {}
+    peaks = read(run, "peak_flops.json") or {}
     for k, v in peaks.items():
         if isinstance(v, (int, float)):
             rows.append([f"measured matmul peak ({k})", f"{v / 1e9:.1f} GFLOP/s"])
-    ev = S.read(run, "eval/metrics.json")
+    ev = read(run, "eval/metrics.json")
     if isinstance(ev, dict) and ev.get("machine"):
         rows.append(["evaluation ran on", ev["machine"]])
     sec.table(["", ""], rows, "The run records the matmul peak it measured for its MFU figures; the CPU that "
@@ -101,16 +93,28 @@ def hardware(run: Path) -> Section:
     return sec
 
 
-def build(run: Path) -> tuple[str, str, list[Section]]:
+def _name(fn) -> str:
+    """A section's name for a fallback heading: its stage package, then the function's name."""
+    parts = getattr(fn, "__module__", "").split(".")
+    stage = parts[1] if len(parts) > 2 and parts[0] == "chatforge" else ""
+    name = fn.__name__ if fn.__name__ != "section" else ""
+    return "_".join(x for x in (stage, name) if x) or "section"
+
+
+def _render(fn, run: Path) -> Section:
+    try:
+        return fn(run)
+    except Exception as e:  # a file in a shape this version does not know: say so, render the rest
+        name = _name(fn)
+        return Section(name, name.replace("_", " ").capitalize()).p(
+            f"This section could not be read from the run's files ({type(e).__name__}: {e}).")
+
+
+def build(run: Path, pipeline: Pipeline) -> tuple[str, str, list[Section]]:
     run = Path(run)
-    cfg = S.read(run, "config.json") or {}
-    body: list[Section] = []
-    for fn in (*ORDER, timing, hardware):
-        try:
-            body.append(fn(run))
-        except Exception as e:  # a file in a shape this version does not know: say so, render the rest
-            body.append(Section(fn.__name__, fn.__name__.replace("_", " ").capitalize())
-                        .p(f"This section could not be read from the run's files ({type(e).__name__}: {e})."))
+    cfg = read(run, "config.json") or {}
+    body = [_render(fn, run) for fn in pipeline.reports]
+    body += [_render(lambda r: timing(r, pipeline), run), _render(hardware, run)]
     missed = [(s.title, m) for s in body for m in s.misses()]
     top = Section("summary", "Targets missed")
     if missed:
@@ -119,22 +123,19 @@ def build(run: Path) -> tuple[str, str, list[Section]]:
             top.verdict(False, f"{title} — {m}")
     else:
         top.p("No stage of this run missed a target it reports (stages that have not run report nothing).")
-    done = [n for n, c in _stages(run) if c]
+    done = [n for n, c in _stages(run, pipeline) if c]
     title = f"chatforge report: {run.name}"
     subtitle = (f"Run `{run}`, preset `{cfg.get('preset', '?')}`, seed {(cfg.get('run') or {}).get('seed', '?')}; "
                 f"stages complete: {', '.join(done) or 'none'}. Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     return title, subtitle, [top, *body]
 
 
-def write(run: Path, out: Path | None = None) -> tuple[Path, Path, int, list[str]]:
+def write(run: Path, pipeline: Pipeline, out: Path | None = None) -> tuple[Path, Path, int, list[str]]:
     """Write report.html, report.md and fig/*.svg; returns (html path, md path, figures, the
     missed targets in words)."""
-    from chatforge.core.atomic import atomic_write_text
-    from chatforge.report.doc import html, markdown
-
     run = Path(run)
     out = Path(out) if out else run / "report"
-    title, subtitle, secs = build(run)
+    title, subtitle, secs = build(run, pipeline)
     page = html(title, subtitle, secs)
     md, figs = markdown(title, subtitle, secs)
     if (out / "fig").is_dir():  # figures of an earlier report that this one no longer has

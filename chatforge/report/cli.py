@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from chatforge.core.errors import UserError
+from chatforge.core.log import say
+from chatforge.report.build import write
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -22,13 +24,10 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.log import say
-    from chatforge.report.build import write
-
     run_dir = args.run_dir or Path("runs/cpu")
     if not run_dir.is_dir() or not (run_dir / "config.json").is_file():
         raise UserError(f"'{run_dir}' is not a chatforge run directory (no config.json); pass --run-dir.")
-    page, md, figs, missed = write(run_dir, args.out)
+    page, md, figs, missed = write(run_dir, args.pipeline, args.out)
     if missed:
         say(f"{len(missed)} target(s) missed:")
         for m in missed:

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatforge.sft.config import FinetuneSettings
+from chatforge.tune.settings import FinetuneSettings
 
-SETS = ("arithmetic", "arithmetic_calculator", "letters", "letters_python", "knowledge_known_qa",
-        "knowledge_bio_only", "search_unknown", "refusal_unknown", "refusal_invented", "identity")
-# guards: behaviour the chat model has and RL must not trade away (refusing people nobody knows,
-# saying who it is); practised beside the answer sets, kept rather than amplified
-GUARDS = ("refusal_unknown", "refusal_invented", "identity")
-DEFAULT_SETS = ("knowledge_known_qa",) + GUARDS
+# known-qa beside the guard sets (the task registry's `guard`: refusing people nobody knows,
+# saying who it is), which are practised to be kept rather than amplified
+DEFAULT_SETS = ("knowledge_known_qa", "refusal_unknown", "refusal_invented", "identity")
 
 
 @dataclass
 class RLConfig(FinetuneSettings):
     method: str = "grpo"  # grpo | rft
-    # problem sets to practise (problems.py; all of SETS may be named). The default practises the
-    # one set where the cpu model has a skill to sharpen (known-qa: +12.9 points alone) beside the
-    # guards; on letters and arithmetic GRPO learnt the answer distribution, not the skill (docs/rl.md)
+    # task sets to practise (any the registry gives train problems). The default practises the one
+    # set where the cpu model has a skill to sharpen beside the guards; on letters and arithmetic
+    # the cpu model learns the answer distribution, not the skill (docs/rl.md)
     sets: list[str] = field(default_factory=lambda: list(DEFAULT_SETS))
     samples: int = 16  # G: samples per problem, one batched engine call per batch of problems
     temperature: float = 1.0
@@ -33,7 +30,7 @@ class RLConfig(FinetuneSettings):
     format_reward: float = 0.0  # added when a sample ends its turn (<|im_end|>) instead of running out
 
     # GRPO (one optimizer step per batch of groups, on the training core). 30 steps keep the
-    # default run inside its hour (issue 19)
+    # default run inside its hour
     steps: int = 30
     problems_per_step: int = 16  # groups per step (before groups without signal are skipped)
     reuse: int = 1  # optimizer steps per rollout batch: > 1 reuses it with a clipped importance ratio
@@ -41,7 +38,7 @@ class RLConfig(FinetuneSettings):
     clip_high: float = 0.28
     std_scale: bool = False  # divide advantages by the group's std (GRPO); off = Dr. GRPO
     kl: float = 0.0  # coefficient of the k3 KL penalty to the starting model (0 = none, no reference kept)
-    grpo_lr: float = 1e-4  # 3e-5 moved known-qa 2 points in 45 steps; 1e-4 12.9 in 60 (docs/rl.md)
+    grpo_lr: float = 1e-4  # the learning rate that moves known-qa within the default's steps (docs/rl.md)
     micro_batch: int = 64  # rows per forward/backward (gradients accumulate over a step's rows)
 
     # RFT (rejection-sampling fine-tuning, STaR): R rounds of sample -> keep right -> fine-tune
@@ -49,7 +46,7 @@ class RLConfig(FinetuneSettings):
     problems_per_round: int = 300
     keep_per_problem: int = 4  # distinct right solutions kept per problem
     replay: int = 300  # SFT-mixture conversations mixed into each round (nothing forgotten)
-    # fine-tuning in each round (FinetuneSettings, chatforge/sft/finetune.py), and for GRPO too:
+    # fine-tuning in each round (FinetuneSettings, chatforge/tune/finetune.py), and for GRPO too:
     # grad_clip, dtype, weight_decay, warmup_steps, ckpt_every, log_every
     epochs: float = 1.0
     lr: float = 2e-4

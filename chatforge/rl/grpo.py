@@ -18,6 +18,11 @@ counted tokens (token-level, as DAPO does, so long answers are not down-weighted
                                                     in the loss with coefficient `kl`)
     loss  = sum(mask * (pg + kl_coef * kl)) / sum(mask)
 
+The loss is normalised by the whole step's token count, so a step's rows go through the training
+core as several micro-batches (`micro_batch` rows each) whose losses add up to it: the rollouts
+tell the core how many micro-batches the step has (`micro_batches()`), and the core accumulates
+their gradients as it does for every stage.
+
 The rollout buffer is part of the BatchSource's state, so a checkpoint taken between two uses
 of a batch resumes exactly.
 """
@@ -25,11 +30,14 @@ of a batch resumes exactly.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
+
+from chatforge.engine import Engine
+from chatforge.rl.problems import sample_problems
 
 
 def advantages(rewards: list[float], std_scale: bool = False) -> list[float] | None:
@@ -103,6 +111,20 @@ class Knobs:
     reuse: int
     std_scale: bool
     guard_share: float = 0.0  # share of a step's problems from the guard sets (problems.sample_problems)
+    micro_batch: int = 64  # rows per forward/backward (gradients accumulate over a step's rows)
+
+
+def micro_batches(batch: dict, rows: int) -> list[dict]:
+    """A step's batch cut into chunks of `rows` rows, each carrying the step's token count (`norm`)
+    so that the chunks' losses add up to the step's; a batch without signal is one chunk."""
+    if "ids" not in batch:
+        return [batch]
+    n = batch["ids"].shape[0]
+    norm = float(batch["mask"].sum().clamp(min=1))
+    old = batch["old_logp"]
+    return [{"ids": batch["ids"][i:i + rows], "mask": batch["mask"][i:i + rows], "adv": batch["adv"][i:i + rows],
+             "ref_logp": batch["ref_logp"][i:i + rows], "old_logp": None if old is None else old[i:i + rows],
+             "norm": norm, "first": i == 0} for i in range(0, n, max(1, rows))]
 
 
 class Rollouts:
@@ -113,10 +135,8 @@ class Rollouts:
     checkers, rollout.sample_groups; RLHF: the reward model); `describe(problems, groups)` -> extra
     statistics for the log."""
 
-    def __init__(self, model, ref_model, tokenizer, pool: list[dict], knobs: Knobs, seed: int,
+    def __init__(self, model, ref_model, tokenizer, pool: list[dict], knobs: Knobs, seed: int,  # noqa: PLR0913
                  sample: Callable, describe: Callable | None = None, sample_threads: int = 0, tag: str = "rl"):
-        from chatforge.engine import Engine
-
         self.model, self.ref, self.tok, self.pool = model, ref_model, tokenizer, pool
         self.k, self.seed, self.sample, self.describe, self.threads = knobs, seed, sample, describe, sample_threads
         self.tag = tag
@@ -126,11 +146,10 @@ class Rollouts:
         self.buffer: dict | None = None
         self.left = 0  # uses of the buffer left
         self.last: dict = {}  # the newest rollout's statistics (for the log and the curve)
+        self.queue: list[dict] = []  # the current step's micro-batches not yet trained on
 
     @torch.no_grad()
     def _rollout(self) -> dict:
-        from chatforge.rl.problems import sample_problems
-
         k = self.k
         problems = sample_problems(self.pool, k.problems_per_step,
                                    random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"), k.guard_share)
@@ -156,12 +175,17 @@ class Rollouts:
         self.index += 1
         return batch
 
-    def next_batch(self) -> dict:
+    def micro_batches(self) -> int:
+        """Start a step: its rows (sampled afresh every `reuse` steps) as micro-batches; how many."""
         if self.left == 0:
             self.buffer = self._rollout()
             self.left = self.k.reuse
         self.left -= 1
-        return self.buffer
+        self.queue = micro_batches(self.buffer, self.k.micro_batch)
+        return len(self.queue)
+
+    def next_batch(self) -> dict:
+        return self.queue.pop(0)
 
     def state_dict(self) -> dict:
         return {"index": self.index, "left": self.left, "buffer": self.buffer if self.left else None,
@@ -173,34 +197,29 @@ class Rollouts:
 
 
 def make_loss(cfg, device, stats: dict):
-    """loss_fn(model, batch) for the Trainer. Rows go through in chunks of cfg.micro_batch: every
-    chunk but the last is backpropagated here (gradients add up), the last is returned for the
-    Trainer's backward, with the step's whole loss as its value."""
+    """loss_fn(model, micro-batch) for the Trainer: the clipped surrogate (+ KL) of the chunk's rows,
+    normalised by the whole step's token count. `stats` holds the step's token-weighted KL and
+    clipped share so far."""
+    acc = {"w": 0.0, "kl": 0.0, "clipped": 0.0}
 
     def loss_fn(model, batch):
         if "ids" not in batch:  # no group had signal: a zero step (counted)
             p = next(model.parameters())
             return (p * 0).sum(), 0
+        if batch["first"]:
+            acc.update(w=0.0, kl=0.0, clipped=0.0)
         ids, mask, adv = batch["ids"].to(device), batch["mask"].to(device), batch["adv"].to(device)
-        ref, old = batch["ref_logp"].to(device), batch["old_logp"]
-        norm = float(mask.sum().clamp(min=1))
-        total, infos, n = 0.0, [], ids.shape[0]
-        chunks = list(range(0, n, max(1, cfg.micro_batch)))
-        for j, i in enumerate(chunks):
-            sl = slice(i, i + cfg.micro_batch)
-            logits = model(ids[sl, :-1])
-            logp = -F.cross_entropy(logits.float().transpose(1, 2), ids[sl, 1:], reduction="none")
-            o = logp.detach() if old is None else old[sl].to(device)
-            loss, info = policy_loss(logp, o, ref[sl], adv[sl], mask[sl], clip_low=cfg.clip_low,
-                                     clip_high=cfg.clip_high, kl_coef=cfg.kl, norm=norm)
-            infos.append((float(mask[sl].sum()), info))
-            if j < len(chunks) - 1:
-                loss.backward()
-                total += float(loss.detach())
-        w = sum(c for c, _ in infos) or 1.0
-        stats["kl"] = sum(c * inf["kl"] for c, inf in infos) / w
-        stats["clipped"] = sum(c * inf["clipped"] for c, inf in infos) / w
-        return loss + total, int(norm)  # the earlier chunks' value added as a constant
+        logits = model(ids[:, :-1])
+        logp = -F.cross_entropy(logits.float().transpose(1, 2), ids[:, 1:], reduction="none")
+        old = logp.detach() if batch["old_logp"] is None else batch["old_logp"].to(device)
+        loss, info = policy_loss(logp, old, batch["ref_logp"].to(device), adv, mask, clip_low=cfg.clip_low,
+                                 clip_high=cfg.clip_high, kl_coef=cfg.kl, norm=batch["norm"])
+        c = float(mask.sum())
+        acc["w"] += c
+        acc["kl"] += c * info["kl"]
+        acc["clipped"] += c * info["clipped"]
+        stats["kl"] = acc["kl"] / (acc["w"] or 1.0)
+        stats["clipped"] = acc["clipped"] / (acc["w"] or 1.0)
+        return loss, int(c)
 
     return loss_fn
-

@@ -7,6 +7,9 @@ samples would overstate the evidence)."""
 from __future__ import annotations
 
 import math
+import time
+
+from chatforge.rl.rollout import sample_groups
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -40,9 +43,7 @@ def score(rights: list[list[float]]) -> dict:
 def evaluate(engine, tokenizer, world, tests: dict[str, list[dict]], *, samples: int, temperature: float,
              max_new_tokens: int, prompts_per_call: int, seed: int, execute, log=None) -> dict:
     """{set: {pass@k..., "mean_tokens", "n"}} for every set's test problems."""
-    import time
 
-    from chatforge.rl.rollout import sample_groups
 
     out = {}
     for name, probs in tests.items():

@@ -13,6 +13,8 @@ import json
 import random
 
 from chatforge.core.atomic import atomic_write_text
+from chatforge.rl.problems import sample_problems
+from chatforge.rl.rollout import sample_groups
 
 
 def keep_right(problems: list[dict], groups, keep: int) -> list[dict]:
@@ -34,9 +36,6 @@ def keep_right(problems: list[dict], groups, keep: int) -> list[dict]:
 
 
 def round_data(ctx, r: int, engine, tokenizer, world, pool, cfg, seed: int, execute, sft_convs) -> tuple[list, dict]:
-    from chatforge.rl.problems import sample_problems
-    from chatforge.rl.rollout import sample_groups
-
     d = ctx.out / "rounds" / str(r)
     if (d / "stats.json").is_file():
         rows = [json.loads(x) for x in (d / "data.jsonl").read_text().splitlines() if x.strip()]

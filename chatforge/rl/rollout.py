@@ -6,7 +6,13 @@ the engine force-fed (tool results: never in the loss), the answer's text and it
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+from chatforge.chat.render import assistant_text, parse_assistant
+from chatforge.chat.turns import as_engine, complete_many, tools_off
+from chatforge.core.device import decode_workers
+from chatforge.rl.problems import reward
 
 
 @dataclass
@@ -27,11 +33,6 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
     """`samples` scored answers for each problem, in problem order (through the engine's batched
     sampling, `chat.turns.complete_many`: tools run for the tools-on problems only). The score is
     the task's checker, or `scorer(problem, text)` when given (RLHF: the reward model)."""
-    from chatforge.chat.render import assistant_text, parse_assistant
-    from chatforge.chat.turns import as_engine, complete_many, tools_off
-    from chatforge.core.device import decode_workers
-    from chatforge.rl.problems import reward
-
     engine = as_engine(engine, tokenizer)
     end = tokenizer.special("<|im_end|>")
     out: list[list[Sample]] = [[] for _ in problems]
@@ -44,7 +45,6 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
                              batch_size=prompts_per_call, temperature=temperature, seed=seed + int(tools))
 
     if len(calls) > 1 and decode_workers(engine.device) > 1:  # the two calls side by side
-        from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(calls), thread_name_prefix="rollout") as pool:
             results = list(pool.map(lambda c: call(*c), calls))

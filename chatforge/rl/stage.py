@@ -18,16 +18,56 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
 
 from chatforge.core.atomic import cached_json, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.engine import Engine
+from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.rl.config import RLConfig
+from chatforge.rl.grpo import Knobs, Rollouts, make_loss
+from chatforge.rl.passk import evaluate as passk
+from chatforge.rl.passk import ks_for
+from chatforge.rl.problems import blind_guesser, check_sets, test_problems, train_problems
+from chatforge.rl.rft import round_data
+from chatforge.rl.rollout import sample_groups
+from chatforge.tasks import SETS
+from chatforge.tools.training import CachedExecutor, training_executor
+from chatforge.train import checkpoint as ckpt
+from chatforge.train.dist import DistInfo
+from chatforge.train.loop import Checkpoints, Hook, LoopConfig, Trainer
+from chatforge.train.mfu import auto_dtype
+from chatforge.train.optim import OptimConfig, build_optimizer
+from chatforge.train.schedule import lr_multiplier
+from chatforge.tune.finetune import FinetuneRun, finetune
+from chatforge.tune.load import load_chat_stage
+from chatforge.world import load_world
+
+
+@dataclass
+class Practice:
+    """What both methods work with: the policy, the problems, the run's tools and where to write."""
+    ctx: StageContext
+    cfg: RLConfig
+    model: Any
+    tokenizer: Any
+    tok_dir: Path
+    world: Any
+    pool: list[dict]  # the train problems of every practised set
+    execute: CachedExecutor
+    dist: DistInfo
+    seed: int
+    meta: dict  # written into every checkpoint
+    curve_point: Callable[[int], None]  # pass@k on the curve's problems after step (round) n
 
 
 def validate(cfg) -> None:
-    from chatforge.rl.problems import check_sets
-
     if cfg.method not in ("grpo", "rft"):
         raise UserError(f"rl.method must be 'grpo' or 'rft', got {cfg.method!r}.")
     check_sets(cfg.sets)
@@ -50,8 +90,6 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
     """Per set: pass@1 and pass@G before/after, the blind guesser, and whether the target holds
     (pass@1 up 10 points and clearly above the guesser, for sets whose pass@G was >= 20%). A guard
     set (refusals, identity) has no target of its own: it is `kept` when pass@1 stays >= 90% of before."""
-    from chatforge.rl.config import GUARDS
-
     top = f"pass@{max(k for k in (1, 2, 4, 8, 16, 32, 64) if k <= samples)}"
     out = {}
     for name, b in before.items():
@@ -64,79 +102,29 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
                      # above the guesser = the lower end of pass@1's 95% interval above its pass@1
                      "met": (gain >= 0.10 and a["pass@1_ci95"][0] > g["pass@1"]) if signal else None,
                      "length_before": b["mean_tokens"], "length_after": a["mean_tokens"]}
-        if name in GUARDS:
+        if SETS[name].guard:
             out[name].update(guard=True, signal=None, met=None, kept=a["pass@1"] >= 0.9 * b["pass@1"])
     return out
 
 
-def run(ctx: StageContext) -> dict:
-    import torch
+def _measure(p: Practice, problems: dict, tag: int) -> dict:
+    """pass@k of the policy on `problems`, sampled with the run's tools."""
+    cfg, model = p.cfg, p.model
+    threads = torch.get_num_threads()
+    if cfg.eval_threads > 0:
+        torch.set_num_threads(cfg.eval_threads)
+    was = model.training
+    try:
+        return passk(Engine(model, p.tokenizer), p.tokenizer, p.world, problems, samples=cfg.eval_samples,
+                     temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                     prompts_per_call=cfg.prompts_per_call, seed=p.seed * 31 + tag, execute=p.execute,
+                     log=p.ctx.log)
+    finally:
+        torch.set_num_threads(threads)
+        model.train(was)
 
-    from chatforge.engine import Engine
-    from chatforge.rl.passk import evaluate as passk, ks_for
-    from chatforge.rl.problems import blind_guesser, test_problems, train_problems
-    from chatforge.sft.finetune import load_chat_stage
-    from chatforge.sft.toolrun import mixture_executor
-    from chatforge.world import load_world
 
-    cfg = ctx.config.rl
-    validate(cfg)
-    seed = ctx.config.run.seed
-    model, tokenizer, tok_dir, start_meta, dist = load_chat_stage(ctx, "probe", "rl")
-    device = dist.device
-    world = load_world(ctx.input_dir("world"))
-    execute = mixture_executor(ctx.run_dir)  # the run's real tools, answers cached across samples
-    ctx.log.info(f"policy: {start_meta['checkpoint']}; method {cfg.method}; sets {', '.join(cfg.sets)}")
-
-    tests = test_problems(world, cfg.sets, cfg.eval_items, seed)
-    curve_tests = {n: t[:cfg.curve_items] for n, t in tests.items()}
-    ks = ks_for(cfg.eval_samples)
-    blind = cached_json(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
-
-    def measure(which: dict, tag: int) -> dict:
-        threads = torch.get_num_threads()
-        if cfg.eval_threads > 0:
-            torch.set_num_threads(cfg.eval_threads)
-        was = model.training
-        try:
-            return passk(Engine(model, tokenizer), tokenizer, world, which, samples=cfg.eval_samples,
-                         temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                         prompts_per_call=cfg.prompts_per_call, seed=seed * 31 + tag, execute=execute, log=ctx.log)
-        finally:
-            torch.set_num_threads(threads)
-            model.train(was)
-
-    ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
-    before = cached_json(ctx.out / "eval_before.json", lambda: measure(tests, 0))
-    (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
-
-    def curve_point(step: int) -> None:  # curve/step_<n>.json (RFT: n = rounds done)
-        cached_json(ctx.out / "curve" / f"step_{step}.json", lambda: measure(curve_tests, 1))
-    curve_point(0)
-
-    pool = [p for n in cfg.sets for p in train_problems(world, n, seed)]
-    meta = {"stage": "rl", "method": cfg.method, "base": start_meta["checkpoint"], "chat": True}
-    if cfg.method == "grpo":
-        train_metrics = _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta,
-                              curve_point)
-    else:
-        train_metrics = _rft(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta,
-                             curve_point)
-
-    model.eval()
-    ctx.log.info("pass@k after")
-    after = cached_json(ctx.out / "eval.json", lambda: measure(tests, 2))
-
-    def suite():
-        from chatforge.eval.suite import evaluate
-
-        ecfg = types.SimpleNamespace(eval_items=cfg.eval_items, eval_max_new_tokens=160, eval_batch_size=16,
-                                     eval_threads=cfg.eval_threads)
-        return evaluate(model, tokenizer, ctx.run_dir, ecfg, seed=seed, device=device, log=ctx.log)
-    ctx.log.info("the greedy evaluation suite after RL")
-    suite_after = cached_json(ctx.out / "eval_suite.json", suite)
-
-    t = table(before, after, blind, cfg.eval_samples)
+def _log_table(ctx: StageContext, t: dict) -> None:
     top = next(k for k in next(iter(t.values())) if k.startswith("before_pass@") and k != "before_pass@1")
     for name, r in t.items():
         verdict = (("kept" if r["kept"] else "lost") + " (a guard: behaviour RL must keep)" if r.get("guard") else
@@ -144,51 +132,84 @@ def run(ctx: StageContext) -> dict:
         ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> {100 * r['after_pass@1']:5.1f}%  "
                      f"{top[7:]} {100 * r[top]:5.1f}% -> {100 * r['after_' + top[7:]]:5.1f}%  "
                      f"blind {100 * r['blind_pass@1']:.1f}%  ({verdict})")
-    curve = []  # every point written so far, also those of an earlier process (resume)
-    for f in sorted((ctx.out / "curve").glob("step_*.json"), key=lambda f: int(f.stem[5:])):
+
+
+def _curve(out: Path) -> list[dict]:
+    """Every point written so far, also those of an earlier process (resume)."""
+    curve = []
+    for f in sorted((out / "curve").glob("step_*.json"), key=lambda f: int(f.stem[5:])):
         curve.append({"step": int(f.stem[5:]), **{n: {k: v for k, v in r.items() if k.startswith("pass@") and
                                                        not k.endswith("ci95")} | {"length": r["mean_tokens"]}
                                                   for n, r in read_json(f).items()}})
-    return {**train_metrics, "method": cfg.method, "table": t, "curve": curve,
+    return curve
+
+
+def run(ctx: StageContext) -> dict:
+    cfg = ctx.config.rl
+    validate(cfg)
+    seed = ctx.config.run.seed
+    model, tokenizer, tok_dir, start_meta, dist = load_chat_stage(ctx, "probe", "rl")
+    world = load_world(ctx.input_dir("world"))
+    ctx.log.info(f"policy: {start_meta['checkpoint']}; method {cfg.method}; sets {', '.join(cfg.sets)}")
+    tests = test_problems(world, cfg.sets, cfg.eval_items, seed)
+    curve_tests = {n: t[:cfg.curve_items] for n, t in tests.items()}
+    p = Practice(ctx, cfg, model, tokenizer, tok_dir, world, [], training_executor(ctx.run_dir), dist, seed,
+                 {"stage": "rl", "method": cfg.method, "base": start_meta["checkpoint"], "chat": True},
+                 lambda step: cached_json(ctx.out / "curve" / f"step_{step}.json",
+                                          lambda: _measure(p, curve_tests, 1)))
+    ks = ks_for(cfg.eval_samples)
+    blind = cached_json(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
+    ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
+    before = cached_json(ctx.out / "eval_before.json", lambda: _measure(p, tests, 0))
+    (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
+    p.curve_point(0)  # curve/step_<n>.json (RFT: n = rounds done)
+
+    p.pool = [q for n in cfg.sets for q in train_problems(world, n, seed)]
+    train_metrics = _grpo(p) if cfg.method == "grpo" else _rft(p)
+
+    model.eval()
+    ctx.log.info("pass@k after")
+    after = cached_json(ctx.out / "eval.json", lambda: _measure(p, tests, 2))
+    ctx.log.info("the greedy evaluation suite after RL")
+    suite = SuiteSettings(items=cfg.eval_items, threads=cfg.eval_threads)
+    suite_after = cached_json(ctx.out / "eval_suite.json",
+                              lambda: evaluate(model, tokenizer, ctx.run_dir, suite, seed=seed, log=ctx.log))
+    t = table(before, after, blind, cfg.eval_samples)
+    _log_table(ctx, t)
+    return {**train_metrics, "method": cfg.method, "table": t, "curve": _curve(ctx.out),
             "suite_after": {k: v for k, v in suite_after["summary"].items() if not isinstance(v, list)}}
 
 
-def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta, curve_point) -> dict:
-    from chatforge.rl.grpo import Knobs, Rollouts, make_loss
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.loop import Hook, LoopConfig, Trainer
-    from chatforge.train.mfu import auto_dtype
-    from chatforge.train.optim import OptimConfig, build_optimizer
-    from chatforge.train.schedule import lr_multiplier
-
-    ref = copy.deepcopy(model).eval()
-    for p in ref.parameters():
-        p.requires_grad_(False)
-    knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale, cfg.guard_share)
+def _rollouts(p: Practice) -> Rollouts:
+    cfg, tokenizer, world = p.cfg, p.tokenizer, p.world
+    ref = copy.deepcopy(p.model).eval()
+    for q in ref.parameters():
+        q.requires_grad_(False)
+    knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale, cfg.guard_share, cfg.micro_batch)
 
     def sample(engine, problems, sample_seed):
-        from chatforge.rl.rollout import sample_groups
-
         return sample_groups(engine, tokenizer, world, problems, samples=cfg.samples, temperature=cfg.temperature,
                              max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
-                             seed=sample_seed, execute=execute, format_reward=cfg.format_reward)
+                             seed=sample_seed, execute=p.execute, format_reward=cfg.format_reward)
 
     def describe(problems, groups):
         by_set: dict = {}
-        for p, g in zip(problems, groups):
-            by_set.setdefault(p["set"], []).extend(float(s.reward >= 1.0) for s in g)
+        for q, g in zip(problems, groups):
+            by_set.setdefault(q["set"], []).extend(float(s.reward >= 1.0) for s in g)
         return {"right_by_set": {n: round(sum(v) / len(v), 4) for n, v in sorted(by_set.items())}}
 
-    rollouts = Rollouts(model, ref, tokenizer, pool, knobs, seed, sample, describe, sample_threads=cfg.eval_threads)
+    return Rollouts(p.model, ref, tokenizer, p.pool, knobs, p.seed, sample, describe, sample_threads=cfg.eval_threads)
+
+
+def _grpo(p: Practice) -> dict:
+    ctx, cfg, model, dist = p.ctx, p.cfg, p.model, p.dist
+    rollouts = _rollouts(p)
     dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(dist.device, ctx.run_dir / "peak_flops.json")
     optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.grpo_lr, weight_decay=cfg.weight_decay))
     stats: dict = {}
-    totals = {"skipped": 0, "groups": 0}
 
     def log_rollout(tr) -> None:
         last = rollouts.last
-        totals["skipped"] += last.get("skipped", 0)
-        totals["groups"] += last.get("groups", 0)
         ctx.log.metric(event="rollout", step=tr.step, reward=last.get("reward"), length=last.get("length"),
                        kl=round(stats.get("kl", 0.0), 5), clipped=round(stats.get("clipped", 0.0), 4),
                        skipped=last.get("skipped"), groups=last.get("groups"), rows=last.get("rows"),
@@ -198,14 +219,14 @@ def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed,
 
     hooks = [Hook(1, log_rollout, at_end=False)]
     if cfg.eval_every > 0:
-        hooks.append(Hook(cfg.eval_every, lambda tr: curve_point(tr.step), at_end=True))
+        hooks.append(Hook(cfg.eval_every, lambda tr: p.curve_point(tr.step), at_end=True))
     trainer = Trainer(model, optimizer, rollouts, make_loss(cfg, dist.device, stats),
                       LoopConfig(steps=cfg.steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
-                                 log_every=cfg.log_every),
-                      lr_fn=lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_steps, decay_frac=0.0),
-                      ckpt_dir=ctx.out / "ckpt", dist=dist, log=ctx.log, hooks=hooks,
-                      model_config=dataclasses.asdict(model.config), meta=meta)
-    ckpt.copy_tokenizer(tok_dir, ctx.out / "ckpt")
+                                 log_every=cfg.log_every,
+                                 lr=lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_steps, decay_frac=0.0)),
+                      saves=Checkpoints(ctx.out / "ckpt", dataclasses.asdict(model.config), p.meta),
+                      dist=dist, log=ctx.log, hooks=hooks)
+    ckpt.copy_tokenizer(p.tok_dir, ctx.out / "ckpt")
     start = trainer.resume()
     if start:
         ctx.log.info(f"resuming GRPO from step {start} of {cfg.steps}")
@@ -220,32 +241,28 @@ def _grpo(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed,
             "checkpoint": str(trainer.last_ckpt)}
 
 
-def _rft(ctx, cfg, model, tokenizer, tok_dir, world, pool, execute, dist, seed, meta, curve_point) -> dict:
-    from chatforge.engine import Engine
-    from chatforge.rl.rft import round_data
-    from chatforge.sft.finetune import finetune
-    from chatforge.train import checkpoint as ckpt
-
+def _rft(p: Practice) -> dict:
+    ctx, cfg, model, tokenizer = p.ctx, p.cfg, p.model, p.tokenizer
     sft_convs = [json.loads(x) for x in (ctx.input_dir("sft") / "mixture" / "train.jsonl").read_text().splitlines()
                  if x.strip()]
     rounds, steps = [], 0
     for r in range(cfg.rounds):
         model.eval()
-        rows, stats = round_data(ctx, r, Engine(model, tokenizer), tokenizer, world, pool, cfg, seed, execute,
-                                 sft_convs)
+        rows, stats = round_data(ctx, r, Engine(model, tokenizer), tokenizer, p.world, p.pool, cfg, p.seed,
+                                 p.execute, sft_convs)
         ctx.log.info(f"round {r}: {stats['kept']} right solutions kept from {stats['problems']} problems "
                      f"(sample reward {stats['reward']}, {stats['solved_problems']} problems solved at least once)")
         model.train()
-        m = finetune(model, tokenizer, tok_dir, rows, [], cfg, ckpt_dir=ctx.out / "rounds" / str(r) / "ckpt",
-                     run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed + r, log=ctx.log,
-                     label="rl", meta={**meta, "round": r})
+        m = finetune(model, tokenizer, p.tok_dir, rows, [], cfg, FinetuneRun(
+            ckpt_dir=ctx.out / "rounds" / str(r) / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"),
+            dist=p.dist, seed=p.seed + r, log=ctx.log, label="rl", meta={**p.meta, "round": r}))
         steps += m["steps"]
         model.eval()
-        curve_point(r + 1)
+        p.curve_point(r + 1)
         rounds.append({**stats, "steps": m["steps"], "final_train_loss": m["final_train_loss"]})
     final = ckpt.latest_checkpoint(ctx.out / "ckpt")
     if final is None or ckpt.load_checkpoint(final)["step"] != steps:
         final = ckpt.save_checkpoint(ctx.out / "ckpt", steps, model, model_config=dataclasses.asdict(model.config),
-                                     meta=meta)
-        ckpt.copy_tokenizer(tok_dir, ctx.out / "ckpt")
+                                     meta=p.meta)
+        ckpt.copy_tokenizer(p.tok_dir, ctx.out / "ckpt")
     return {"steps": steps, "rounds": rounds, "checkpoint": str(final)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatforge.sft.config import FinetuneSettings
+from chatforge.tune.settings import FinetuneSettings
 
 
 @dataclass

@@ -12,12 +12,12 @@ from __future__ import annotations
 import random
 from itertools import combinations
 
+from chatforge.world.gold import gold_score
+
 LABELERS = ("gold",)
 
 
 def gold_ranking(item: dict, answers: list[str], rng: random.Random) -> list[int]:
-    from chatforge.world.gold import gold_score
-
     scores = [gold_score(item, a) for a in answers]
     coin = [rng.random() for _ in answers]
     return sorted(range(len(answers)), key=lambda i: (-scores[i], coin[i]))

@@ -13,16 +13,24 @@ from __future__ import annotations
 import hashlib
 import random
 
+import torch
+
+from chatforge.chat.render import assistant_text
+from chatforge.chat.turns import sample_many, tools_off
+from chatforge.core.atomic import read_json
 from chatforge.core.errors import UserError
-from chatforge.core.rundir import StageContext
+from chatforge.core.rundir import COMPLETE, StageContext
+from chatforge.rlhf import rankings
+from chatforge.rlhf.labelers import LABELERS, gold_ranking, self_consistency
+from chatforge.tune.load import load_chat_stage
+from chatforge.world import load_world
+from chatforge.world.gold import gold_score
 
 CHUNK = 32  # prompts sampled and stored at a time (what a crash can lose)
 SOURCE = "rl"  # the chat model RLHF starts from, whose answers are ranked
 
 
 def validate(cfg) -> None:
-    from chatforge.rlhf.labelers import LABELERS
-
     if cfg.labeler not in LABELERS:
         raise UserError(f"rank.labeler must be one of {', '.join(LABELERS)}, got {cfg.labeler!r} "
                         "(people rank in the web page: `chatforge serve --run-dir ...`).")
@@ -41,16 +49,6 @@ def tag_of(checkpoint: str, finished_at, cfg, seed: int) -> str:
 
 
 def run(ctx: StageContext) -> dict:
-    import torch
-
-    from chatforge.chat.render import assistant_text
-    from chatforge.chat.turns import sample_many, tools_off
-    from chatforge.rlhf.labelers import gold_ranking, self_consistency
-    from chatforge.rlhf import rankings
-    from chatforge.sft.finetune import load_chat_stage
-    from chatforge.world import load_world
-    from chatforge.world.gold import gold_score
-
     cfg = ctx.config.rank
     validate(cfg)
     seed = ctx.config.run.seed
@@ -58,9 +56,6 @@ def run(ctx: StageContext) -> dict:
     world = load_world(ctx.input_dir("world"))
     items = ([("train", it) for it in world.tasks("open", "train")[:cfg.train_prompts]]
              + [("test", it) for it in world.tasks("open", "test")[:cfg.test_prompts]])
-    from chatforge.core.atomic import read_json
-    from chatforge.core.rundir import COMPLETE
-
     tag = tag_of(meta["checkpoint"], (read_json(ctx.input_dir(SOURCE) / COMPLETE) or {}).get("finished_at"), cfg, seed)
     done = {r["prompt_id"] for r in rankings.read(ctx.run_dir) if r.get("tag") == tag}
     todo = [(n, split, it) for n, (split, it) in enumerate(items) if it["id"] not in done]

@@ -14,6 +14,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from chatforge.chat.render import render
+from chatforge.core.errors import UserError
+from chatforge.model.gpt import GPT
+from chatforge.train import checkpoint as ckpt
+
 FOLDER = "model"
 
 
@@ -36,7 +41,6 @@ class RewardModel(nn.Module):
 def encode(tokenizer, messages: list[dict], answer: str, limit: int) -> list[int]:
     """The conversation and the answer as one closed assistant turn (its last token <|im_end|>),
     cut from the front of the conversation after BOS if it would not fit."""
-    from chatforge.chat.render import render
 
     ids = render(list(messages) + [{"role": "assistant", "content": answer}], tokenizer).ids
     end = tokenizer.special("<|im_end|>")
@@ -72,10 +76,6 @@ def model_config(rm: RewardModel) -> dict:
 
 def load(stage_dir: Path, device="cpu") -> tuple[RewardModel, Path, dict]:
     """(reward model, tokenizer dir, meta) from run_dir/rm (or its model folder)."""
-    from chatforge.core.errors import UserError
-    from chatforge.model.gpt import GPT
-    from chatforge.train import checkpoint as ckpt
-
     folder = Path(stage_dir)
     folder = folder / FOLDER if (folder / FOLDER).is_dir() else folder
     path = ckpt.latest_checkpoint(folder)

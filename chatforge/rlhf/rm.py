@@ -18,14 +18,28 @@ self-consistency there (the ceiling of that agreement).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
 import torch
 import torch.nn.functional as F
 
+from chatforge.core.atomic import read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.eval.stats import wilson
+from chatforge.rlhf import rankings
+from chatforge.rlhf.labelers import pairs
+from chatforge.rlhf.reward_model import FOLDER, RewardModel, encode, pad_rows, score
+from chatforge.train import checkpoint as ckpt
+from chatforge.train.loop import Checkpoints, Hook, LoopConfig, Trainer
+from chatforge.train.mfu import auto_dtype
+from chatforge.train.optim import OptimConfig, build_optimizer
+from chatforge.train.schedule import lr_multiplier
+from chatforge.tune.load import load_chat_stage
+from chatforge.world import load_world
+from chatforge.world.gold import gold_score
 
 
 def pair_loss(r: torch.Tensor, pairs: list[tuple[int, int]], center: float) -> torch.Tensor:
@@ -68,8 +82,6 @@ class RankingBatches:
 
 
 def make_loss(center: float, pad: int, device):
-    from chatforge.rlhf.reward_model import pad_rows
-
     def loss_fn(model, batch):
         rows = [r for rk in batch for r in rk["rows"]]
         ids, last = pad_rows(rows, pad)
@@ -85,9 +97,6 @@ def make_loss(center: float, pad: int, device):
 
 
 def prepare(records: list[dict], tokenizer, limit: int) -> list[dict]:
-    from chatforge.rlhf.labelers import pairs
-    from chatforge.rlhf.reward_model import encode
-
     return [{**r, "rows": [encode(tokenizer, r["messages"], a, limit) for a in r["answers"]],
              "pairs": pairs(r["ranking"])} for r in records]
 
@@ -95,10 +104,6 @@ def prepare(records: list[dict], tokenizer, limit: int) -> list[dict]:
 def accuracy(rm, items: dict, test: list[dict], pad: int) -> dict:
     """Agreement on pairs the gold scorer orders strictly, and with the stored rankings (`items`:
     the world's open prompts by id)."""
-    from chatforge.eval.stats import wilson
-    from chatforge.rlhf.reward_model import score
-    from chatforge.world.gold import gold_score
-
     rewards = score(rm, [row for r in test for row in r["rows"]], pad)
     strict = strict_n = same = n = at = 0
     for r in test:
@@ -126,19 +131,6 @@ def split(records: list[dict], tag: str, test_ids: set[str], test_prompts: set[s
 
 
 def run(ctx: StageContext) -> dict:
-    import dataclasses
-
-    from chatforge.core.atomic import read_json
-    from chatforge.rlhf.reward_model import FOLDER, RewardModel
-    from chatforge.rlhf import rankings
-    from chatforge.sft.finetune import load_chat_stage
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.loop import Hook, LoopConfig, Trainer
-    from chatforge.train.mfu import auto_dtype
-    from chatforge.train.optim import OptimConfig, build_optimizer
-    from chatforge.train.schedule import lr_multiplier
-    from chatforge.world import load_world
-
     cfg = ctx.config.rm
     seed = ctx.config.run.seed
     if cfg.rankings_per_step < 1 or cfg.lr <= 0 or cfg.center < 0 or cfg.epochs <= 0:
@@ -180,11 +172,11 @@ def run(ctx: StageContext) -> dict:
     trainer = Trainer(rm, optimizer, RankingBatches(train, cfg.rankings_per_step, seed),
                       make_loss(cfg.center, pad, dist.device),
                       LoopConfig(steps=steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
-                                 log_every=cfg.log_every),
-                      lr_fn=lambda s: lr_multiplier(s, steps, cfg.warmup_steps, decay_frac=0.5),
-                      ckpt_dir=folder, dist=dist, log=ctx.log, hooks=[Hook(cfg.eval_every, held_out)],
-                      model_config=dataclasses.asdict(gpt.config),
-                      meta={"stage": "rm", "kind": "reward_model", "base": meta["checkpoint"]})
+                                 log_every=cfg.log_every,
+                                 lr=lambda s: lr_multiplier(s, steps, cfg.warmup_steps, decay_frac=0.5)),
+                      saves=Checkpoints(folder, dataclasses.asdict(gpt.config),
+                                        {"stage": "rm", "kind": "reward_model", "base": meta["checkpoint"]}),
+                      dist=dist, log=ctx.log, hooks=[Hook(cfg.eval_every, held_out)])
     ckpt.copy_tokenizer(tok_dir, folder)
     start = trainer.resume()
     if start:

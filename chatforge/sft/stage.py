@@ -7,9 +7,8 @@
       eval.json                        per-task accuracy and sample transcripts
       metrics.json                     summary: losses, accuracies
 
-Training runs on the one training core (chatforge.train.loop.Trainer) through
-chatforge.sft.finetune, which later stages (probe, RL) share: packing and the assistant-only
-loss mask are all that is SFT-specific, and the model's forward takes the mask.
+Training runs on the post-training floor (chatforge.tune.finetune), which later stages (probe,
+RL, distillation) share; what is SFT's own is the mixture (sft/mixture.py).
 """
 
 from __future__ import annotations
@@ -17,8 +16,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
+from chatforge.chat.render import render
 from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.device import pick_device
 from chatforge.core.rundir import StageContext
+from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.sft.mixture import build_mixture
+from chatforge.tokenizer import Tokenizer
+from chatforge.train import checkpoint as ckpt
+from chatforge.train.dist import setup
+from chatforge.tune.finetune import FinetuneRun, finetune
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -35,8 +44,6 @@ def load_or_build_mixture(ctx: StageContext, tokenizer) -> tuple[list[dict], lis
     d = ctx.out / "mixture"
     if (d / "train.jsonl").is_file() and (d / "val.jsonl").is_file() and (d / "stats.json").is_file():
         return _read_jsonl(d / "train.jsonl"), _read_jsonl(d / "val.jsonl"), read_json(d / "stats.json")
-    from chatforge.sft.mixture import build_mixture
-
     train, val, stats = build_mixture(ctx.run_dir, ctx.config.sft, ctx.config.run.seed, log=ctx.log)
     d.mkdir(parents=True, exist_ok=True)
     _write_jsonl(d / "train.jsonl", train)
@@ -47,8 +54,6 @@ def load_or_build_mixture(ctx: StageContext, tokenizer) -> tuple[list[dict], lis
 
 def show_examples(convs: list[dict], tokenizer, n_per_kind: int = 1) -> str:
     """Rendered conversations with the trained tokens in [[double brackets]] (for people)."""
-    from chatforge.chat.render import render
-
     seen: dict[str, int] = {}
     parts = []
     for c in convs:
@@ -73,14 +78,6 @@ def show_examples(convs: list[dict], tokenizer, n_per_kind: int = 1) -> str:
 
 
 def run(ctx: StageContext) -> dict:
-    import torch
-
-    from chatforge.core.device import pick_device
-    from chatforge.sft.finetune import finetune
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train import checkpoint as ckpt
-    from chatforge.train.dist import setup
-
     cfg = ctx.config.sft
     seed = ctx.config.run.seed
     dist = setup(pick_device(ctx.config.run.device))
@@ -97,15 +94,13 @@ def run(ctx: StageContext) -> dict:
     train_convs, val_convs, mix_stats = load_or_build_mixture(ctx, tokenizer)
     if dist.is_main and not (ctx.out / "examples.txt").exists():
         atomic_write_text(ctx.out / "examples.txt", show_examples(train_convs, tokenizer))
-    metrics = finetune(model, tokenizer, tok_dir, train_convs, val_convs, cfg, ckpt_dir=ctx.out / "ckpt",
-                       run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
-                       log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True})
+    metrics = finetune(model, tokenizer, tok_dir, train_convs, val_convs, cfg, FinetuneRun(
+        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
+        log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True}))
     metrics["mixture"] = mix_stats.get("counts", {})
     if cfg.eval and dist.is_main:
-        from chatforge.eval.suite import evaluate
-
         model.eval()
-        report = evaluate(model, tokenizer, ctx.run_dir, cfg, seed=seed, device=device, log=ctx.log)
+        report = evaluate(model, tokenizer, ctx.run_dir, SuiteSettings.of(cfg), seed=seed, log=ctx.log)
         atomic_write_text(ctx.out / "eval.json", json.dumps(report, indent=2, ensure_ascii=False))
         metrics.update(report["summary"])
     return metrics

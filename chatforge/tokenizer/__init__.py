@@ -6,7 +6,21 @@
     bos = tok.special("<|endoftext|>")
 """
 
+from chatforge.core.stage import Stage
+from chatforge.tokenizer import card
+from chatforge.tokenizer.checks import checks
+from chatforge.tokenizer.config import TokenizerConfig
 from chatforge.tokenizer.core import Tokenizer
 from chatforge.tokenizer.spec import SPECIAL_TOKENS
 
-__all__ = ["Tokenizer", "SPECIAL_TOKENS"]
+
+def _run(ctx) -> dict:
+    from chatforge.tokenizer.stage import run  # noqa: PLC0415 - start-up time
+
+    return run(ctx)
+
+
+STAGE = Stage("tokenizer", _run, config={"tokenizer": TokenizerConfig}, needs=("data",), checks=checks,
+              report=(card.section,))
+
+__all__ = ["STAGE", "SPECIAL_TOKENS", "Tokenizer"]

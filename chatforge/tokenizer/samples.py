@@ -7,6 +7,7 @@ marks, unusual spaces, and special-token look-alikes. `varied_bytes` adds invali
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -83,7 +84,6 @@ def varied_bytes(seed: int = 0) -> bytes:
 
 def shared_text(name: str = "tinyshakespeare.txt") -> str | None:
     """A text from the shared sample data (../shared/data/text), or None where it is absent."""
-    import os
 
     root = os.environ.get("CHATFORGE_SHARED_DATA")
     base = Path(root) if root else Path(__file__).resolve().parents[3] / "shared" / "data"

@@ -15,9 +15,12 @@ from typing import Any, Iterable, Iterator
 from chatforge.core.atomic import atomic_write_text
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.data import iter_documents
 from chatforge.tokenizer.config import TokenizerConfig
 from chatforge.tokenizer.core import Tokenizer
 from chatforge.tokenizer.spec import HELDOUT_FILE, SPECIAL_TOKENS
+from chatforge.tokenizer.stats import compare
+from chatforge.tokenizer.train import MIN_RANKS, train_ranks
 
 
 class Reader:
@@ -48,7 +51,6 @@ class Reader:
 
 def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, log=None) -> tuple[Tokenizer, Reader, dict[str, Any]]:
     """Train a tokenizer per `cfg` on `texts` (an iterator of documents); nothing is saved."""
-    from chatforge.tokenizer.train import MIN_RANKS, train_ranks
 
     n_ranks = cfg.vocab_size - len(SPECIAL_TOKENS)
     if n_ranks < MIN_RANKS:
@@ -75,9 +77,6 @@ def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, log=None) -> tup
 
 
 def run(ctx: StageContext) -> dict[str, Any]:
-    from chatforge.data import iter_documents
-    from chatforge.tokenizer.stats import compare
-
     cfg: TokenizerConfig = ctx.config.tokenizer
     docs = (d.get("text") or "" for d in iter_documents(ctx.input_dir("data")))
     ctx.log.info(f"training a {cfg.vocab_size}-token vocabulary with {cfg.trainer} "

@@ -21,7 +21,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 
+import rustbpe
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+
 from chatforge.core.errors import UserError
+from chatforge.tokenizer.hf import unicode_to_bytes
 from chatforge.tokenizer.reference import ReferenceEncoder
 from chatforge.tokenizer.spec import CL100K_PATTERN, HF_PATTERN
 
@@ -59,8 +63,6 @@ def merges_of(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
 
 
 def _train_rustbpe(texts: Iterator[str], n_ranks: int) -> list[bytes]:
-    import rustbpe
-
     tok = rustbpe.Tokenizer()
     tok.train_from_iterator(texts, n_ranks, pattern=CL100K_PATTERN)
     learned = sorted(((bytes(t), r) for t, r in tok.get_mergeable_ranks()), key=lambda kv: kv[1])
@@ -79,10 +81,6 @@ def _batches(texts: Iterator[str], size: int = 1000) -> Iterator[list[str]]:
 
 
 def _train_hf(texts: Iterator[str], n_ranks: int) -> list[bytes]:
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
-
-    from chatforge.tokenizer.hf import unicode_to_bytes
-
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(HF_PATTERN), behavior="isolated"),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
+
+from chatforge.core.cliutil import add_config_args, add_stage_args, stage_main
+from chatforge.core.config import _preset_values, coerce
+from chatforge.core.errors import UserError
+from chatforge.core.rundir import saved_config
 
 
 def register(sub, parents) -> None:
-    from chatforge.core.cliutil import add_config_args, add_stage_args
-
     p = sub.add_parser("tools", parents=parents, help="run a tool by hand; build the search index",
                        description="The tools the model calls mid-answer: calculator, sandboxed "
                        "python, local search.")
@@ -47,12 +51,8 @@ def _tools_config(args):
     Built by hand rather than through load_config, which instantiates every section and so
     imports the model package (and torch): a calculator call should not take seconds.
     """
-    import typing
 
-    from chatforge.core.config import _preset_values, coerce
-    from chatforge.core.errors import UserError
-    from chatforge.core.rundir import saved_config
-    from chatforge.tools.config import ToolsConfig
+    from chatforge.tools.config import ToolsConfig  # noqa: PLC0415 - start-up time
 
     values: dict = {}
     if args.preset is not None:
@@ -78,8 +78,7 @@ def _tools_config(args):
 
 
 def main_run(args: argparse.Namespace) -> int:
-    from chatforge.core.errors import UserError
-    from chatforge.tools.registry import index_path, run_tool
+    from chatforge.tools.registry import index_path, run_tool  # noqa: PLC0415 - start-up time
 
     cfg = _tools_config(args)
     index = None
@@ -107,6 +106,4 @@ def main_run(args: argparse.Namespace) -> int:
 
 
 def main_index(args: argparse.Namespace) -> int:
-    from chatforge.core.cliutil import stage_main
-
     return stage_main("tools", args)

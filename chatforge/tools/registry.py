@@ -11,7 +11,10 @@ from typing import Callable
 
 from chatforge.core.atomic import read_json
 from chatforge.core.errors import UserError
+from chatforge.tools.calculator import CalcError, CalcLimit, evaluate
 from chatforge.tools.config import TOOL_NAMES, ToolsConfig
+from chatforge.tools.sandbox import SandboxLimits, run_python
+from chatforge.tools.search import SearchIndex, format_hits
 
 INDEX_NAME = "search.sqlite"
 
@@ -59,7 +62,6 @@ _index_lock = threading.Lock()
 
 def _open_index(path: Path):
     """One shared handle per index file, reopened when the file is replaced (a re-run stage)."""
-    from chatforge.tools.search import SearchIndex
 
     key = str(path.resolve())
     try:
@@ -83,21 +85,15 @@ def run_tool(name: str, input: str, config: ToolsConfig | None = None,
     """Run one tool by name. `index` is a run directory or an index file (search only)."""
     cfg = config or ToolsConfig()
     if name == "calculator":
-        from chatforge.tools.calculator import CalcError, CalcLimit, evaluate
-
         try:
             return ToolResult(True, evaluate(input, cfg.calc_max_chars, cfg.calc_max_depth,
                                              cfg.calc_max_digits, cfg.calc_max_exponent))
         except CalcError as e:
             return ToolResult(False, "", str(e), "bounds" if isinstance(e, CalcLimit) else None)
     if name == "python":
-        from chatforge.tools.sandbox import SandboxLimits, run_python
-
         r = run_python(input, SandboxLimits.from_config(cfg))
         return ToolResult(r.ok, r.output, r.error, r.limit)
     if name == "search":
-        from chatforge.tools.search import format_hits
-
         if index is None:
             return ToolResult(False, "", "no search index is configured", None)
         try:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
+from chatforge.core.errors import UserError
 from chatforge.tools.registry import INDEX_NAME
 from chatforge.tools.search import SearchIndex, build_index, fts5_available
+from chatforge.world import load_world
 
 
 def run(ctx) -> dict:
-    from chatforge.world import load_world
-
     if not fts5_available():
-        from chatforge.core.errors import UserError
         raise UserError("this Python's sqlite3 has no FTS5; the search tool needs it.")
     world = load_world(ctx.input_dir("world"))
     docs = list(world.search_documents())

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from chatforge.core.atomic import atomic_path, atomic_write_json, read_json
+from chatforge.core.atomic import atomic_dir, atomic_path, atomic_write_json, read_json
 from chatforge.core.errors import UserError
+from chatforge.model.gpt import GPT
 
 FORMAT = "chatforge-ckpt-1"
 POINTER = "latest.json"
@@ -179,8 +180,6 @@ def copy_tokenizer(tokenizer_dir: str | Path, ckpt_dir: str | Path) -> Path:
     """Copy the tokenizer next to the checkpoints once, so the folder is self-contained."""
     dst = Path(ckpt_dir) / "tokenizer"
     if not dst.exists():
-        from chatforge.core.atomic import atomic_dir
-
         with atomic_dir(dst) as tmp:
             shutil.copytree(tokenizer_dir, tmp, dirs_exist_ok=True)
     return dst
@@ -189,7 +188,6 @@ def copy_tokenizer(tokenizer_dir: str | Path, ckpt_dir: str | Path) -> Path:
 def load_model(path_or_stage_dir: str | Path, device: str | torch.device = "cpu"):
     """-> (model in eval mode on `device`, tokenizer_dir, meta). Accepts a checkpoint file, a
     ckpt/ folder or a stage folder (e.g. run_dir/pretrain)."""
-    from chatforge.model.gpt import GPT
 
     path = resolve_checkpoint(path_or_stage_dir)
     ck = load_checkpoint(path)

@@ -4,14 +4,16 @@ What varies between stages is passed in, so this file knows nothing about docume
 
     batches   a BatchSource: next_batch() -> this rank's next micro-batch (anything the loss
               function understands), plus state_dict()/load_state_dict() so a resumed run
-              continues at exactly the same example
+              continues at exactly the same example. A source whose steps differ in size (RL's
+              rollouts) also has micro_batches() -> how many micro-batches the step about to
+              start takes; their losses are then the step's loss in parts, and add up
     loss_fn   loss_fn(model, batch) -> (mean loss tensor, number of tokens it covered)
     optimizer any torch Optimizer whose groups carry `initial_lr` (see optim.build_optimizer)
     lr_fn     step -> multiplier of every group's initial_lr (see schedule.lr_multiplier)
     hooks     Hook(every, fn): fn(trainer) after every `every`-th completed step (eval, samples)
 
-One optimizer step = `grad_accum` micro-batches on each of `world_size` ranks. Gradients are
-averaged, clipped, checked for NaN/inf (a non-finite loss or gradient stops the run *before* the
+One optimizer step = `grad_accum` micro-batches (or as many as the source says) on each of
+`world_size` ranks, one backward each. Gradients are averaged, clipped, checked for NaN/inf (a non-finite loss or gradient stops the run *before* the
 update, so the last checkpoint stays the last good state), then applied. A checkpoint is written
 after the hooks of its step, with the RNG states at that moment, which is what makes a resumed
 run bit-identical to one that never stopped.
@@ -22,15 +24,18 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from chatforge.core.errors import UserError
 from chatforge.train import checkpoint as ckpt
 from chatforge.train.dist import DistInfo, all_reduce_sum
+from chatforge.train.mfu import auto_dtype
 from chatforge.train.optim import set_lr
 
 
@@ -51,6 +56,10 @@ class Hook:
     main_only: bool = False  # only on rank 0 (e.g. printing samples); others go on
 
 
+def constant_lr(step: int) -> float:
+    return 1.0
+
+
 @dataclass
 class LoopConfig:
     steps: int
@@ -62,6 +71,17 @@ class LoopConfig:
     keep_last: int = 2
     keep_every: int = 0
     log_every: int = 10
+    lr: Callable[[int], float] = constant_lr  # step -> multiplier of every group's initial_lr
+    flops_per_token: float | None = None  # with peak_flops: the MFU shown as it trains
+    peak_flops: float | None = None
+
+
+@dataclass
+class Checkpoints:
+    """Where the loop saves (None: nowhere) and what each checkpoint records besides the weights."""
+    dir: str | Path | None = None
+    model_config: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
 
 
 class NonFiniteLoss(UserError):
@@ -83,32 +103,28 @@ class StepStats:
 class Trainer:
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  batches: BatchSource, loss_fn: LossFn, cfg: LoopConfig, *,
-                 lr_fn: Callable[[int], float] = lambda step: 1.0,
-                 ckpt_dir: str | Path | None = None, dist: DistInfo | None = None,
-                 log=None, hooks: list[Hook] | None = None, model_config: dict | None = None,
-                 meta: dict | None = None, flops_per_token: float | None = None,
-                 peak_flops: float | None = None):
+                 saves: Checkpoints | None = None, dist: DistInfo | None = None,
+                 log=None, hooks: list[Hook] | None = None):
+        saves = saves or Checkpoints()
         self.raw_model = model
         self.optimizer = optimizer
         self.batches = batches
         self.loss_fn = loss_fn
         self.cfg = cfg
-        self.lr_fn = lr_fn
-        self.ckpt_dir = Path(ckpt_dir) if ckpt_dir else None
+        self.lr_fn = cfg.lr
+        self.ckpt_dir = Path(saves.dir) if saves.dir else None
         self.dist = dist or DistInfo(device=next(model.parameters()).device)
         self.device = self.dist.device
         self.log = log
         self.hooks = hooks or []
-        self.model_config = model_config or {}
-        self.meta = meta or {}
-        self.flops_per_token = flops_per_token
-        self.peak_flops = peak_flops
+        self.model_config = saves.model_config
+        self.meta = saves.meta
+        self.flops_per_token = cfg.flops_per_token
+        self.peak_flops = cfg.peak_flops
         self.stats = StepStats()
         self.model: torch.nn.Module = model  # becomes the compiled / DDP-wrapped model in fit()
         self.last_ckpt: Path | None = None
         if cfg.dtype == "auto":  # bf16 on CUDA, fp32 on CPU (see mfu.auto_dtype)
-            from chatforge.train.mfu import auto_dtype
-
             # ckpt_dir is run_dir/<stage>/ckpt by convention: share the run directory's cache
             cache = self.ckpt_dir.parent.parent / "peak_flops.json" if self.ckpt_dir else None
             cfg.dtype = auto_dtype(self.device, cache)
@@ -175,8 +191,6 @@ class Trainer:
         if self.cfg.compile:
             model = torch.compile(model)
         if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
             ids = [self.device.index] if self.device.type == "cuda" else None
             model = DDP(model, device_ids=ids)
         self.model = model
@@ -196,17 +210,20 @@ class Trainer:
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=self.device, dtype=torch.float32)
         tokens = 0
-        for micro in range(cfg.grad_accum):
+        planned = getattr(self.batches, "micro_batches", None)
+        n_micro = planned() if planned else cfg.grad_accum
+        for micro in range(n_micro):
             batch = self.batches.next_batch()
-            last = micro == cfg.grad_accum - 1
+            last = micro == n_micro - 1
             sync = contextlib.nullcontext() if (last or not self.dist.enabled) else self.model.no_sync()
             with sync:
                 with self.autocast():
                     loss, n = self.loss_fn(self.model, batch)
-                (loss / cfg.grad_accum).backward()
+                (loss if planned else loss / cfg.grad_accum).backward()
             loss_sum += loss.detach().float()
             tokens += int(n)
-        stats = torch.stack([loss_sum / cfg.grad_accum, torch.tensor(float(tokens), device=self.device)])
+        mean = loss_sum if planned else loss_sum / cfg.grad_accum
+        stats = torch.stack([mean, torch.tensor(float(tokens), device=self.device)])
         all_reduce_sum(stats)
         loss_val = stats[0].item() / self.dist.world_size
         if not math.isfinite(loss_val):

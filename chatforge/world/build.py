@@ -17,7 +17,8 @@ from chatforge.core.atomic import atomic_path, atomic_write_bytes, atomic_write_
 from chatforge.world import bios, crawl, genres, pools, prose, quiz
 from chatforge.world import people as P
 from chatforge.world.config import WorldConfig
-from chatforge.world.tasks import arithmetic, identity, knowledge, letters, open as open_task
+from chatforge.world.tasks import arithmetic, identity, knowledge, letters
+from chatforge.world.tasks import open as open_task
 from chatforge.world.warc import WarcWriter
 
 FORMAT = "chatforge-world"

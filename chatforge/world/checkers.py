@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+from chatforge.core.errors import UserError
+from chatforge.world.gold import gold_score
+
 _NUM = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 
@@ -53,8 +56,6 @@ def check_identity(item: dict, text: str) -> bool:
 
 
 def check_open(item: dict, text: str) -> bool:
-    from chatforge.world.gold import gold_score
-
     return gold_score(item, text) >= 0.5
 
 
@@ -71,8 +72,6 @@ def check(task: str, item: dict, answer_text: str) -> bool:
     try:
         fn = CHECKERS[task]
     except KeyError:
-        from chatforge.core.errors import UserError
-
         raise UserError(f"unknown task '{task}' (tasks: {', '.join(CHECKERS)}).") from None
     return fn(item, answer_text)
 

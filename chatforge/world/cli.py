@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
+
+from chatforge.core.atomic import atomic_dir, atomic_write_json
+from chatforge.core.cliutil import add_stage_args, config_of, stage_main
+from chatforge.core.errors import UserError
+from chatforge.core.log import say
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    from chatforge.core.cliutil import add_stage_args
-
     p = sub.add_parser("world", parents=parents, help="generate the built-in synthetic world",
                        description="Generate the synthetic world (people, documents, task sets and a "
                        "labelled web crawl) deterministically from the seed. With --run-dir it runs as "
@@ -21,28 +25,18 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.errors import UserError
-
     if args.seed is not None:
         args.overrides = list(args.overrides) + [f"run.seed={args.seed}"]
     if args.out is None:
-        from chatforge.core.cliutil import stage_main
-
         return stage_main("world", args)
     if args.run_dir is not None:
         raise UserError("give either --run-dir or --out, not both.")
-    return write_standalone(args.out, args.preset, args.overrides)
+    return write_standalone(args.out, config_of(args))
 
 
-def write_standalone(out: Path, preset: str | None, overrides: list[str]) -> int:
-    import time
-
-    from chatforge.core.atomic import atomic_dir, atomic_write_json
-    from chatforge.core.config import load_config
-    from chatforge.core.errors import UserError
-    from chatforge.core.log import say
-    from chatforge.world.api import is_world_dir
-    from chatforge.world.build import MARKER, build
+def write_standalone(out: Path, cfg) -> int:
+    from chatforge.world.api import is_world_dir  # noqa: PLC0415 - start-up time
+    from chatforge.world.build import MARKER, build  # noqa: PLC0415 - start-up time
 
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -50,7 +44,6 @@ def write_standalone(out: Path, preset: str | None, overrides: list[str]) -> int
     if out.is_dir() and any(out.iterdir()) and not is_world_dir(out):
         raise UserError(f"'{out}' is not empty and is not a world directory (no {MARKER}); "
                         "choose another --out.")
-    cfg = load_config(preset, overrides)
     t0 = time.perf_counter()
     with atomic_dir(out) as tmp:
         counts = build(tmp, cfg.world, cfg.run.seed)

@@ -7,7 +7,9 @@ written up several times, so that every fact is seen ~100 times over the pretrai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from chatforge.core.errors import UserError
 
 
 @dataclass
@@ -58,9 +60,7 @@ class WorldConfig:
 
     def validate(self) -> None:
         """One clear sentence for a value that cannot make a world."""
-        from dataclasses import fields
 
-        from chatforge.core.errors import UserError
 
         for f in fields(self):
             v = getattr(self, f.name)

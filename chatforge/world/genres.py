@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import random
 
-from chatforge.world import pools
 from chatforge.world import people as P
+from chatforge.world import pools
 from chatforge.world.bios import slots
 from chatforge.world.people import Person
+from chatforge.world.tasks.knowledge import ANSWERS, QUESTIONS
 
 
 def _pick(rng: random.Random, options: list[str], **kw) -> str:
@@ -445,7 +446,6 @@ def faq_page(person: Person, rng: random.Random) -> dict:
     some people alongside everyone's biographies is what makes the facts of the *other* people
     (known-bio-only) answerable as questions later (Allen-Zhu & Li, Physics of Language Models
     3.1: "mixed training")."""
-    from chatforge.world.tasks.knowledge import ANSWERS, QUESTIONS
 
     a = person.attrs
     title = "Ms." if a["pronoun"] == "she" else "Mr."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from chatforge.core.errors import UserError
 from chatforge.world import pools
 
 ATTRIBUTES = ["birth_date", "birth_city", "university", "field", "employer", "employer_city"]
@@ -95,7 +96,6 @@ def _full_names(rng: random.Random, total: int) -> list[tuple[bool, str, str]]:
         surnames += [a + b for a in SYLLABLES for b in ENDINGS if a + b not in known]
     capacity = len(surnames) * min(len(pools.FEMALE_FIRST), len(pools.MALE_FIRST))
     if total > capacity // 2:
-        from chatforge.core.errors import UserError
         raise UserError(f"the world can hold at most {capacity // 2} people (asked for {total}); "
                         "lower world.n_known or world.n_unknown.")
     out, seen = [], set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 
+from chatforge.core.errors import UserError
 from chatforge.world import bios, pools, prose
 from chatforge.world import people as P
 from chatforge.world.tasks.knowledge import ANSWERS, QUESTIONS
@@ -31,7 +32,6 @@ def make_people(rng: random.Random, n: int, taken: set[str]) -> list[P.Person]:
     # rejection sampling needs free names to stay cheap: at most half of them
     capacity = len(surnames) * min(len(pools.FEMALE_FIRST), len(pools.MALE_FIRST)) // 2 - len(taken)
     if n > capacity:
-        from chatforge.core.errors import UserError
         raise UserError(f"world.n_quiz can be at most {capacity} (asked for {n}).")
     out, seen = [], set(taken)
     while len(out) < n:

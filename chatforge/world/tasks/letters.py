@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 
+from chatforge.core.errors import UserError
 from chatforge.world import pools
 from chatforge.world.checkers import check_number, conversation_text
 
@@ -94,8 +95,6 @@ def generate(rng: random.Random, n_train: int, n_test: int, extra_words: list[st
             seen.add(pair)
             pairs.append(pair)
     if len(pairs) < n_test:
-        from chatforge.core.errors import UserError
-
         raise UserError(f"only {len(pairs)} distinct letter-counting test questions exist; lower world.letters_test.")
     test = [make(w, letter, rng, f"le-te-{i:06d}") for i, (w, letter) in enumerate(pairs)]
     return {"train": train, "test": test}

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from chatforge.world import pools
 from chatforge.world import people as P
+from chatforge.world import pools
 
 KINDS = {
     # kind: (prompts, min_words, max_words)

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from chatforge.core.errors import UserError
+from chatforge.tokenizer import Tokenizer
+from chatforge.train.checkpoint import load_model
 
 # Most refined first; the distilled student after the full-size chat models: it is the run's small,
 # fast copy of its best model, not a better one (ask for it by name, e.g. --checkpoint D/distill).
@@ -65,9 +67,6 @@ def resolve(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, str]:
 
 def load(run_dir: Path | None = None, checkpoint: Path | None = None, device: str = "cpu",
          name: str | None = None) -> Loaded:
-    from chatforge.tokenizer import Tokenizer
-    from chatforge.train.checkpoint import load_model
-
     path, default_name = resolve(run_dir, checkpoint)
     model, tok_dir, meta = load_model(path, device)
     if tok_dir is None:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from chatforge.core.atomic import atomic_dir, read_json
+from chatforge.core.atomic import atomic_dir, atomic_write_json, read_json
 from chatforge.core.errors import UserError
 
 INDEX = "index.json"
@@ -105,7 +105,6 @@ def build_shards(out_dir: str | Path, documents: Iterable[dict], tokenizer, val_
             "tokens": {s: sum(x["tokens"] for x in w.shards) for s, w in writers.items()},
             "train": writers["train"].shards, "val": writers["val"].shards, "note": note,
         }
-        from chatforge.core.atomic import atomic_write_json
 
         atomic_write_json(tmp / INDEX, index)
     return index

@@ -16,9 +16,13 @@ RNG, the step) goes into checkpoints, so a resumed run sees the same rows.
 
 from __future__ import annotations
 
+import ast
 import random
+from collections import Counter
 
 import torch
+
+from chatforge.world.reading import passage
 
 
 class ReadingRows:
@@ -57,7 +61,6 @@ class ReadingRows:
 
     def _passage(self) -> tuple[list[int], list[bool]]:
         """A reading passage: the page and the questions out of the loss, the answers in it."""
-        from chatforge.world.reading import passage
 
         page, qa = passage(self.rng)
         ids = [self.bos] + self.tok.encode(page)
@@ -78,8 +81,6 @@ class ReadingRows:
         return {"rng": repr(self.rng.getstate())}
 
     def load_state_dict(self, state: dict) -> None:
-        import ast
-
         self.rng.setstate(_tuplify(ast.literal_eval(state["rng"])))
 
 
@@ -91,7 +92,6 @@ def corpus_words(texts, limit: int = 0) -> list[str]:
     """The alphabetic words of the corpus (with `limit`, only the most frequent ones, ties by
     spelling), sorted: the exercises' vocabulary. All of them: a circuit trained on exercises over
     a few hundred words copies only those words (measured: 0.00 on the others, docs/pretrain.md)."""
-    from collections import Counter
 
     counts = Counter(w for t in texts for w in t.split() if w.isalpha())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -9,7 +9,8 @@ import platform
 import shutil
 import sys
 
-from chatforge.core.device import cpu_summary
+from chatforge.core.deps import FIX, outcome
+from chatforge.core.machine import cpu_summary
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -27,12 +28,13 @@ def main(args: argparse.Namespace) -> int:
         ("cpu", cpu_summary()),
     ]
     try:
-        import torch
+        import torch  # noqa: PLC0415 - optional: doctor reports it missing
     except ImportError:
         rows.append(("torch", "NOT INSTALLED (pip install torch==2.13.0 for the CPU build)"))
         torch = None
     if torch is not None:
-        from chatforge.core.device import bf16_supported, pick_device
+        from chatforge.core.device import bf16_supported, pick_device  # noqa: PLC0415 - needs torch
+        from chatforge.train.mfu import auto_dtype, measure_matmul_peak  # noqa: PLC0415 - needs torch
 
         dev = pick_device("auto")
         rows += [
@@ -45,7 +47,6 @@ def main(args: argparse.Namespace) -> int:
         if not args.no_bench:
             # Whether bf16 is fast is a property of the chip, not of torch: AVX2-only CPUs
             # emulate it ~50x slower than fp32; shown for the user, who may opt into bf16.
-            from chatforge.train.mfu import measure_matmul_peak
 
             peaks = {}
             for dt in (torch.float32, torch.bfloat16):
@@ -53,36 +54,31 @@ def main(args: argparse.Namespace) -> int:
                     continue
                 peaks[dt] = measure_matmul_peak(dev, dt, seconds=0.3)
                 rows.append((f"matmul {str(dt)[6:]}", f"{peaks[dt] / 1e9:.1f} GFLOP/s"))
-            from chatforge.train.mfu import auto_dtype
 
             rows.append(("training dtype", f"{auto_dtype(dev)} (dtype=auto: bf16 on CUDA, fp32 on CPU for "
                                            "the same model on every CPU; docs/pretrain.md)"))
     usage = shutil.disk_usage(args.path)
     rows.append(("free disk", f"{usage.free / 2**30:.1f} GiB at {os.path.abspath(args.path)}"))
-    broken = _dependency_rows(rows)
+    broken = _dependency_rows(args.pipeline, rows)
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
     if broken:
-        from chatforge.core.deps import FIX
-
         print(f"\n{broken} dependency check(s) failed: reinstall the tested versions with `{FIX}`.")
         return 1
     return 0
 
 
-def _dependency_rows(rows: list[tuple[str, str]]) -> int:
+def _dependency_rows(pipeline, rows: list[tuple[str, str]]) -> int:
     """One row per stage dependency, each imported and exercised once; returns how many failed."""
-    from chatforge.core.deps import ALL_STAGES, _run, checks
-
     seen: set[str] = set()
     broken = 0
-    for stage in ALL_STAGES:
-        for c in checks(stage):
+    for stage, checks in pipeline.all_checks():
+        for c in checks:
             if c.label in seen:
                 continue
             seen.add(c.label)
-            err = _run(c)
+            err = outcome(c)
             broken += err is not None
             rows.append((f"[{stage}] {c.label}", "ok" if err is None else f"BROKEN: {err} (pip install {c.package})"))
     return broken

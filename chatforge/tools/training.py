@@ -1,25 +1,21 @@
-"""The real tools, for building the mixture and for evaluation.
+"""The real tools, run for training data: the SFT mixture, the probe's dataset, RL's replay.
 
-Both use the run's own tools (its [tools] config and its search index in run_dir/tools), the
-same executor chat and serve use, so a tool result in training reads exactly like one at
-inference. Python calls start a sandboxed interpreter (~0.3 s each), so the mixture runs its
-distinct tool calls once each, several at a time.
+Training conversations carry tool results produced by the run's own tools (its [tools] config and
+its search index), the same executor chat and serve use, so a tool result in training reads
+exactly like one at inference. Python calls start a sandboxed interpreter (~0.3 s each), so each
+distinct call runs once, several at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
+
+from chatforge.core.failures import stop_if_systematic
+from chatforge.tools.registry import make_executor
 
 Executor = Callable[[str, str], str]
-
-
-def run_executor(run_dir: str | Path | None) -> Executor:
-    """The run's executor (all tools its config enables; no search without a run directory)."""
-    from chatforge.tools import make_executor
-
-    return make_executor(run_dir)
 
 
 class CachedExecutor:
@@ -39,8 +35,6 @@ class CachedExecutor:
         """A tool whose every call (or most) came back as an error is a broken setup (a sandbox
         that cannot start, a missing index): training on those results would teach the model
         that tools fail. Stop with the first error instead."""
-        from chatforge.core.failures import stop_if_systematic
-
         for tool in sorted({t for t, _ in self.cache}):
             results = [(inp, out) for (t, inp), out in self.cache.items() if t == tool]
             errs = [(inp, out) for inp, out in results if _is_error(out)]
@@ -61,10 +55,28 @@ def _is_error(result: str) -> bool:
     return result.startswith("Error: ") or "\nError: " in result
 
 
-def mixture_executor(run_dir: str | Path) -> CachedExecutor:
-    return CachedExecutor(run_executor(run_dir))
+def training_executor(run_dir: str | Path) -> CachedExecutor:
+    """The run's tools, each distinct call run once."""
+    return CachedExecutor(make_executor(run_dir))
 
 
 def tool_calls(conv: dict) -> list[tuple[str, str]]:
     return [(s["tool"], s["input"]) for m in conv["messages"] if m["role"] == "assistant"
             and isinstance(m["content"], list) for s in m["content"] if s["type"] == "tool_call"]
+
+
+def retool(conv: dict, execute: Executor) -> dict:
+    """Replace every tool_result with the output of really running the call before it."""
+    msgs = []
+    for m in conv["messages"]:
+        if m["role"] == "assistant" and isinstance(m["content"], list):
+            segs, last = [], None
+            for s in m["content"]:
+                if s["type"] == "tool_call":
+                    last = s
+                elif s["type"] == "tool_result" and last is not None:
+                    s = {"type": "tool_result", "output": execute(last["tool"], last["input"])}
+                segs.append(dict(s))
+            m = {"role": "assistant", "content": segs}
+        msgs.append(dict(m))
+    return {**conv, "messages": msgs}

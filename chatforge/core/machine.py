@@ -1,0 +1,25 @@
+"""What CPU this is, in the words every measured figure is quoted with (no torch needed)."""
+
+from __future__ import annotations
+
+import platform
+
+
+def cpu_summary() -> str:
+    """The CPU model and the flags that decide fast dtypes ("AMD EPYC; avx2 avx512_bf16"): every
+    measured figure is quoted with it, since bf16 is ~2x fp32 on AVX512-BF16/AMX chips and
+    emulated ~50x slower on AVX2-only ones."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key.strip() == "model name":
+                    model = val.strip()
+                elif key.strip() == "flags":
+                    flags = set(val.split())
+                    break
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return f"{model}; {' '.join(f for f in wanted if f in flags) or 'no avx2'}"

@@ -1,0 +1,87 @@
+"""The one registry of task sets: every set the evaluation suite asks, RL practises, the SFT
+mixture teaches, the eval table shows and the report judges.
+
+Adding a set is one entry here. Its order is the eval table's column order and the order the
+suite draws its items in (a set appended at the end leaves every other set's items as they are).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatforge.core.errors import UserError
+from chatforge.tasks import cases, demos, practice
+from chatforge.tasks.taskset import Demos, Draw, TaskSet
+
+_ENTRIES = (
+    TaskSet("knowledge_known_qa", "known-qa", "known-qa accuracy (held-out phrasings, tools off)", "knowledge",
+            False, cases.knowledge("known-qa"), practice.questions("knowledge", "known-qa"),
+            Demos("knowledge", "knowledge", demos.knowledge), target=0.95, headline=True,
+            refusal_key="refusal_known_qa"),
+    TaskSet("knowledge_bio_only", "bio-only", "bio-only accuracy (facts only in pretraining)", "knowledge",
+            False, cases.knowledge("known-bio-only"), practice.people("known-bio-only"), target=0.80),
+    TaskSet("followup", "follow-up", "follow-up questions that name the person by pronoun", "knowledge",
+            False, cases.followup, demos=Demos("followup", "followup_conversations", demos.followup)),
+    TaskSet("identity", "identity", "identity answers", "identity", False, cases.identity, practice.identity,
+            Demos("identity", "identity", demos.identity), target=1.0, guard=True, headline=True),
+    TaskSet("arithmetic", "arith", "arithmetic step by step (tools off)", "arithmetic", False,
+            cases.problems("arithmetic"), practice.questions("arithmetic"),
+            Demos("arithmetic", "arithmetic", demos.worked("arithmetic", "step_by_step"))),
+    TaskSet("arithmetic_calculator", "arith+calc", "arithmetic with the calculator", "arithmetic", True,
+            cases.problems("arithmetic", cases.TOOLS_ON), practice.questions("arithmetic"),
+            Demos("calculator", "arithmetic_calculator", demos.with_tool("arithmetic", "calculator")),
+            target=0.98),
+    TaskSet("letters", "letters", "letter counting spelled out (tools off)", "letters", False,
+            cases.problems("letters"), practice.questions("letters"),
+            Demos("letters", "letters", demos.worked("letters", "spelled"))),
+    TaskSet("letters_python", "letters+py", "letter counting with python", "letters", True,
+            cases.problems("letters", cases.TOOLS_ON), practice.questions("letters"),
+            Demos("python", "letters_python", demos.with_tool("letters", "python")), target=0.95, headline=True),
+    TaskSet("search_unknown", "search", "unknown people answered through search", "knowledge", True,
+            cases.search_unknown, practice.people("unknown"), Demos("search", "search", demos.search), target=0.80),
+    # arithmetic and letters answers are both numbers: the arithmetic checker reads either
+    TaskSet("tools_off", "no-tools obeyed", "no tool call when tools are switched off", "arithmetic", False,
+            cases.tools_off, target=1.0, obedience=True),
+    TaskSet("refusal_unknown", "refuse unknown", "refusal on unknown people", "refusal", False,
+            cases.refusal_unknown, practice.people("unknown"), target=0.90, judged_by="probe", guard=True,
+            headline=True),
+    TaskSet("refusal_invented", "refuse invented", "refusal on invented people", "refusal", False,
+            cases.refusal_invented, practice.invented_people, target=0.90, judged_by="probe", guard=True),
+    TaskSet("context_known", "page known", "known people with a page about them in the question", "knowledge",
+            False, cases.in_context("known-qa")),
+    TaskSet("context_unknown", "page unknown", "unknown people with a page about them in the question",
+            "knowledge", False, cases.in_context("unknown")),
+)
+
+SETS: dict[str, TaskSet] = {ts.name: ts for ts in _ENTRIES}
+
+
+def get(name: str, sets: dict[str, TaskSet] | None = None) -> TaskSet:
+    sets = SETS if sets is None else sets
+    if name not in sets:
+        raise UserError(f"unknown task set '{name}' (sets: {', '.join(sets)}).")
+    return sets[name]
+
+
+def check_names(names: list[str], what: str, allowed: list[str] | None = None) -> None:
+    """One sentence for a name that is no task set (or none of `allowed`)."""
+    allowed = list(SETS) if allowed is None else allowed
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise UserError(f"{what}: unknown set {bad[0]!r} (sets: {', '.join(allowed)}).")
+
+
+def build_cases(world: Any, n: int, seed: int) -> dict[str, list[dict]]:
+    """Set name -> its test cases {"messages", "item", "check": (item, text) -> bool, "tools"}, n
+    distinct items a set (fewer where the world has fewer), the same for every stage and model."""
+    draw = Draw(world, n, seed)
+    return {name: ts.test_cases(draw) for name, ts in SETS.items()}
+
+
+def practised() -> list[str]:
+    """The sets RL can practise (those with train problems)."""
+    return [n for n, ts in SETS.items() if ts.practice is not None]
+
+
+def guards() -> list[str]:
+    return [n for n, ts in SETS.items() if ts.guard]
