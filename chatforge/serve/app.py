@@ -12,6 +12,7 @@ only checks, queues and streams (bridge.py), so one uvicorn worker is the whole 
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 
@@ -61,10 +62,17 @@ class Server:
 
     def serve_forever(self) -> None:
         """Until Ctrl-C (or SIGTERM): uvicorn finishes the requests in flight, then returns."""
+        # What is loaded by now (torch, the model, the app) lives as long as the server: frozen, it
+        # is out of the garbage collector's full collections, which would otherwise walk all of
+        # it and stop every stream meanwhile (FastAPI's allocations make them come often).
+        gc.collect()
+        gc.freeze()
         self.uvicorn.run(sockets=[self.socket])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="chatforge-http", daemon=True)
+        """In a background thread (tests, benchmarks), without freezing the caller's objects."""
+        self._thread = threading.Thread(target=self.uvicorn.run, kwargs={"sockets": [self.socket]},
+                                        name="chatforge-http", daemon=True)
         self._thread.start()
         while not self.uvicorn.started and self._thread.is_alive():
             self._thread.join(0.01)

@@ -145,7 +145,7 @@ async def sse_stream(request: Request, jobs: list[Job], events: Events, first: l
                 pending.append(sse(obj))
             if pending and events.queue.empty():
                 wait = FLUSH_S - (loop.time() - written)
-                if wait > 0:
+                if wait > 0 and kind != "done":  # an answer's end goes out at once
                     await asyncio.sleep(wait)
                 if events.queue.empty():  # else what came meanwhile goes in the same write
                     yield b"".join(pending)
