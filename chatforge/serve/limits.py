@@ -27,7 +27,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from chatforge.serve.errors import ApiError, bad, error_body
 
 MAX_HEADERS = 100  # as the standard library's HTTP parsers allow
-BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
 class RequestLimits:
