@@ -6,6 +6,8 @@ import http.client
 import json
 import re
 import socket
+import subprocess
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -412,6 +414,14 @@ def test_concurrent_streams_batch_together(server):
         results = list(pool.map(one, range(6)))
     texts = {r["choices"][0]["message"]["content"] for st, r in results}
     assert all(st == 200 for st, _ in results) and len(texts) == 1  # greedy: batching changes nothing
+
+
+def test_cli_module_is_light():
+    """`chatforge --help` imports every command's module: serve's loads no torch, FastAPI or uvicorn."""
+    code = ("import sys, chatforge.serve.cli; "
+            "print(sorted(m for m in ('torch', 'fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def test_cli_serve_bad_args(tmp_path):

@@ -6,7 +6,6 @@ import argparse
 import os
 from pathlib import Path
 
-from chatforge.core.device import apply_threads, pick_device
 from chatforge.core.log import say, warn
 
 
@@ -48,6 +47,7 @@ def _config(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     # torch, FastAPI and uvicorn load only when a server starts: `chatforge --help` imports this module
+    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - imports torch
     from chatforge.serve.app import App, Server  # noqa: PLC0415 - heavy, only for a server that starts
     from chatforge.serve.models import Models  # noqa: PLC0415 - imports torch
 
