@@ -40,6 +40,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))  # tests/tiny.py: the tiny model
 
+from tiny import make_tiny_checkpoint  # noqa: E402
+
 PROMPTS = ["hi", "hello", "who are you?", "what is 2+2?", "say something", "Tell me a story about a city.",
            "What is the capital of the place where you were made?", "Count to ten.", "naïve café 🙂 日本語?"]
 
@@ -323,8 +325,6 @@ def main() -> int:
         if args.run_dir:
             where = ["--run-dir", str(args.run_dir.resolve())]
         else:
-            from tiny import make_tiny_checkpoint
-
             where = ["--checkpoint", str(make_tiny_checkpoint(workdir / "run", train_steps=80))]
         for r in range(args.rounds):
             for name in order if r % 2 == 0 else order[::-1]:

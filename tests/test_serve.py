@@ -400,6 +400,26 @@ def test_http_disconnect_frees_slot_without_streaming(run_dir):
         app.close()
 
 
+def test_full_queue_is_a_429(run_dir, monkeypatch):
+    """The scheduler's queue bound (tested above) reaches the client as OpenAI's rate-limit error,
+    streaming or not, before any byte of an answer."""
+    from chatforge.serve.scheduler import QueueFull
+
+    app, srv, url = _start(run_dir)
+    try:
+        def full(jobs):
+            raise QueueFull
+
+        monkeypatch.setattr(app.scheduler, "submit", full)
+        for stream in (False, True):
+            st, body = request(url, "POST", "/v1/chat/completions", {"messages": CHAT, "stream": stream})
+            _is_error(st, body, 429, "queue_full")
+            assert body["error"]["type"] == "rate_limit_error"
+    finally:
+        srv.shutdown()
+        app.close()
+
+
 def test_concurrent_streams_batch_together(server):
     """Several clients at once: all get complete answers (batched, merged as they arrive)."""
     from concurrent.futures import ThreadPoolExecutor
