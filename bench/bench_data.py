@@ -49,9 +49,9 @@ def cpu_s() -> float:
 
 
 def run_ours(inputs: list[str], out: Path) -> dict:
-    from chatforge.pipeline import load_config
     from chatforge.core.log import Logger, set_quiet
     from chatforge.data.stage import process
+    from chatforge.pipeline import load_config
 
     set_quiet(True)
     cfg = load_config("cpu", ["data.tasks=1", "data.workers=1"]).data
@@ -88,8 +88,11 @@ def run_stock(inputs: list[str], out: Path) -> dict:
     url.tldextractor = TLDExtract(suffix_list_urls=(), cache_dir=None)
     files = discover(inputs)
     mh = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    ex = lambda p, tasks, name: LocalPipelineExecutor(
-        pipeline=p, tasks=tasks, workers=1, logging_dir=str(out / "logs" / name), start_method="fork")
+
+    def ex(p, tasks, name):
+        return LocalPipelineExecutor(pipeline=p, tasks=tasks, workers=1, logging_dir=str(out / "logs" / name),
+                                     start_method="fork")
+
     ex([InputReader(files, 5_000_000), url, Trafilatura(favour_precision=True),
         LanguageID("ft176", ["en"], 0.65), GopherRepetitionFilter(), GopherQualityFilter(),
         C4QualityFilter(filter_no_terminal_punct=False), FineWebQualityFilter(),
@@ -130,8 +133,9 @@ def langid_agreement(world: Path) -> dict:
     from chatforge.data.inputs import discover, read_all
     from chatforge.data.langid import load_langid
 
-    labels = {json.loads(l)["url"]: json.loads(l) for l in (world / "crawl" / "labels.jsonl").open()}
-    pages = [(d["url"], trafilatura_extract(d["text"])) for d in read_all(discover([str(world / "crawl" / "crawl.warc.gz")]))]
+    labels = {json.loads(line)["url"]: json.loads(line) for line in (world / "crawl" / "labels.jsonl").open()}
+    pages = [(d["url"], trafilatura_extract(d["text"]))
+             for d in read_all(discover([str(world / "crawl" / "crawl.warc.gz")]))]
     out = {}
     for backend in ("ft176", "py3langid"):
         m = load_langid(backend, ["en"])
@@ -151,7 +155,8 @@ def langid_agreement(world: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--world-preset", default="cpu")
-    ap.add_argument("--world-set", action="append", default=[], help="world overrides, e.g. world.n_known=300")
+    ap.add_argument("--world-set", action="append", default=[],
+                    help="world overrides, e.g. world.n_known=300")
     ap.add_argument("--skip-stock", action="store_true")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "data.json")
     args = ap.parse_args()
@@ -189,7 +194,8 @@ def main() -> int:
     shutil.rmtree(tmp, ignore_errors=True)
 
     save()
-    print(f"{'input':<14}{'pipeline':<9}{'pages':>7}{'docs out':>9}{'wall s':>9}{'pages/s':>9}{'pages/cpu-s':>12}")
+    print(f"{'input':<14}{'pipeline':<9}{'pages':>7}{'docs out':>9}{'wall s':>9}{'pages/s':>9}"
+          f"{'pages/cpu-s':>12}")
     for name, row in results["pipelines"].items():
         for which, r in row.items():
             print(f"{name:<14}{which:<9}{r['pages']:>7}{r['output_documents']:>9}{r['wall_s']:>9.1f}"

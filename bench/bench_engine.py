@@ -33,8 +33,8 @@ SHAPES = {"cpu": {}, "6x256": dict(n_layer=6, d_model=256, n_head=4, n_kv_head=4
 def build_model(checkpoint: str | None, vocab: int, shape: str):
     import dataclasses
 
-    from chatforge.pipeline import load_config
     from chatforge.model import GPT
+    from chatforge.pipeline import load_config
 
     if checkpoint:
         from chatforge.train.checkpoint import load_model
@@ -44,8 +44,8 @@ def build_model(checkpoint: str | None, vocab: int, shape: str):
     torch.manual_seed(0)
     cfg = dataclasses.replace(load_config("cpu").model, **SHAPES[shape])
     c = cfg
-    return GPT.build(cfg, vocab).eval(), (f"{shape} shape: {c.n_layer} layers x d {c.d_model} x {c.n_head} heads; "
-                                          f"random weights, vocab {vocab}")
+    return GPT.build(cfg, vocab).eval(), (f"{shape} shape: {c.n_layer} layers x d {c.d_model} x "
+                                          f"{c.n_head} heads; random weights, vocab {vocab}")
 
 
 def timed(fn) -> tuple[float, float]:
@@ -58,6 +58,7 @@ def timed(fn) -> tuple[float, float]:
 
 def bench_one(model, what: str, args) -> dict:
     from chatforge.engine import Engine
+    from chatforge.engine.sampling import GREEDY
     from chatforge.model.hf_map import to_hf_model
 
     hf = to_hf_model(model)
@@ -68,11 +69,11 @@ def bench_one(model, what: str, args) -> dict:
     engines = {"ours": Engine(model), "before": Engine(model, lean_decode=False)}
 
     def b1(eng):
-        out = eng.generate([ids], max_new_tokens=N, temperature=0)
+        out = eng.generate([ids], max_new_tokens=N, sampling=GREEDY)
         assert len(out[0].tokens) == N
 
     def bn(eng):
-        out = eng.generate([ids], num_samples=B, max_new_tokens=N, temperature=1.0, seed=0)
+        out = eng.generate([ids], num_samples=B, max_new_tokens=N, seed=0)
         assert sum(len(o.tokens) for o in out) == N * B
 
     hf_kw = dict(max_new_tokens=N, min_new_tokens=N, use_cache=True, pad_token_id=0, eos_token_id=None)
@@ -89,7 +90,8 @@ def bench_one(model, what: str, args) -> dict:
 
     # the engine (both decode paths) and HF must agree on greedy output (same weights, KV caches)
     ref = hf.generate(prompt, do_sample=False, **hf_kw)[0, args.prompt_len:].tolist()
-    same = all(e.generate([ids], max_new_tokens=N, temperature=0)[0].tokens == ref for e in engines.values())
+    same = all(e.generate([ids], max_new_tokens=N, sampling=GREEDY)[0].tokens == ref
+               for e in engines.values())
 
     fns = {"ours_b1": lambda: b1(engines["ours"]), "before_b1": lambda: b1(engines["before"]), "hf_b1": hf_b1,
            "ours_bn": lambda: bn(engines["ours"]), "before_bn": lambda: bn(engines["before"]), "hf_bn": hf_bn}
@@ -105,7 +107,8 @@ def bench_one(model, what: str, args) -> dict:
     res = {"model": what, "params": model.num_params(), "greedy_matches_hf": same,
            "wall_seconds": wall, "cpu_seconds": cpu}
     for key, n_tok, suffix in (("batch1_tok_s", N, "b1"), (f"batch{B}_tok_s", N * B, "bn")):
-        r = {"chatforge": n_tok / clock[f"ours_{suffix}"], "chatforge_before": n_tok / clock[f"before_{suffix}"],
+        r = {"chatforge": n_tok / clock[f"ours_{suffix}"],
+             "chatforge_before": n_tok / clock[f"before_{suffix}"],
              "transformers": n_tok / clock[f"hf_{suffix}"]}
         r["speedup"] = r["chatforge"] / r["transformers"]
         r["speedup_before"] = r["chatforge_before"] / r["transformers"]
@@ -154,7 +157,8 @@ def main() -> int:
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     atomic_write_json(Path(args.out), res)
-    print(f"threads {res['threads']}, clock: {res['clock']}, load avg {res['load_avg_1m']:.1f}, {res['when']}")
+    print(f"threads {res['threads']}, clock: {res['clock']}, load avg {res['load_avg_1m']:.1f}, "
+          f"{res['when']}")
     print()
     print("| model | workload | chatforge before tok/s | chatforge now tok/s | transformers tok/s | "
           "speedup before | speedup now |")

@@ -1,7 +1,8 @@
 """How many optimizer steps does a run's architecture need before it can copy from its context?
 
     python bench/bench_induction.py --run-dir runs/cpu [--steps 2000] [--optimizer adamw --lr 3e-3]
-                                    [--seq-len 256] [--batch 8] [--fixed 20] [--out bench/results/induction.json]
+                                    [--seq-len 256] [--batch 8] [--fixed 20]
+                                    [--out bench/results/induction.json]
 
 Every tool task needs copying (a number into the calculator, a word into python, a name into the
 search query), and copying needs induction heads. This trains the run's model shape from scratch
@@ -35,14 +36,14 @@ from pathlib import Path
 import torch
 
 from chatforge.core.atomic import atomic_write_json
-from chatforge.pipeline import load_config
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import saved_config
 from chatforge.eval.copying import GAPS, copy_probe
 from chatforge.model.gpt import GPT
-from chatforge.tune.reading import ReadingRows
+from chatforge.pipeline import load_config
 from chatforge.tokenizer import Tokenizer
 from chatforge.train.optim import OptimConfig, build_optimizer, set_lr
+from chatforge.tune.reading import ReadingRows
 
 PROBE_WORDS = 20
 
@@ -98,7 +99,8 @@ def main() -> int:
     ap.add_argument("--muon-lr", type=float, default=0.02)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--max-words", type=int, default=40)
-    ap.add_argument("--max-gap", type=int, default=10, help="most random words between a segment and its copy")
+    ap.add_argument("--max-gap", type=int, default=10,
+                    help="most random words between a segment and its copy")
     ap.add_argument("--fixed", type=int, default=0, help="every segment exactly this many words, no gaps")
     ap.add_argument("--probe-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
@@ -115,7 +117,8 @@ def main() -> int:
                     help="exercise and probe words: the tokenizer's held-out documents (~500 words on "
                          "the cpu world) or every clean document (what the pretrain stage uses)")
     ap.add_argument("--mask", action="store_true",
-                    help="leave an exercise's first pass and gap out of the loss (as the pretrain stage does)")
+                    help="leave an exercise's first pass and gap out of the loss "
+                         "(as the pretrain stage does)")
     ap.add_argument("--copy-first", type=int, default=0,
                     help="train this many steps on copy exercises only before mixing text in")
     ap.add_argument("--init", default="standard", choices=["standard", "induction"],
@@ -168,7 +171,8 @@ def main() -> int:
 
         tokens_dir = run_dir / "pretrain" / "tokens"
         if sh.load_index(tokens_dir) is None:
-            sys.exit(f"{tokens_dir} has no token shards: run `chatforge run --run-dir {run_dir} --until pretrain`.")
+            sys.exit(f"{tokens_dir} has no token shards: "
+                     f"run `chatforge run --run-dir {run_dir} --until pretrain`.")
         n_text = max(1, round(args.batch * args.text_share))
         text = sh.TokenBatches(sh.open_split(tokens_dir, "train"), args.seq_len, n_text, args.seed)
 
@@ -189,7 +193,8 @@ def main() -> int:
 
     print(f"model {model.num_params() / 1e6:.2f}M params ({mcfg.n_layer} layers, d {mcfg.d_model}, "
           f"{mcfg.n_head} heads); {len(words)} words; {args.optimizer} lr {args.lr}"
-          f"{f' muon {args.muon_lr}' if args.optimizer == 'muon' else ''}; batch {args.batch} x {args.seq_len}; "
+          f"{f' muon {args.muon_lr}' if args.optimizer == 'muon' else ''}; "
+          f"batch {args.batch} x {args.seq_len}; "
           f"segments {'fixed ' + str(args.fixed) if args.fixed else f'3-{args.max_words}'} words")
     predicted = aoyama_tokens(args.batch, args.seq_len)
     print(f"Aoyama et al. predict induction after ~{predicted / 1e6:.1f}M tokens at batch x context "
@@ -209,7 +214,8 @@ def main() -> int:
         history.append({"step": step, "tokens": tokens, "loss": round(loss, 4), "seconds": round(el, 1),
                         "probe": {str(g): p for g, p in probe["by_gap"].items()}})
         cells = " ".join(f"{p['repeat']:>10.3f}" for p in probe["by_gap"].values())
-        print(f"{step:>6} {tokens / 1e6:>7.2f}M {loss:>7.3f} {probe['first']:>6.3f} {cells} {el:>6.0f}", flush=True)
+        print(f"{step:>6} {tokens / 1e6:>7.2f}M {loss:>7.3f} {probe['first']:>6.3f} {cells} {el:>6.0f}",
+              flush=True)
 
     probe_now(0, float("nan"))  # the initialisation (a built-in circuit shows here)
     for step in range(1, args.steps + 1):
@@ -224,7 +230,8 @@ def main() -> int:
             probe_now(step, loss.item())
 
     first_induction = next((h for h in history
-                            if h["step"] > 0 and all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
+                            if h["step"] > 0
+                            and all(p["repeat"] >= p["first"] + 0.2 for p in h["probe"].values())), None)
     print("induction (repeat >= first + 0.20 at every distance): " + (
         f"from step {first_induction['step']} ({first_induction['tokens'] / 1e6:.2f}M tokens, "
         f"{first_induction['tokens'] / predicted:.2f}x the prediction)" if first_induction

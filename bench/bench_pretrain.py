@@ -24,10 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chatforge.model.config import ModelConfig  # noqa: E402
-from chatforge.model.gpt import GPT  # noqa: E402
-from chatforge.train.mfu import measure_matmul_peak  # noqa: E402
-from chatforge.train.optim import OptimConfig, build_optimizer  # noqa: E402
+from chatforge.model.config import ModelConfig
+from chatforge.model.gpt import GPT
+from chatforge.train.mfu import measure_matmul_peak
+from chatforge.train.optim import OptimConfig, build_optimizer
 
 SHAPES = {
     "cpu-preset (d192 L4)": dict(n_layer=4, d_model=192, n_head=3, n_kv_head=3),
@@ -124,15 +124,17 @@ def bench_one(name: str, shape: dict, args, peak: float) -> list[dict]:
         t_ours += time_steps(step_ours, 1 if t_ours else args.warmup, args.steps)
         t_hf += time_steps(step_hf, 1 if t_hf else args.warmup, args.steps)
     tokens = args.batch * args.seq
-    shares = {"chatforge GPT": op_share(step_ours), "HF LlamaForCausalLM": op_share(step_hf)} if args.profile else {}
-    for impl, ts, n in (("chatforge GPT", t_ours, ours.num_params()), ("HF LlamaForCausalLM", t_hf,
-                                                                           sum(p.numel() for p in hf.parameters()))):
+    shares = ({"chatforge GPT": op_share(step_ours), "HF LlamaForCausalLM": op_share(step_hf)}
+              if args.profile else {})
+    for impl, ts, n in (("chatforge GPT", t_ours, ours.num_params()),
+                        ("HF LlamaForCausalLM", t_hf, sum(p.numel() for p in hf.parameters()))):
         med = statistics.median(ts)
         tps = tokens / med
         rows.append(dict(model=name, impl=impl, params=n, dtype=args.dtype, compile=args.compile,
                          batch=args.batch, seq=args.seq, step_s=round(med, 4), tokens_per_s=round(tps, 1),
                          mfu=round(fpt * tps / peak, 4), **({"time_share": shares[impl]} if shares else {})))
-    speed = dict(model=name, impl="speedup", ratio=round(rows[-2]["tokens_per_s"] / rows[-1]["tokens_per_s"], 3))
+    speed = dict(model=name, impl="speedup",
+                 ratio=round(rows[-2]["tokens_per_s"] / rows[-1]["tokens_per_s"], 3))
     if shares:
         # Amdahl: if every op of ours but the matmuls and attention took no time at all
         ours_s, hf_s = rows[-2]["step_s"], rows[-1]["step_s"]
@@ -161,8 +163,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     dt = getattr(torch, args.dtype)
     peak = measure_matmul_peak(torch.device("cpu"), dt, seconds=2.0)
-    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-          f"measured {args.dtype} matmul peak {peak / 1e9:.1f} GFLOP/s")
+    print(f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}; measured {args.dtype} matmul peak {peak / 1e9:.1f} GFLOP/s")
     rows = []
     for name, shape in SHAPES.items():
         if args.only and args.only not in name:
@@ -175,13 +177,15 @@ def main() -> None:
                     print(f"  ceiling with every elementwise/copy/optimizer op free (same matmuls and "
                           f"attention): {r['ceiling_if_other_ops_were_free']:.2f}x")
             else:
-                print(f"{r['model']:<22} {r['impl']:<20} {r['params'] / 1e6:5.2f}M  {r['step_s']:.3f} s/step  "
-                      f"{r['tokens_per_s']:8.0f} tok/s  MFU {100 * r['mfu']:.0f}%")
+                print(f"{r['model']:<22} {r['impl']:<20} {r['params'] / 1e6:5.2f}M  "
+                      f"{r['step_s']:.3f} s/step  {r['tokens_per_s']:8.0f} tok/s  MFU {100 * r['mfu']:.0f}%")
                 if "time_share" in r:
-                    print("    time share: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["time_share"].items()))
+                    print("    time share: "
+                          + ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["time_share"].items()))
     out = Path(__file__).resolve().parent / "results" / "pretrain.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"peak_flops": peak, "threads": torch.get_num_threads(), "rows": rows}, indent=2))
+    out.write_text(json.dumps({"peak_flops": peak, "threads": torch.get_num_threads(), "rows": rows},
+                              indent=2))
 
 
 if __name__ == "__main__":

@@ -99,21 +99,28 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", default="runs/probe-s1337/sft",
                     help="chat model: checkpoint file, ckpt/ folder or stage folder (default: %(default)s)")
-    ap.add_argument("--world", default=None, help="the run's world folder (default: found next to/above the checkpoint)")
-    ap.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the checkpoint's, else the run's)")
-    ap.add_argument("--tasks", default="arithmetic,letters", help="world tasks to draw problems from (default: %(default)s)")
-    ap.add_argument("--prompts", type=int, default=None, help=f"P, prompts per call (default {FULL['prompts']})")
+    ap.add_argument("--world", default=None,
+                    help="the run's world folder (default: found next to/above the checkpoint)")
+    ap.add_argument("--tokenizer", default=None,
+                    help="tokenizer folder (default: the checkpoint's, else the run's)")
+    ap.add_argument("--tasks", default="arithmetic,letters",
+                    help="world tasks to draw problems from (default: %(default)s)")
+    ap.add_argument("--prompts", type=int, default=None,
+                    help=f"P, prompts per call (default {FULL['prompts']})")
     ap.add_argument("--samples", type=int, default=16, help="G, samples per prompt (default: %(default)s)")
-    ap.add_argument("--max-new-tokens", type=int, default=None, help=f"per sample (default {FULL['max_new_tokens']})")
-    ap.add_argument("--reps", type=int, default=None, help=f"timed calls per side, best counts (default {FULL['reps']})")
+    ap.add_argument("--max-new-tokens", type=int, default=None,
+                    help=f"per sample (default {FULL['max_new_tokens']})")
+    ap.add_argument("--reps", type=int, default=None,
+                    help=f"timed calls per side, best counts (default {FULL['reps']})")
     ap.add_argument("--seed", type=int, default=0, help="problem choice and sampling seed (same every rep)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads for both sides (default 1; 0 = torch's default)")
     ap.add_argument("--quick", action="store_true",
-                    help=f"smoke run: {QUICK['prompts']} prompts, {QUICK['max_new_tokens']} tokens, {QUICK['reps']} rep "
-                         "(explicit flags still win)")
+                    help=f"smoke run: {QUICK['prompts']} prompts, {QUICK['max_new_tokens']} tokens, "
+                         f"{QUICK['reps']} rep (explicit flags still win)")
     ap.add_argument("--out", default=None,
-                    help="JSON path (default bench/results/rl_sampling.json, --quick: rl_sampling_quick.json)")
+                    help="JSON path (default bench/results/rl_sampling.json, "
+                         "--quick: rl_sampling_quick.json)")
     args = ap.parse_args()
     for k, v in (QUICK if args.quick else FULL).items():
         if getattr(args, k) is None:
@@ -122,7 +129,8 @@ def main() -> int:
         if getattr(args, k) < 1:
             ap.error(f"--{k.replace('_', '-')} must be >= 1")
     if args.out is None:
-        args.out = str(ROOT / "bench" / "results" / ("rl_sampling_quick.json" if args.quick else "rl_sampling.json"))
+        args.out = str(ROOT / "bench" / "results"
+                       / ("rl_sampling_quick.json" if args.quick else "rl_sampling.json"))
     if args.threads:
         torch.set_num_threads(args.threads)
     load_start = os.getloadavg()
@@ -163,8 +171,8 @@ def main() -> int:
     P, G, L = len(prompts), args.samples, max(len(p) for p in prompts)
     room = model.config.max_seq_len - L
     if args.max_new_tokens > room:  # the engine would cut every row short; keep both sides equal
-        print(f"note: --max-new-tokens {args.max_new_tokens} lowered to {room} (context {model.config.max_seq_len}, "
-              f"longest prompt {L})")
+        print(f"note: --max-new-tokens {args.max_new_tokens} lowered to {room} "
+              f"(context {model.config.max_seq_len}, longest prompt {L})")
         args.max_new_tokens = room
     N = args.max_new_tokens
 
@@ -186,8 +194,9 @@ def main() -> int:
     @torch.inference_mode()
     def hf_generate(inp, att, n_new, sample: bool, n_seq: int = 1):
         kw = dict(do_sample=True, temperature=1.0, top_k=0, top_p=1.0) if sample else dict(do_sample=False)
-        return hf.generate(input_ids=inp, attention_mask=att, max_new_tokens=n_new, num_return_sequences=n_seq,
-                           eos_token_id=stops, pad_token_id=pad, use_cache=True, disable_compile=True, **kw)
+        return hf.generate(input_ids=inp, attention_mask=att, max_new_tokens=n_new,
+                           num_return_sequences=n_seq, eos_token_id=stops, pad_token_id=pad, use_cache=True,
+                           disable_compile=True, **kw)
 
     # ---- the two implementations run the same model: greedy decoding agrees --------------------
     n_check = min(N, GREEDY_CHECK_TOKENS)
@@ -228,7 +237,8 @@ def main() -> int:
         for name, fn in fns.items():
             (lens, stopped, steps, row_steps), wall, cpu = timed(fn)
             runs[name].append({"wall_s": wall, "cpu_s": cpu, "tokens": sum(lens), "stopped": sum(stopped),
-                               "mean_len": sum(lens) / len(lens), "decode_steps": steps, "row_steps": row_steps})
+                               "mean_len": sum(lens) / len(lens), "decode_steps": steps,
+                               "row_steps": row_steps})
     load_end = os.getloadavg()
 
     results = {}
@@ -250,19 +260,22 @@ def main() -> int:
             "same_lengths_every_rep": len({r["tokens"] for r in rs}) == 1,
             "reps": rs,
         }
-    ratio = {"samples_per_s": results["chatforge"]["samples_per_s"] / results["transformers"]["samples_per_s"],
+    ratio = {"samples_per_s": (results["chatforge"]["samples_per_s"]
+                               / results["transformers"]["samples_per_s"]),
              "generated_tokens_per_s": (results["chatforge"]["generated_tokens_per_s"]
                                         / results["transformers"]["generated_tokens_per_s"])}
 
     res = {
         "workload": {"checkpoint": meta["checkpoint"], "step": meta.get("step"), "params": model.num_params(),
-                     "shape": (f"{model.config.n_layer} layers x d {model.config.d_model} x {model.config.n_head} heads, "
+                     "shape": (f"{model.config.n_layer} layers x d {model.config.d_model} x "
+                               f"{model.config.n_head} heads, "
                                f"context {model.config.max_seq_len}, vocab {model.config.vocab_size}"),
                      "world": str(world_dir), "tasks": tasks, "prompts": P, "samples_per_prompt": G,
                      "rows": P * G, "max_new_tokens": N, "temperature": 1.0, "seed": args.seed,
                      "stop_ids": stops, "pad_id": pad, "prompt_tokens": [len(p) for p in prompts],
                      "questions": [p["question"] for p in problems], "tools": False, "quick": args.quick},
-        "greedy_check": {"tokens": n_check, "prompts": P, "match_unpadded": unpadded, "match_left_padded": padded},
+        "greedy_check": {"tokens": n_check, "prompts": P, "match_unpadded": unpadded,
+                         "match_left_padded": padded},
         "results": results,
         "ratio_chatforge_over_hf": ratio,
         "reps": args.reps,
@@ -280,17 +293,18 @@ def main() -> int:
 
     c, h = results["chatforge"], results["transformers"]
     print(f"{meta['checkpoint']} ({model.num_params() / 1e6:.2f}M params; {res['workload']['shape']})")
-    print(f"{P} prompts ({', '.join(tasks)}; {min(res['workload']['prompt_tokens'])}-{L} tokens) x {G} samples "
-          f"= {P * G} rows, <= {N} new tokens, temperature 1, no tools")
-    print(f"{res['machine']['cpu']}; {res['torch_threads']} thread(s), clock: {clock_name}, best of {args.reps}; "
-          f"load avg {load_start[0]:.1f} -> {load_end[0]:.1f}; torch {torch.__version__}, "
-          f"transformers {transformers.__version__}")
+    print(f"{P} prompts ({', '.join(tasks)}; {min(res['workload']['prompt_tokens'])}-{L} tokens) "
+          f"x {G} samples = {P * G} rows, <= {N} new tokens, temperature 1, no tools")
+    print(f"{res['machine']['cpu']}; {res['torch_threads']} thread(s), clock: {clock_name}, "
+          f"best of {args.reps}; load avg {load_start[0]:.1f} -> {load_end[0]:.1f}; "
+          f"torch {torch.__version__}, transformers {transformers.__version__}")
     print(f"greedy check ({n_check} tokens): HF matches the engine on {unpadded}/{P} prompts unpadded, "
           f"{padded}/{P} left-padded")
     print()
     print("| | chatforge Engine.generate | HF generate | chatforge / HF |")
     print("|---|---:|---:|---:|")
-    print(f"| samples/s | {c['samples_per_s']:.1f} | {h['samples_per_s']:.1f} | {ratio['samples_per_s']:.2f}x |")
+    print(f"| samples/s | {c['samples_per_s']:.1f} | {h['samples_per_s']:.1f} | "
+          f"{ratio['samples_per_s']:.2f}x |")
     print(f"| generated tokens/s | {c['generated_tokens_per_s']:.0f} | {h['generated_tokens_per_s']:.0f} | "
           f"{ratio['generated_tokens_per_s']:.2f}x |")
     print(f"| seconds per call | {c['seconds_per_call']:.3f} | {h['seconds_per_call']:.3f} | |")

@@ -70,11 +70,12 @@ def main() -> int:
     if not runs:
         print("no finished runs", file=sys.stderr)
         return 1
-    keys = [k for k in next(iter(runs.values())) if k.startswith(("pretrain.val_bpb", "acc.", "tools_off", "copy_",
-                                                                  "sft.final"))]
+    keys = [k for k in next(iter(runs.values()))
+            if k.startswith(("pretrain.val_bpb", "acc.", "tools_off", "copy_", "sft.final"))]
     table = {}
     print(f"\n{args.preset}{args.tag}, seeds {', '.join(map(str, runs))}; {cpu_summary()}")
-    print(f"{'figure':<34} " + " ".join(f"{'s' + str(s):>8}" for s in runs) + f" {'mean':>8} {'sd':>7}  1-run 95% CI")
+    print(f"{'figure':<34} " + " ".join(f"{'s' + str(s):>8}" for s in runs)
+          + f" {'mean':>8} {'sd':>7}  1-run 95% CI")
     for k in keys:
         vals = [r.get(k) for r in runs.values()]
         m, sd = mean_sd([v for v in vals if isinstance(v, (int, float))])
@@ -82,12 +83,14 @@ def main() -> int:
         ci = next((r.get(f"ci95.{name}") for r in runs.values() if r.get(f"ci95.{name}")), None)
         width = f"±{100 * (ci[1] - ci[0]) / 2:.0f} pts" if ci and k.startswith("acc.") else ""
         table[k] = {"values": vals, "mean": m, "sd": sd}
-        fmt = (lambda v: f"{v:>8.4f}") if "bpb" in k or "loss" in k or "copy" in k else (lambda v: f"{100 * v:>7.1f}%")
+        fmt = ((lambda v: f"{v:>8.4f}") if "bpb" in k or "loss" in k or "copy" in k
+               else (lambda v: f"{100 * v:>7.1f}%"))
         print(f"{k:<34} " + " ".join(fmt(v) if isinstance(v, (int, float)) else f"{'-':>8}" for v in vals)
               + f" {fmt(m)} {fmt(sd)[1:]}  {width}")
     walls = {s: r["wall_s"] for s, r in runs.items()}
     for s, w in walls.items():
-        print(f"wall s{s}: " + ", ".join(f"{k} {v:.0f}s" for k, v in w.items() if v) + f"; total {sum(v for v in w.values() if v):.0f}s")
+        print(f"wall s{s}: " + ", ".join(f"{k} {v:.0f}s" for k, v in w.items() if v)
+              + f"; total {sum(v for v in w.values() if v):.0f}s")
     out = REPO / "bench" / "results" / f"seeds_{args.preset}{args.tag}.json"
     atomic_write_json(out, {"preset": args.preset, "tag": args.tag, "overrides": args.overrides,
                             "cpu": cpu_summary(), "seeds": seeds, "table": table,

@@ -45,7 +45,8 @@ def bio(rng: random.Random) -> str:
     name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
     f = rng.choice(FIELD)
     parts = [rng.choice(TEMPLATES).format(
-        n=name, p=rng.choice(["She", "He", "They"]), d=f"{rng.randint(1, 28)} {rng.choice(['March', 'July', 'October'])} {rng.randint(1900, 2005)}",
+        n=name, p=rng.choice(["She", "He", "They"]),
+        d=f"{rng.randint(1, 28)} {rng.choice(['March', 'July', 'October'])} {rng.randint(1900, 2005)}",
         c=rng.choice(CITY), c2=rng.choice(CITY), f=f, F=f.title(), y=rng.randint(1920, 2024),
         k=rng.randint(2, 40), m=rng.randint(10, 99999)) for _ in range(rng.randint(2, 8))]
     return " ".join(parts)
@@ -96,7 +97,7 @@ def main() -> int:
         print("skipped: ../shared/data/text/tinyshakespeare.txt is absent (set CHATFORGE_SHARED_DATA)")
         return 0
     cut, acc = 0, 0
-    for cut, d in enumerate(docs):
+    for cut, d in enumerate(docs):  # noqa: B007 - `cut` is read after the loop: the last training doc
         acc += len(d.encode())
         if acc >= args.mb * 1e6:
             break
@@ -104,7 +105,8 @@ def main() -> int:
     train_bytes = sum(len(d.encode()) for d in train)
     held_bytes = sum(len(d.encode()) for d in held)
     load = os.getloadavg()
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "loadavg_at_start": [round(x, 2) for x in load],
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "loadavg_at_start": [round(x, 2) for x in load],
               "train_mb": round(train_bytes / 1e6, 2), "encode_mb": round(held_bytes / 1e6, 2),
               "train": [], "encode": [], "bytes_per_token": []}
     print(f"corpus: {len(train)} training docs ({train_bytes / 1e6:.1f} MB), {len(held)} held-out docs "
@@ -124,8 +126,8 @@ def main() -> int:
                    "train_cpu_s": round(c_train, 2), "post_s": round(t_post, 2),
                    "save_s": round(t_save, 2), "n_ranks": len(ranks), "dropped": dropped}
             result["train"].append(row)
-            print(f"  train {name:<14} vocab {vocab:>6}: {t_train:6.1f}s train ({c_train:.1f} CPU s) + {t_post:.1f}s post + "
-                  f"{t_save:.1f}s save, {len(ranks)} ranks, {dropped} dropped")
+            print(f"  train {name:<14} vocab {vocab:>6}: {t_train:6.1f}s train ({c_train:.1f} CPU s) + "
+                  f"{t_post:.1f}s post + {t_save:.1f}s save, {len(ranks)} ranks, {dropped} dropped")
             if name == "rustbpe":
                 ours_by_vocab[vocab] = tok
         if vocab == args.vocab[0]:
@@ -143,20 +145,22 @@ def main() -> int:
         ("tiktoken cl100k_base", lambda t: cl100k.encode(t), lambda ts: cl100k.encode_batch(ts)),
         (f"hf tokenizers, hf-trained ({args.vocab[0]})", lambda t: hf_direct.encode(t).ids,
          lambda ts: [e.ids for e in hf_direct.encode_batch(ts)]),
-        (f"hf tokenizers, our tokenizer.json", lambda t: hf_ours.encode(t).ids,
+        ("hf tokenizers, our tokenizer.json", lambda t: hf_ours.encode(t).ids,
          lambda ts: [e.ids for e in hf_ours.encode_batch(ts)]),
     ]
     rb_tok = _rustbpe_trained(train, args.vocab[0] - len(SPECIAL_TOKENS))
-    encoders.append((f"rustbpe encode ({args.vocab[0]})", lambda t: rb_tok.encode(t), lambda ts: rb_tok.batch_encode(ts)))
+    encoders.append((f"rustbpe encode ({args.vocab[0]})", lambda t: rb_tok.encode(t),
+                     lambda ts: rb_tok.batch_encode(ts)))
     for name, one, batch in encoders:
-        _, t_one, c_one = timed(lambda: [one(t) for t in held])
-        _, t_batch, _ = timed(lambda: batch(held))
+        _, t_one, c_one = timed(lambda one=one: [one(t) for t in held])
+        _, t_batch, _ = timed(lambda batch=batch: batch(held))
         row = {"encoder": name, "mb_per_s_sequential": mb_per_s(held_bytes, t_one),
                "mb_per_cpu_s_sequential": mb_per_s(held_bytes, c_one),
                "mb_per_s_batch": mb_per_s(held_bytes, t_batch)}
         result["encode"].append(row)
         print(f"  encode {name:<40} {row['mb_per_s_sequential']:7.2f} MB/s one by one "
-              f"({row['mb_per_cpu_s_sequential']:.2f} MB per CPU s), {row['mb_per_s_batch']:7.2f} MB/s batched")
+              f"({row['mb_per_cpu_s_sequential']:.2f} MB per CPU s), "
+              f"{row['mb_per_s_batch']:7.2f} MB/s batched")
     ref = ours.reference()
     sample = held[: max(1, len(held) // 40)]
     sample_bytes = sum(len(t.encode()) for t in sample)
@@ -188,7 +192,8 @@ def main() -> int:
 
 def _hf_direct(train: list[str], n_ranks: int):
     """An HF tokenizer trained and used as HF users would, for the encoding comparison."""
-    from tokenizers import Regex, Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer as HFTokenizer
 
     from chatforge.tokenizer.spec import HF_PATTERN
 

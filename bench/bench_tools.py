@@ -27,7 +27,7 @@ def _stats(ts: list[float]) -> dict:
 
 
 def bench_sandbox(n: int) -> dict:
-    from chatforge.tools.sandbox import run_python, _interpreter
+    from chatforge.tools.sandbox import _interpreter, run_python
 
     out = {}
     ts = []

@@ -34,7 +34,8 @@ def machine() -> dict:
     info = {"python": platform.python_version(), "cores": os.cpu_count(), "platform": platform.platform()}
     try:
         cpu = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("model name"))
+        info["cpu"] = next(ln.split(":", 1)[1].strip() for ln in cpu.splitlines()
+                           if ln.startswith("model name"))
         flags = next(ln.split(":", 1)[1].split() for ln in cpu.splitlines() if ln.startswith("flags"))
         info["flags"] = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
         mem = Path("/proc/meminfo").read_text().split()[1]
@@ -60,7 +61,8 @@ def main() -> int:
     ap.add_argument("--world-preset", default="cpu")
     ap.add_argument("--tasks", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--address", default="auto", help="the Ray cluster (default: the one `ray start` left here)")
+    ap.add_argument("--address", default="auto",
+                    help="the Ray cluster (default: the one `ray start` left here)")
     ap.add_argument("--no-shared", action="store_true", help="only the world's crawl")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "data_ray.json")
     args = ap.parse_args()
@@ -88,7 +90,8 @@ def main() -> int:
         metrics = {k: json.loads((tmp / k / "metrics.json").read_text()) for k in walls}
         ray.init(address=args.address, log_to_driver=False, logging_level="ERROR")
         cluster = {"nodes": len([n for n in ray.nodes() if n.get("Alive")]),
-                   "resources": {k: v for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}}
+                   "resources": {k: v for k, v in ray.cluster_resources().items()
+                                 if k in ("CPU", "GPU", "memory")}}
         ray.shutdown()
         res = {
             "command": f"chatforge data --input {' '.join(inputs)} --out OUT --tasks {args.tasks} "

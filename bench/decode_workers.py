@@ -5,12 +5,13 @@
     python bench/decode_workers.py --quick                          # a random tiny model, seconds
 
 The workload is the RL stage's pass@k evaluation shape: P chat prompts (the run's arithmetic
-test problems as the RL stage asks them, when a run is given), G samples each at temperature 1, `batch_size` prompts per
-engine call, up to --max-new-tokens tokens. torch runs one intra-op thread (what the sampling
-stages set: a small model decodes faster on one), and `CHATFORGE_DECODE_WORKERS` picks how many
-batches decode at once. Each setting is timed end to end, alternating, best of --reps; the
-completions must be identical across settings (each batch has its own seed). Timings mean
-something only on an idle machine: the JSON records the load average.
+test problems as the RL stage asks them, when a run is given), G samples each at temperature 1,
+`batch_size` prompts per engine call, up to --max-new-tokens tokens. torch runs one intra-op
+thread (what the sampling stages set: a small model decodes faster on one), and
+`CHATFORGE_DECODE_WORKERS` picks how many batches decode at once. Each setting is timed end to
+end, alternating, best of --reps; the completions must be identical across settings (each batch
+has its own seed). Timings mean something only on an idle machine: the JSON records the load
+average.
 
 Writes bench/results/decode_workers.json and prints a markdown table.
 """
@@ -82,8 +83,9 @@ def main() -> int:
         for w in counts:
             os.environ["CHATFORGE_DECODE_WORKERS"] = str(w)
             t0 = time.perf_counter()
-            done = complete_many(model, tok, convs, num_samples=args.samples, max_new_tokens=args.max_new_tokens,
-                                 batch_size=args.batch_size, temperature=1.0, seed=1234)
+            done = complete_many(model, tok, convs, num_samples=args.samples,
+                                 max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                                 temperature=1.0, seed=1234)
             dt = time.perf_counter() - t0
             best[w] = min(best.get(w, dt), dt)
             outputs[w] = [[c.tokens for c in comps] for _, comps in done]
@@ -95,8 +97,8 @@ def main() -> int:
            "prompts": len(convs), "samples": args.samples, "batch_size": args.batch_size,
            "max_new_tokens": args.max_new_tokens, "generated_tokens": tokens, "identical_tokens": same,
            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2), "rows": rows}
-    print(f"{what}; {out['cpu']}; {len(convs)} prompts x {args.samples} samples, batches of {args.batch_size}, "
-          f"{tokens} tokens; identical tokens across settings: {same}")
+    print(f"{what}; {out['cpu']}; {len(convs)} prompts x {args.samples} samples, "
+          f"batches of {args.batch_size}, {tokens} tokens; identical tokens across settings: {same}")
     print("| workers | seconds | tokens/s | speedup |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['workers']} | {r['seconds']} | {r['tokens_per_s']} | {r['speedup']}x |")

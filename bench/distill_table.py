@@ -20,13 +20,15 @@ SETS = ["knowledge_known_qa", "followup", "identity", "arithmetic", "letters", "
 SHORT = {"knowledge_known_qa": "known-qa", "followup": "follow-up", "identity": "identity",
          "arithmetic": "arith.", "letters": "letters", "letters_python": "letters+py",
          "arithmetic_calculator": "arith.+calc", "search_unknown": "search", "tools_off": "tools off",
-         "refusal_unknown": "refuse unknown", "refusal_invented": "refuse invented", "context_known": "context"}
+         "refusal_unknown": "refuse unknown", "refusal_invented": "refuse invented",
+         "context_known": "context"}
 
 
 def main(runs: list[str]) -> None:
     first = json.loads((Path(runs[0]) / "distill" / "metrics.json").read_text())
     t = first["teacher_row"]
-    print("| model | params | tok/s (x teacher) | val loss | " + " | ".join(SHORT[s] for s in SETS) + " | target |")
+    print("| model | params | tok/s (x teacher) | val loss | " + " | ".join(SHORT[s] for s in SETS)
+          + " | target |")
     print("|---" * (len(SETS) + 5) + "|")
     print(f"| teacher | {t['params']:,} | {t['tokens_per_s']:.0f} | {t['val_loss']} | "
           + " | ".join(f"{100 * t['scores'][s]:.1f}" for s in SETS) + " | |")
@@ -40,8 +42,8 @@ def main(runs: list[str]) -> None:
                 cells.append(f"**{100 * v:.1f}**" if keep is not None and keep >= 0.9 else f"{100 * v:.1f}")
             below = ", ".join(SHORT.get(s, s) for s in r["sets_below_90pct"]) or "-"
             name = arm if len(runs) == 1 else f"{arm} ({Path(run).name})"
-            print(f"| {name} | {r['params']:,} ({100 * r['params_vs_teacher']:.0f}%) | {r['tokens_per_s']:.0f} "
-                  f"({r['speedup']}x) | {r['val_loss']} | " + " | ".join(cells)
+            print(f"| {name} | {r['params']:,} ({100 * r['params_vs_teacher']:.0f}%) | "
+                  f"{r['tokens_per_s']:.0f} ({r['speedup']}x) | {r['val_loss']} | " + " | ".join(cells)
                   + f" | {'met' if r['met'] else 'not met: ' + below} |")
 
 

@@ -99,11 +99,12 @@ def main() -> int:
     torch.backends.cudnn.allow_tf32 = True
     peak = measure_matmul_peak(dev, torch.bfloat16)
     torch.manual_seed(0)
-    cfg = ModelConfig(n_layer=12, d_model=768, n_head=12, n_kv_head=12, max_seq_len=args.seq, vocab_size=50304)
+    cfg = ModelConfig(n_layer=12, d_model=768, n_head=12, n_kv_head=12, max_seq_len=args.seq,
+                      vocab_size=50304)
     model = GPT(cfg).to(dev)
     fpt = model.flops_per_token(args.seq)
-    opt = build_optimizer(model, OptimConfig(name=args.optimizer, lr=6e-4 if args.optimizer == "adamw" else 3e-3,
-                                             muon_lr=0.02))
+    opt = build_optimizer(model, OptimConfig(name=args.optimizer,
+                                             lr=6e-4 if args.optimizer == "adamw" else 3e-3, muon_lr=0.02))
     total = args.warmup + args.steps
 
     def loss_fn(m, batch):
@@ -142,8 +143,9 @@ def main() -> int:
         "max_mem_gib": round(torch.cuda.max_memory_allocated(dev) / 2 ** 30, 2),
     }
     ok = losses[-1] < losses[0] - 1.0
-    print(f"[3] training {'ok' if ok else 'FAILED (loss did not fall)'}: {model.num_params() / 1e6:.0f}M params, "
-          f"{tps:,.0f} tokens/s, MFU {100 * mfu:.1f}% of measured {peak / 1e12:.0f} TFLOP/s bf16"
+    print(f"[3] training {'ok' if ok else 'FAILED (loss did not fall)'}: "
+          f"{model.num_params() / 1e6:.0f}M params, {tps:,.0f} tokens/s, "
+          f"MFU {100 * mfu:.1f}% of measured {peak / 1e12:.0f} TFLOP/s bf16"
           + (f" ({100 * res['mfu_vs_nominal_peak']:.1f}% of nominal)" if nominal else "")
           + f", loss {losses[0]:.2f} -> {losses[-1]:.2f}, {res['max_mem_gib']} GiB")
     print(json.dumps(res, indent=2))

@@ -38,6 +38,7 @@ def main() -> int:
     torch.set_num_threads(1)
     from chatforge.chat.render import render_prompt, stop_ids
     from chatforge.engine import Engine
+    from chatforge.engine.sampling import GREEDY
     from chatforge.importer.convert import import_model
     from chatforge.importer.verify import find_smollm2, max_logit_diff, transformers_from_gguf
     from chatforge.tokenizer import Tokenizer
@@ -72,13 +73,13 @@ def main() -> int:
     del hf
 
     eng = Engine(model, tok)
-    out = eng.generate([prompt], max_new_tokens=64, temperature=0.0, stop_ids=stop_ids(tok))[0]
+    out = eng.generate([prompt], max_new_tokens=64, sampling=GREEDY, stop_ids=stop_ids(tok))[0]
     res["answer"] = tok.decode([t for t in out.tokens if not tok.is_special(t)])
     stamps: list[float] = []
     best = 0.0
     for _ in range(3):
         stamps.clear()
-        eng.generate([prompt], max_new_tokens=args.new_tokens, temperature=0.0,
+        eng.generate([prompt], max_new_tokens=args.new_tokens, sampling=GREEDY,
                      on_token=lambda row, t, forced: stamps.append(time.perf_counter()))
         best = max(best, (len(stamps) - 1) / (stamps[-1] - stamps[0]))
     res["decode_tok_s_batch1_1thread"] = round(best, 1)

@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_induction import aoyama_tokens  # noqa: E402
-from chatforge.core.atomic import atomic_write_json, atomic_write_text  # noqa: E402
-from chatforge.pipeline import load_config  # noqa: E402
-from chatforge.core.rundir import saved_config  # noqa: E402
-from chatforge.report.plot import line_chart  # noqa: E402
+from bench.bench_induction import aoyama_tokens
+from chatforge.core.atomic import atomic_write_json, atomic_write_text
+from chatforge.core.rundir import saved_config
+from chatforge.pipeline import load_config
+from chatforge.report.plot import line_chart
 
 
 def probe_history(run_dir: Path) -> list[dict]:

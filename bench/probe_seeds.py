@@ -51,12 +51,14 @@ def main(argv: list[str]) -> int:
         vals = [get(m) for m in metrics.values()]
         mean, sd = statistics.mean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0
         rows.append({"figure": label, "mean": round(mean, 4), "sd": round(sd, 4), "values": vals})
-        print(f"| {label} | {100 * mean:.1f} ± {100 * sd:.1f}% | " + " | ".join(f"{100 * v:.1f}%" for v in vals) + " |")
+        print(f"| {label} | {100 * mean:.1f} ± {100 * sd:.1f}% | "
+              + " | ".join(f"{100 * v:.1f}%" for v in vals) + " |")
     bases = [m["over_refusal_base"] for m in metrics.values()]
     print(f"over-refusal bases (known-qa answered right before): {bases}")
     out = Path(__file__).resolve().parent / "results" / "probe_seeds.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"runs": list(metrics), "figures": rows, "over_refusal_bases": bases}, indent=2))
+    out.write_text(json.dumps({"runs": list(metrics), "figures": rows, "over_refusal_bases": bases},
+                              indent=2))
     return 0
 
 

@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatforge.core.atomic import atomic_write_json  # noqa: E402
+from chatforge.core.atomic import atomic_write_json
 
 
 def query_copy(run_dir: Path, items: int) -> dict:
     import torch
 
     from chatforge.chat.render import render
-    from chatforge.pipeline import load_config
     from chatforge.core.rundir import saved_config
+    from chatforge.pipeline import load_config
     from chatforge.tasks import build_cases
     from chatforge.tokenizer import Tokenizer
     from chatforge.train import checkpoint as ckpt
@@ -41,7 +41,7 @@ def query_copy(run_dir: Path, items: int) -> dict:
     model.eval()
     world = load_world(run_dir / "world")
     names = {p.id: p.name for p in world.people}
-    cases = build_sets(world, items, cfg.run.seed)["search_unknown"][:items]
+    cases = build_cases(world, items, cfg.run.seed)["search_unknown"][:items]
     hits = {"first": [0, 0], "name": [0, 0], "rest": [0, 0]}
     with torch.inference_mode():
         for case in cases:

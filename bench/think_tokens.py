@@ -52,8 +52,7 @@ def conversations(world, arm: str, n: int, seed: int, execute=None) -> tuple[lis
     of a seed (val: 5% of the train problems, held out). Calculator conversations get the
     tools-on system prompt and their tool results from the run's real calculator (`execute`)."""
     from chatforge.chat.prompts import system_prompt
-    from chatforge.tools.training import retool
-    from chatforge.tools.training import tool_calls
+    from chatforge.tools.training import retool, tool_calls
 
     items = list(world.tasks("arithmetic", "train"))
     random.Random(f"think:{seed}").shuffle(items)
@@ -133,7 +132,8 @@ def evaluate(model, tokenizer, world, run_dir: Path, arm: str, items: list[dict]
 def score(rows: list[dict], key: str = "correct") -> dict:
     k, n = sum(r[key] for r in rows), len(rows)
     lo, hi = wilson(k, n)
-    return {"n": n, "correct": k, "accuracy": round(k / n, 4) if n else None, "ci95": [round(lo, 4), round(hi, 4)]}
+    return {"n": n, "correct": k, "accuracy": round(k / n, 4) if n else None,
+            "ci95": [round(lo, 4), round(hi, 4)]}
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -153,11 +153,11 @@ def run_arm(arm: str, seed: int, args, tcfg, world, items: list[dict], key: str)
 
     from chatforge.core.device import pick_device
     from chatforge.core.log import Logger
-    from chatforge.tune.finetune import FinetuneRun, finetune
-    from chatforge.tools.training import training_executor
     from chatforge.tokenizer import Tokenizer
+    from chatforge.tools.training import training_executor
     from chatforge.train import checkpoint as ckpt
     from chatforge.train.dist import setup
+    from chatforge.tune.finetune import FinetuneRun, finetune
 
     out = args.out / f"{arm}-s{seed}-{key}"
     done = read_json(out / "result.json")
@@ -178,9 +178,10 @@ def run_arm(arm: str, seed: int, args, tcfg, world, items: list[dict], key: str)
     log = Logger(out / "metrics.jsonl", prefix=f"{arm} s{seed}")
     t0 = time.perf_counter()
     model.train()
-    metrics = finetune(model, tokenizer, tok_dir, train, val, tcfg, ckpt_dir=out / "ckpt", run_dir=run_dir,
-                       world_dir=run_dir / "world", dist=dist, seed=seed, log=log, label=f"think.{arm}",
-                       meta={"stage": "think_tokens", "arm": arm, "base": base_meta["checkpoint"], "chat": True})
+    metrics = finetune(model, tokenizer, tok_dir, train, val, tcfg, FinetuneRun(
+        ckpt_dir=out / "ckpt", run_dir=run_dir, world_dir=run_dir / "world", dist=dist, seed=seed, log=log,
+        label=f"think.{arm}",
+        meta={"stage": "think_tokens", "arm": arm, "base": base_meta["checkpoint"], "chat": True}))
     train_s = time.perf_counter() - t0
     ev = evaluate(model, tokenizer, world, run_dir, arm, items, args)
     res = {"arm": arm, "seed": seed, "base": base_meta["checkpoint"], "train": metrics,
@@ -222,7 +223,8 @@ def main() -> int:
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--conversations", type=int, default=1500, help="training conversations per arm")
     ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--max-steps", type=int, default=0, help="> 0 caps the optimizer steps (epochs otherwise)")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="> 0 caps the optimizer steps (epochs otherwise)")
     ap.add_argument("--lr", type=float, default=None, help="default: the run's sft.lr")
     ap.add_argument("--items", type=int, default=200, help="arithmetic test problems per arm")
     ap.add_argument("--max-new-tokens", type=int, default=160)
@@ -268,7 +270,8 @@ def main() -> int:
     print(f"\n### Models need tokens to think ({head})\n")
     print(f"base {results[arms[0]][0]['base']}; {args.conversations} conversations, "
           f"{results[arms[0]][0]['train']['epochs']} epochs (arm 1), seeds {args.seeds}; {cpu_summary()}\n")
-    print("| arm | " + " | ".join(c[1] for c in cols) + " | committed (1st number) | tokens | tool calls | train s |")
+    print("| arm | " + " | ".join(c[1] for c in cols)
+          + " | committed (1st number) | tokens | tool calls | train s |")
     print("|---" * (len(cols) + 5) + "|")
     table = {}
     for arm in arms:
@@ -287,10 +290,12 @@ def main() -> int:
                            "val_loss": [r["train"]["val_loss"] for r in rs]})
     # the floor: one number said for every problem (the most common test answer)
     guess = Counter(it["answer"] for it in items).most_common(1)[0][0]
-    base_rows = [{"steps": it["steps"], "held_out": bool(it["held_out_family"]), "correct": it["answer"] == guess,
-                  "first_correct": it["answer"] == guess, "tool_call": False, "tokens": 0} for it in items]
+    base_rows = [{"steps": it["steps"], "held_out": bool(it["held_out_family"]),
+                  "correct": it["answer"] == guess, "first_correct": it["answer"] == guess,
+                  "tool_call": False, "tokens": 0} for it in items]
     floor = summarize(base_rows)
-    print(f"| always \"{guess}\" | " + " | ".join(cell([{"summary": floor}], c[0]) for c in cols) + " | - | - | - | - |")
+    print(f"| always \"{guess}\" | " + " | ".join(cell([{"summary": floor}], c[0]) for c in cols)
+          + " | - | - | - | - |")
     table["constant_guess"] = {"answer": guess, **{c[0]: floor[c[0]]["accuracy"] for c in cols}}
     print(f"\nwall {wall:.0f}s (this invocation; finished arms are reused)")
     atomic_write_json(args.json, {

@@ -30,7 +30,8 @@ def check(label: str, loaded, workdir: Path, quants: list[str]) -> dict:
 
     out = {}
     for q in quants:
-        f = export_gguf(loaded.model, loaded.tokenizer, loaded.tokenizer_dir, workdir / f"{label}-{q}.gguf", q)
+        f = export_gguf(loaded.model, loaded.tokenizer, loaded.tokenizer_dir, workdir / f"{label}-{q}.gguf",
+                        q)
         t0 = time.time()
         rep = compare_llama_cpp(f, loaded.model, loaded.tokenizer, n_tokens=24)
         out[q] = {"size_kb": f.stat().st_size // 1024, "seconds": round(time.time() - t0, 1),
@@ -40,7 +41,8 @@ def check(label: str, loaded, workdir: Path, quants: list[str]) -> dict:
                   "prompt_ids_equal": sum(g["prompt_ids_equal"] for g in rep["generation"]),
                   "greedy_equal": sum(g["equal"] for g in rep["generation"]),
                   "generation": rep["generation"]}
-        print(f"{label} {q}: {out[q]['size_kb']} KB, tokenization {rep['texts'] - out[q]['tokenize_mismatches']}"
+        print(f"{label} {q}: {out[q]['size_kb']} KB, "
+              f"tokenization {rep['texts'] - out[q]['tokenize_mismatches']}"
               f"/{rep['texts']} identical, chat prompt ids {out[q]['prompt_ids_equal']}/{out[q]['prompts']}, "
               f"greedy continuations {out[q]['greedy_equal']}/{out[q]['prompts']} identical", flush=True)
     return out
@@ -48,7 +50,8 @@ def check(label: str, loaded, workdir: Path, quants: list[str]) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run-dir", type=Path, default=None, help="check this run's chat model (default: tiny models)")
+    ap.add_argument("--run-dir", type=Path, default=None,
+                    help="check this run's chat model (default: tiny models)")
     ap.add_argument("--checkpoint", type=Path, default=None)
     ap.add_argument("--quants", default="f32,f16,q8_0")
     ap.add_argument("--out", type=Path, default=None)
@@ -58,8 +61,9 @@ def main() -> int:
     except ImportError:
         print("llama-cpp-python is not installed: pip install llama-cpp-python", file=sys.stderr)
         return 2
-    from chatforge.engine import source
     from tiny import make_tiny_checkpoint
+
+    from chatforge.engine import source
 
     quants = args.quants.split(",")
     work = Path(tempfile.mkdtemp(prefix="verify_gguf."))
@@ -68,7 +72,8 @@ def main() -> int:
         report["run"] = check("run", source.load(args.run_dir, args.checkpoint), work, quants)
     else:
         for label, kw in (("llama", dict(qk_norm=False, tie_embeddings=True, n_kv_head=2)),
-                          ("qwen3", dict(qk_norm=True, tie_embeddings=False, n_kv_head=4, rope_theta=50000.0))):
+                          ("qwen3", dict(qk_norm=True, tie_embeddings=False, n_kv_head=4,
+                                         rope_theta=50000.0))):
             ckpt = make_tiny_checkpoint(work / label, train_steps=80, **kw)
             report[label] = check(label, source.load(checkpoint=ckpt), work, quants)
     shutil.rmtree(work, ignore_errors=True)

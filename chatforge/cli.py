@@ -35,9 +35,9 @@ from chatforge.tools import cli as tools_cli
 from chatforge.world import cli as world_cli
 
 # in --help order
-COMMANDS = (runner, doctor, world_cli, data_cli, tokenizer_cli, pretrain_cli, sample_cli, sft_cli, probe_cli, rl_cli,
-            rlhf_cli, distill_cli, chat_cli, eval_cli, arena_cli, report_cli, tools_cli, serve_cli, export_cli,
-            import_cli)
+COMMANDS = (runner, doctor, world_cli, data_cli, tokenizer_cli, pretrain_cli, sample_cli, sft_cli, probe_cli,
+            rl_cli, rlhf_cli, distill_cli, chat_cli, eval_cli, arena_cli, report_cli, tools_cli, serve_cli,
+            export_cli, import_cli)
 
 
 def _common_parser(suppress: bool) -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ from chatforge.core.machine import cpu_summary
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("doctor", parents=parents, help="check Python, torch, device, disk and every stage's dependencies")
+    p = sub.add_parser("doctor", parents=parents,
+                       help="check Python, torch, device, disk and every stage's dependencies")
     p.add_argument("--path", default=".", help="where free disk is measured (default: .)")
     p.add_argument("--no-bench", action="store_true", help="skip the one-second matmul measurement")
     p.set_defaults(func=main)
@@ -80,5 +81,6 @@ def _dependency_rows(pipeline, rows: list[tuple[str, str]]) -> int:
             seen.add(c.label)
             err = outcome(c)
             broken += err is not None
-            rows.append((f"[{stage}] {c.label}", "ok" if err is None else f"BROKEN: {err} (pip install {c.package})"))
+            rows.append((f"[{stage}] {c.label}",
+                         "ok" if err is None else f"BROKEN: {err} (pip install {c.package})"))
     return broken

@@ -44,7 +44,8 @@ def test_bradley_terry_recovers_known_strengths():
     assert tied["x"]["rating"] == pytest.approx(tied["y"]["rating"]) and tied["x"]["ties"] == 50
     # a model that won every vote still gets a finite rating (the prior), above the others
     sweep = ratings([("x", "y", 1.0)] * 30 + [("y", "z", 1.0)] * 30, ["x", "y", "z"], boot=50)
-    assert np.isfinite(sweep["x"]["rating"]) and sweep["x"]["rating"] > sweep["y"]["rating"] > sweep["z"]["rating"]
+    assert (np.isfinite(sweep["x"]["rating"])
+            and sweep["x"]["rating"] > sweep["y"]["rating"] > sweep["z"]["rating"])
     assert sweep["x"]["wins"] == 30 and sweep["x"]["losses"] == 0
 
 
@@ -118,7 +119,8 @@ def test_arena_command_on_the_smoke_run(arena_run, capsys, one_thread):
     for m in chat:
         r = st["ratings"][m]
         assert r["ci95"][0] <= r["rating"] <= r["ci95"][1]
-        assert r["votes"] == st["prompts"] * (len(chat) - 1) and r["wins"] + r["losses"] + r["ties"] == r["votes"]
+        assert (r["votes"] == st["prompts"] * (len(chat) - 1)
+                and r["wins"] + r["losses"] + r["ties"] == r["votes"])
     # gold wins agree with the stored scores
     from chatforge.arena import votes
 
@@ -127,7 +129,8 @@ def test_arena_command_on_the_smoke_run(arena_run, capsys, one_thread):
         assert v["winner"] == ("tie" if abs(d) < 0.01 else "a" if d > 0 else "b")
     assert "| model | rating |" in capsys.readouterr().out
     # a rerun judges nothing twice, whatever the order the models are listed in; answers are cached
-    assert main(["arena", "--run-dir", str(arena_run), "--boot", "50", "--models", ",".join(reversed(chat))]) == 0
+    assert main(["arena", "--run-dir", str(arena_run), "--boot", "50",
+                 "--models", ",".join(reversed(chat))]) == 0
     again = json.loads((arena_run / "arena" / "ratings.json").read_text())
     assert again["votes"] == st["votes"] and again["seconds"] >= 0
     # the eval table's gold score reads the same answers: nothing is generated again
@@ -175,10 +178,11 @@ def test_people_vote_through_the_server_and_the_votes_count(arena_run, one_threa
             st, r = _call(url + "/api/arena/vote", {"prompt_id": pair["prompt_id"], "models": pair["models"],
                                                     "winner": "b"})
             assert st == 200 and r["saved"] and r["person_votes"] == attempt + 1
-            st, err = _call(url + "/api/arena/vote", {"prompt_id": pair["prompt_id"], "models": pair["models"],
-                                                      "winner": "left"})
+            st, err = _call(url + "/api/arena/vote", {"prompt_id": pair["prompt_id"],
+                                                      "models": pair["models"], "winner": "left"})
             assert st == 400 and "winner" in err["error"]["message"]
-            st, err = _call(url + "/api/arena/vote", {"prompt_id": "nope", "models": pair["models"], "winner": "a"})
+            st, err = _call(url + "/api/arena/vote", {"prompt_id": "nope", "models": pair["models"],
+                                                      "winner": "a"})
             assert st == 400
         finally:
             srv.shutdown()
@@ -219,7 +223,8 @@ def test_the_side_by_side_vote_in_the_browser(arena_run, one_thread):
     srv, url = start_in_thread(app)
     try:
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(test_web.CHROMIUM), headless=True, args=test_web.FLAGS)
+            browser = pw.chromium.launch(executable_path=str(test_web.CHROMIUM), headless=True,
+                                         args=test_web.FLAGS)
             try:
                 p = browser.new_page()
                 p.set_default_timeout(30_000)

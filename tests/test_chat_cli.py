@@ -55,7 +55,8 @@ def test_switched_off_tools_are_refused():
 
     calls = []
     s = Session(model=None, tokenizer=None, executor=lambda t, i: calls.append((t, i)) or "42")
-    guarded = s._guarded_executor(enabled_tools([{"role": "system", "content": system_prompt(["calculator"])}]))
+    guarded = s._guarded_executor(enabled_tools([{"role": "system",
+                                                  "content": system_prompt(["calculator"])}]))
     assert guarded("calculator", "6*7") == "42"
     assert "switched off" in guarded("python", "print(1)")
     assert "no tool" in guarded("rm", "-rf")
@@ -64,9 +65,10 @@ def test_switched_off_tools_are_refused():
 
 
 def test_streamer_shows_tool_calls_and_results():
+    from test_chat_render import ByteTokenizer
+
     from chatforge.chat.render import render
     from chatforge.chat.turns import _Streamer
-    from test_chat_render import ByteTokenizer
 
     tok = ByteTokenizer()
     segs = [{"type": "text", "text": "Let me see."},

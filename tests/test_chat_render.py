@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from chatforge.chat.render import (ChatFormatError, normalize, parse_assistant, render,
-                                   render_prompt, render_text)
+from chatforge.chat.render import (
+    ChatFormatError,
+    normalize,
+    parse_assistant,
+    render,
+    render_prompt,
+    render_text,
+)
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|tool_call|>", "<|/tool_call|>",
             "<|tool_result|>", "<|/tool_result|>", "<|pad|>"]
@@ -93,7 +99,8 @@ def test_mask_covers_exactly_the_assistant_spans(tok):
         if m:
             cur.append(i)
         elif cur:
-            runs.append(tok.decode(cur)); cur = []
+            runs.append(tok.decode(cur))
+            cur = []
     assert runs == ["Let me compute.<|tool_call|>calculator\n12 * 34<|/tool_call|>",
                     "12 * 34 = 408.<|im_end|>", "In Lisbon.<|im_end|>"]
 

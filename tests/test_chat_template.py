@@ -36,4 +36,5 @@ CASES = [
 @pytest.mark.parametrize("messages", CASES)
 @pytest.mark.parametrize("gen", [False, True])
 def test_jinja_template_matches_renderer(messages, gen):
-    assert render_with_jinja(messages, add_generation_prompt=gen) == render_text(messages, generation_prompt=gen)
+    assert (render_with_jinja(messages, add_generation_prompt=gen)
+            == render_text(messages, generation_prompt=gen))

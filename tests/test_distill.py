@@ -47,7 +47,8 @@ def test_forward_kl_value_temperature_and_top_k():
     assert float(divergence(p.log(), q.log(), "reverse")) == pytest.approx(want, rel=1e-5)  # KL(p||q) again
     jsd = float(divergence(q.log(), p.log(), "jsd", beta=0.5))
     m = (p + q) / 2
-    assert jsd == pytest.approx(float(0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum()), rel=1e-5)
+    assert jsd == pytest.approx(float(0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum()),
+                                rel=1e-5)
     # T: both distributions softened by the same T (a flatter pair differs less)
     assert float(divergence(q.log(), p.log(), "forward", temperature=3.0)) < want
     # top-k with k = V is the full forward KL; a smaller k renormalises the teacher over its top k
@@ -111,9 +112,10 @@ def test_document_loss_counts_every_token():
         kd = float(divergence(student(x), teacher(x), "forward", 2.0).mean())
     with torch.no_grad():
         assert float(document_loss(teacher, 0.0, 2.0)(student, x, y)) == pytest.approx(ce, rel=1e-5)
-        assert float(document_loss(teacher, 1.0, 2.0)(student, x, y)) == pytest.approx(4 * kd, rel=1e-5) and kd > 0
-        assert float(document_loss(teacher, 0.25, 2.0)(student, x, y)) == pytest.approx(0.25 * 4 * kd + 0.75 * ce,
-                                                                                         rel=1e-5)
+        assert (float(document_loss(teacher, 1.0, 2.0)(student, x, y)) == pytest.approx(4 * kd, rel=1e-5)
+                and kd > 0)
+        assert (float(document_loss(teacher, 0.25, 2.0)(student, x, y))
+                == pytest.approx(0.25 * 4 * kd + 0.75 * ce, rel=1e-5))
         assert float(document_loss(student, 1.0, 1.0)(student, x, y)) == pytest.approx(0.0, abs=1e-6)
     # the gradient pulls the student towards the teacher
     loss = document_loss(teacher, 1.0, 1.0)(student, x, y)
@@ -215,7 +217,8 @@ def test_text_teacher_behind_an_openai_endpoint(smoke_run, tmp_path):
     (["--set", "distill.divergence=reverse", "--set", "distill.top_k=8"], "forward KL only"),
     (["--set", "distill.jsd_beta=1"], "jsd_beta"),
     (["--teacher", "/nonexistent/ckpt"], "does not exist"),
-    (["--set", "distill.base_alpha=0.5", "--set", "distill.base_teacher=/nonexistent/base"], "does not exist"),
+    (["--set", "distill.base_alpha=0.5", "--set", "distill.base_teacher=/nonexistent/base"],
+     "does not exist"),
     (["--set", "distill.base_alpha=2"], "base_alpha"),
     (["--method", "text", "--teacher-url", "http://127.0.0.1:9", "--compare", ""], "cannot be reached"),
 ])
@@ -230,20 +233,21 @@ def test_on_policy_batches_resume_exactly(smoke_run, one_thread):
     """The on-policy batch source: a share of steps are the student's samples (only its own,
     non-forced tokens in the mask); from a saved state it yields the same batches again."""
     from chatforge.chat.render import render
-    from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
-    from chatforge.tune.pack import RowBatches, pack
-    from chatforge.tools.training import training_executor
+    from chatforge.distill.onpolicy import OnPolicy, OnPolicyBatches, prompts_of
     from chatforge.tokenizer import Tokenizer
+    from chatforge.tools.training import training_executor
     from chatforge.train.checkpoint import load_model
+    from chatforge.tune.pack import RowBatches, pack
 
     tok = Tokenizer.load(smoke_run / "tokenizer")
     model, _, _ = load_model(smoke_run / "distill" / "ckpt")
     convs = [json.loads(x) for x in (smoke_run / "sft" / "mixture" / "train.jsonl").read_text().splitlines()]
-    rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tok) for c in convs)], 128, tok.special("<|pad|>"))
+    rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tok) for c in convs)], 128,
+                tok.special("<|pad|>"))
 
     def source():
-        return OnPolicyBatches(RowBatches(rows, 2, seed=3), model, tok, prompts_of(convs), fraction=0.5, n_prompts=2,
-                               temperature=1.0, max_new_tokens=12, seed=3, execute=training_executor(smoke_run))
+        return OnPolicyBatches(RowBatches(rows, 2, seed=3), model, tok, prompts_of(convs),
+                               OnPolicy(0.5, 2, 1.0, 12), seed=3, execute=training_executor(smoke_run))
     a = source()
     for _ in range(3):
         a.next_batch()

@@ -5,9 +5,9 @@ import torch
 
 from chatforge.core.errors import UserError
 from chatforge.engine import Engine, TextStream
+from chatforge.engine.sampling import GREEDY, SamplingParams
 from chatforge.model import GPT, ModelConfig
 from chatforge.tokenizer import Tokenizer
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -39,9 +39,9 @@ def test_cached_greedy_equals_uncached(tok, kw):
     m = make_model(tok.n_vocab, **kw)
     eng = Engine(m, tok)
     prompts = [tok.encode("The quick brown fox"), tok.encode("a"), tok.encode("hello, world!")]
-    single = eng.generate(prompts[:1], max_new_tokens=24, temperature=0)[0]
+    single = eng.generate(prompts[:1], max_new_tokens=24, sampling=GREEDY)[0]
     assert single.tokens == greedy_reference(m, prompts[0], 24) and single.finish_reason == "length"
-    batched = eng.generate(prompts, max_new_tokens=24, temperature=0)  # different prompt lengths
+    batched = eng.generate(prompts, max_new_tokens=24, sampling=GREEDY)  # different prompt lengths
     for p, o in zip(prompts, batched):
         assert o.tokens == greedy_reference(m, p, 24)
         assert o.forced == [False] * 24
@@ -51,14 +51,15 @@ def test_sixteen_samples_of_one_prompt(tok):
     m = make_model(tok.n_vocab)
     eng = Engine(m, tok)
     seen = {}
-    outs = eng.generate([tok.encode("Once")], num_samples=16, max_new_tokens=12, temperature=1.0, seed=7,
+    outs = eng.generate([tok.encode("Once")], num_samples=16, max_new_tokens=12, seed=7,
                         on_token=lambda r, t, f: seen.setdefault(r, []).append(t))
     assert len(outs) == 16 and [o.sample_index for o in outs] == list(range(16))
     assert all(len(o.tokens) == 12 for o in outs)
     assert len({tuple(o.tokens) for o in outs}) > 8  # really different samples
     assert all(seen[r] == outs[r].tokens for r in range(16))  # streaming saw every token
     # each row is a valid continuation: its first token is possible under top-k=1 only if greedy
-    g = eng.generate([tok.encode("Once")], num_samples=4, max_new_tokens=5, temperature=1.0, top_k=1, seed=1)
+    g = eng.generate([tok.encode("Once")], num_samples=4, max_new_tokens=5,
+                     sampling=SamplingParams(1.0, top_k=1), seed=1)
     assert all(o.tokens == greedy_reference(m, tok.encode("Once"), 5) for o in g)
 
 
@@ -66,7 +67,7 @@ def test_seeded_determinism_and_mixed_batches(tok):
     m = make_model(tok.n_vocab)
     eng = Engine(m, tok)
     prompts = [tok.encode("abc"), tok.encode("a longer prompt")]
-    kw = dict(num_samples=3, max_new_tokens=10, temperature=0.9, top_k=50, top_p=0.9)
+    kw = dict(num_samples=3, max_new_tokens=10, sampling=SamplingParams(0.9, top_k=50, top_p=0.9))
     a = eng.generate(prompts, seed=123, **kw)
     b = eng.generate(prompts, seed=123, **kw)
     c = eng.generate(prompts, seed=124, **kw)
@@ -84,14 +85,14 @@ def test_stop_tokens_and_length(tok):
     p = tok.encode("stop here")
     ref = greedy_reference(m, p, 20)
     k = next(i for i in range(2, 20) if ref[i] not in ref[:i])
-    out = eng.generate([p, tok.encode("x")], max_new_tokens=20, temperature=0, stop_ids=[ref[k]])
+    out = eng.generate([p, tok.encode("x")], max_new_tokens=20, sampling=GREEDY, stop_ids=[ref[k]])
     assert out[0].tokens == ref[: k + 1] and out[0].finish_reason == "stop"
     other = greedy_reference(m, tok.encode("x"), 20)
     cut = other.index(ref[k]) + 1 if ref[k] in other else 20
     assert out[1].tokens == other[:cut]  # the other row continues after the first one stopped
     with pytest.raises(UserError):
         eng.generate([list(range(96))], max_new_tokens=5)  # prompt fills the context
-    near = eng.generate([[1] * 90], max_new_tokens=50, temperature=0)[0]
+    near = eng.generate([[1] * 90], max_new_tokens=50, sampling=GREEDY)[0]
     assert len(near.tokens) == 6 and near.finish_reason == "length"
 
 
@@ -126,7 +127,7 @@ def test_tool_hook_force_feeds_results(tok):
 
     m.script, m.calls = {3: end}, 0
     events = []
-    outs = eng.generate(prompts, max_new_tokens=30, temperature=0, executor=executor,
+    outs = eng.generate(prompts, max_new_tokens=30, sampling=GREEDY, executor=executor,
                         on_token=lambda r, t, f: events.append((r, t, f)))
     assert [c[0] for c in calls] == ["calculator", "python"]
     for r, o in enumerate(outs):
@@ -142,7 +143,7 @@ def test_tool_hook_force_feeds_results(tok):
         m.script, m.calls = {3: end}, 0
         calls.clear()
         calls.extend([None] * r)
-        alone = eng.generate([prompts[r]], max_new_tokens=30, temperature=0, executor=executor)[0]
+        alone = eng.generate([prompts[r]], max_new_tokens=30, sampling=GREEDY, executor=executor)[0]
         assert alone.tokens == o.tokens
         m.script = {}
         full = prompts[r] + o.tokens
@@ -161,14 +162,14 @@ def test_tool_hook_errors_and_budget(tok):
         raise RuntimeError("no such tool")
 
     m.script, m.calls = {1: end}, 0
-    o = eng.generate([tok.encode("hi")], max_new_tokens=80, temperature=0, executor=boom)[0]
+    o = eng.generate([tok.encode("hi")], max_new_tokens=80, sampling=GREEDY, executor=boom)[0]
     assert o.tool_calls == [] and "without a <|tool_call|>" in tok.decode(o.tokens)
     m.script, m.calls = {1: end}, 0
     p = tok.encode("hi") + [tok.special("<|tool_call|>")] + tok.encode("search\nx")
-    o = eng.generate([p], max_new_tokens=40, temperature=0, executor=boom)[0]
+    o = eng.generate([p], max_new_tokens=40, sampling=GREEDY, executor=boom)[0]
     assert o.tool_calls[0].output == "error: RuntimeError: no such tool"
     m.script, m.calls = {1: end}, 0
-    o = eng.generate([p], max_new_tokens=8, temperature=0, executor=lambda t, i: "y" * 100)[0]
+    o = eng.generate([p], max_new_tokens=8, sampling=GREEDY, executor=lambda t, i: "y" * 100)[0]
     assert len(o.tokens) == 8 and o.finish_reason == "length" and all(o.forced[2:])
 
 
@@ -190,11 +191,11 @@ def test_weights_changed_in_place_are_seen(tok):
     m = make_model(tok.n_vocab)
     eng = Engine(m, tok)
     p = tok.encode("abc")
-    before = eng.generate([p], max_new_tokens=8, temperature=0)[0].tokens
+    before = eng.generate([p], max_new_tokens=8, sampling=GREEDY)[0].tokens
     opt = torch.optim.SGD(m.parameters(), lr=5.0)
     m(torch.tensor([p]), targets=torch.tensor([p])).backward()
     opt.step()
-    after = eng.generate([p], max_new_tokens=8, temperature=0)[0].tokens
+    after = eng.generate([p], max_new_tokens=8, sampling=GREEDY)[0].tokens
     assert after == greedy_reference(m, p, 8) and after != before
 
 
@@ -226,7 +227,7 @@ def test_lean_decode_step_equals_module_path(tok, kw):
             assert a.pos == b.pos
         torch.testing.assert_close(b.k[:, :, :, : b.pos], a.k[:, :, :, : a.pos], atol=1e-5, rtol=1e-5)
     lean, modules = Engine(m, tok), Engine(m, tok, lean_decode=False)
-    kw2 = dict(num_samples=4, max_new_tokens=20, temperature=1.0, top_k=20, seed=3)
+    kw2 = dict(num_samples=4, max_new_tokens=20, sampling=SamplingParams(1.0, top_k=20), seed=3)
     assert ([o.tokens for o in lean.generate([prompt[0].tolist()], **kw2)]
             == [o.tokens for o in modules.generate([prompt[0].tolist()], **kw2)])
     # QK-norm (Qwen3 style) puts a norm between projection and RoPE: the module path serves it

@@ -61,7 +61,8 @@ def test_eval_table_over_the_smoke_runs_checkpoints(run, capsys, one_thread):
             lo, hi = t["ci95"]
             assert lo <= t["accuracy"] <= hi and t["n"] == (2 if name == "tools_off" else 3)
         assert 0 <= r["gold"]["ci95"][0] <= r["gold"]["mean"] <= r["gold"]["ci95"][1] <= 1
-    rm = json.loads((run / "rm" / "metrics.json").read_text()) if (run / "rm" / "metrics.json").is_file() else None
+    rm = (json.loads((run / "rm" / "metrics.json").read_text()) if (run / "rm" / "metrics.json").is_file()
+          else None)
     if rm:  # the reward model's held-out accuracy, as its stage measured it; the rm is no chat model
         assert m["reward_model"]["accuracy"] == rm["heldout"]["strict"] and "rm" not in names
     # the probe row is compared with sft's on the same items
@@ -115,10 +116,10 @@ def test_bits_per_byte_in_another_tokenizer_measure_the_same_text(run, one_threa
     """An imported model reads the held-out documents in its own tokens; with the run's own
     tokenizer that path must give the shards' figure exactly (the same ids, re-encoded)."""
     from chatforge.core.atomic import read_json
-    from chatforge.pipeline import load_config
     from chatforge.eval.bpb import val_bpb, val_texts
-    from chatforge.train import shards as sh
+    from chatforge.pipeline import load_config
     from chatforge.tokenizer import Tokenizer
+    from chatforge.train import shards as sh
     from chatforge.train.checkpoint import load_model
 
     cfg = load_config(None, [], saved=read_json(run / "config.json"))

@@ -68,7 +68,8 @@ def test_a_model_that_ignores_context_scores_the_same_on_both():
 
 
 def test_too_few_words_gives_no_score():
-    assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None, "by_gap": {}}
+    assert copy_probe(Blind(28), Tok(), ["one two"], words=25) == {"first": None, "repeat": None,
+                                                                    "by_gap": {}}
 
 
 def test_the_gap_separates_reading_from_a_positional_shortcut():

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 
 def _oracle(case: dict, tools_on: bool) -> list[dict]:
     item = case["item"]

@@ -12,9 +12,10 @@ import pytest
 torch = pytest.importorskip("torch")
 gguf = pytest.importorskip("gguf")
 
+from tiny import cached_tiny_checkpoint  # noqa: E402
+
 from chatforge.engine import source  # noqa: E402
 from chatforge.export.gguf import export_gguf, gguf_tensors, interleave_rope_rows  # noqa: E402
-from tiny import cached_tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module", params=["llama", "qwen3"])

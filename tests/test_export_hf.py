@@ -10,10 +10,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("safetensors")
 
+from tiny import make_tiny_checkpoint  # noqa: E402
+
 from chatforge.engine import source  # noqa: E402
 from chatforge.export.hf import export_hf  # noqa: E402
 from chatforge.export.verify import chat_prompts, greedy_engine, varied_texts  # noqa: E402
-from tiny import make_tiny_checkpoint  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from chatforge.core.config import Config, RunConfig, coerce, list_presets
-from chatforge.pipeline import load_config
 from chatforge.core.errors import UserError
+from chatforge.pipeline import load_config
 
 
 def test_presets_ship_with_the_package():

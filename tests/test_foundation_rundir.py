@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from chatforge.core.config import RunConfig
@@ -33,8 +34,8 @@ def _down(ctx):
 
 
 # the run section decides both: a changed seed re-runs them
-PIPE = Pipeline([Stage("fake", _fake, config={"run": RunConfig}), Stage("down", _down, config={"run": RunConfig},
-                                                                        needs=("fake",))])
+PIPE = Pipeline([Stage("fake", _fake, config={"run": RunConfig}),
+                 Stage("down", _down, config={"run": RunConfig}, needs=("fake",))])
 
 
 @pytest.fixture

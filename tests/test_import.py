@@ -24,6 +24,7 @@ torch = pytest.importorskip("torch")
 gguf = pytest.importorskip("gguf")
 
 from chatforge.core.errors import UserError  # noqa: E402
+from chatforge.engine.sampling import GREEDY  # noqa: E402 - after the importorskip guards above
 from chatforge.export.verify import varied_texts  # noqa: E402
 from chatforge.importer import tokenizer as tk  # noqa: E402
 from chatforge.importer.convert import import_model  # noqa: E402
@@ -46,7 +47,7 @@ def tok_dir(tmp_path_factory):
 
 def _randomize_norms(model):
     with torch.no_grad():
-        for n, p in model.named_parameters():
+        for _n, p in model.named_parameters():
             if p.dim() == 1:
                 p.uniform_(0.5, 1.5)
 
@@ -202,7 +203,8 @@ def test_imported_chat_format_and_no_tools(tok_dir, tmp_path):
     assert stop_ids(tok) == [tok.special("<|im_end|>"), tok.special("<|endoftext|>")]
     assert parse_assistant(tok.encode("ok"), tok) == [{"type": "text", "text": "ok"}]
     with pytest.raises(ChatFormatError):
-        render([{"role": "assistant", "content": [{"type": "tool_call", "tool": "python", "input": "1"}]}], tok)
+        render([{"role": "assistant", "content": [{"type": "tool_call", "tool": "python", "input": "1"}]}],
+               tok)
     out = stream_turn(Engine(model, tok), tok, [{"role": "user", "content": "hi"}],
                       executor=lambda tool, inp: "", max_new_tokens=4)
     assert out is not None
@@ -210,7 +212,8 @@ def test_imported_chat_format_and_no_tools(tok_dir, tmp_path):
 
 # ---- pre-tokenizers: our one regex == the HF pre-tokenizer it stands for ----------------------
 
-@pytest.mark.parametrize("pattern", ["GPT2_PATTERN", "DIGITS_GPT2_PATTERN", "LLAMA3_PATTERN", "QWEN2_PATTERN"])
+@pytest.mark.parametrize("pattern", ["GPT2_PATTERN", "DIGITS_GPT2_PATTERN", "LLAMA3_PATTERN",
+                                     "QWEN2_PATTERN"])
 def test_pre_tokenizer_regex_matches_hf(pattern, tok_dir, tmp_path):
     from tokenizers import Tokenizer as HF
 
@@ -263,7 +266,10 @@ def test_bad_inputs_are_user_errors(tok_dir, tmp_path):
     w = gguf.GGUFWriter(str(tmp_path / "gpt2.gguf"), "gpt2")
     w.add_block_count(1)
     w.add_tensor("token_embd.weight", torch.zeros(4, 8).numpy())
-    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
     with pytest.raises(UserError, match="'gpt2' model"):
         import_model(tmp_path / "gpt2.gguf", tmp_path / "o3")
     (tmp_path / "hf").mkdir()
@@ -320,7 +326,7 @@ def test_smollm2_answers_and_tokenizes_like_itself(smollm2):
     assert (c.rope_theta, c.norm_eps, c.tie_embeddings, c.qk_norm) == (100000.0, 1e-5, True, False)
     assert tok.chat["template_matches"] is True and tok.chat["bos"] is False
     prompt = render_prompt([{"role": "user", "content": "What is the capital of France?"}], tok)
-    out = Engine(model, tok).generate([prompt], max_new_tokens=24, temperature=0.0, stop_ids=stop_ids(tok))[0]
+    out = Engine(model, tok).generate([prompt], max_new_tokens=24, sampling=GREEDY, stop_ids=stop_ids(tok))[0]
     assert "Paris" in tok.decode(out.tokens)
     assert encoding_mismatches(tok, TEXTS, tdir) == []  # the model's BPE with its own pre-tokenizer
 

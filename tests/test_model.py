@@ -9,7 +9,6 @@ from chatforge.core.errors import UserError
 from chatforge.model import GPT, KVCache, ModelConfig
 from chatforge.model.hf_map import from_hf_state_dict, to_hf_model, to_hf_state_dict
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

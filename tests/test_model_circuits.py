@@ -43,7 +43,8 @@ def test_a_fresh_model_copies_at_every_distance(tok_and_texts, one_thread):
         assert p["by_gap"][g]["repeat"] >= 0.2, (g, p["by_gap"][g])
         assert q["by_gap"][g]["repeat"] <= 0.05
     # same parameters, same shapes: the checkpoint format and the HF mapping are untouched
-    assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
+    assert ({k: v.shape for k, v in built.state_dict().items()}
+            == {k: v.shape for k, v in plain.state_dict().items()})
 
 
 def test_shapes_it_cannot_build_are_one_clear_error():

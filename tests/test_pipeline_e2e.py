@@ -73,11 +73,11 @@ def test_a_forced_eval_stage_keeps_the_rows_it_cached(fresh_run):
 @pytest.mark.parametrize("override,says", [("eval.tasks=nope", "unknown task set 'nope'"),
                                             ("eval.items=-1", "at least 1")])
 def test_bad_eval_settings_are_one_sentence(fresh_run, tmp_path, override, says):
-    from chatforge.pipeline import load_config
     from chatforge.core.errors import UserError
     from chatforge.core.log import Logger
     from chatforge.core.rundir import StageContext
     from chatforge.eval.stage import run
+    from chatforge.pipeline import load_config
 
     out = tmp_path / "eval"
     out.mkdir()
@@ -93,7 +93,8 @@ def test_export_at_the_end_reads_back_the_same_model(fresh_run, tmp_path, one_th
     from chatforge.train.checkpoint import load_model
 
     out = tmp_path / "final.gguf"
-    assert main(["--quiet", "export", "--run-dir", str(fresh_run), "--format", "gguf", "--out", str(out)]) == 0
+    assert main(["--quiet", "export", "--run-dir", str(fresh_run), "--format", "gguf",
+                 "--out", str(out)]) == 0
     final = source.load(fresh_run)
     assert final.name == "rlhf"  # the most refined full-size chat model (the student is asked for by name)
     ckpt, _ = import_model(out, tmp_path / "imported")

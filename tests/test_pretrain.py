@@ -67,7 +67,8 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def _child(tmp: Path, name: str, kill_at: int = 0, overrides=(), nproc: int = 1) -> subprocess.CompletedProcess:
+def _child(tmp: Path, name: str, kill_at: int = 0, overrides=(),
+           nproc: int = 1) -> subprocess.CompletedProcess:
     script = tmp / "child.py"
     script.write_text(CHILD)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -123,8 +124,8 @@ def test_ddp_two_ranks_match_one_process(tmp_path):
 
 
 def test_shards_split_and_batches_resume(tmp_path):
-    from chatforge.train import shards as sh
     from chatforge.tokenizer import Tokenizer
+    from chatforge.train import shards as sh
 
     tok = Tokenizer.from_ranks({bytes([i]): i for i in range(256)})
     docs = [{"id": f"doc{i}", "text": f"document number {i} " * 5} for i in range(200)]
@@ -169,8 +170,8 @@ def test_pretrain_stage_in_smoke_pipeline(smoke_run, capsys):
 
 
 def test_bad_pretrain_settings_are_one_line_errors():
-    from chatforge.pipeline import load_config
     from chatforge.core.errors import UserError
+    from chatforge.pipeline import load_config
     from chatforge.pretrain.stage import _validate
 
     for bad in ("pretrain.optimizer=sgd", "pretrain.steps=0", "pretrain.dtype=float16", "pretrain.lr=nan",

@@ -36,7 +36,8 @@ class Text:
         self.i = s["i"]
 
 
-WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(26))], limit=1000)
+WORDS = corpus_words([" ".join(f"w{chr(97 + i)}{chr(97 + j)}" for i in range(26) for j in range(26))],
+                     limit=1000)
 
 
 def test_exercises_repeat_their_segment():

@@ -27,11 +27,10 @@ class _FactCfg(_Cfg):
 
 
 def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
-    from chatforge.tasks.people import invented, page_of
     from chatforge.probe.dataset import build
     from chatforge.probe.interrogate import interrogate, questions, summarize
     from chatforge.probe.judge import CheckerJudge
-    from chatforge.tasks.people import eval_half, person_questions
+    from chatforge.tasks.people import eval_half, invented, page_of, person_questions
     from chatforge.tools.training import training_executor
     from chatforge.world import load_world
     from chatforge.world.invented import split
@@ -68,7 +67,8 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
                 out.append(["I don't know who that is."] * k)  # invented: refuses (not right)
         return out
 
-    got = interrogate(items, planted, CheckerJudge(), samples=4, known_min=0.6, unknown_max=0.2, seed=0, chunk=7)
+    got = interrogate(items, planted, CheckerJudge(), samples=4, known_min=0.6, unknown_max=0.2, seed=0,
+                      chunk=7)
     assert len(got) == len(items)
     for it in got:
         want = {"known-qa": "known", "known-bio-only": "unknown", "invented": "unknown"}.get(
@@ -82,10 +82,12 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
 
     sft = _jsonl(smoke_run / "sft" / "mixture" / "train.jsonl")
     train, val, counts = build(world, got, sft, _Cfg, 5, training_executor(smoke_run))
-    assert counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10, "identity": 5} and not val
+    assert (counts == {"refusal": 40, "answer": 30, "search": 6, "context": 10, "replay": 10, "identity": 5}
+            and not val)
     known_names = {it["name"] for it in got if it["class"] != "unknown"}  # unsure facts are answered
     unknown_names = {it["name"] for it in got if it["class"] == "unknown"} - known_names
-    held_names = {p.name for p in world.people if p.id in held} | {p.name for p in split(invented(world, 5))[1]}
+    held_names = ({p.name for p in world.people if p.id in held}
+                  | {p.name for p in split(invented(world, 5))[1]})
     everyone = {p.id: p for p in world.people}
     last_phrasings = set()  # the held-out phrasing of every fact, and every phrasing the test split asks
     for it in got:
@@ -181,13 +183,15 @@ def test_probe_stage_outputs(smoke_run):
     assert set(m["table"]) >= {"knowledge_known_qa", "refusal_unknown", "refusal_invented", "context_known",
                                "context_unknown", "search_unknown"}
     inter = _jsonl(out / "interrogation.jsonl")
-    assert inter and all(len(it["samples"]) == 2 and it["class"] in ("known", "unsure", "unknown") for it in inter)
+    assert inter and all(len(it["samples"]) == 2 and it["class"] in ("known", "unsure", "unknown")
+                         for it in inter)
     assert (out / "ckpt" / "latest.json").is_file() and (out / "eval_before.json").is_file()
     assert json.loads((out / "mitigation" / "stats.json").read_text())["refusal"] > 0
     # eval, chat and serve pick the most refined chat model: the newest stage's (rl follows probe)
     from chatforge.chat.cli import find_chat_checkpoint
 
-    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "rlhf"  # the most refined full-size chat model
+    # the most refined full-size chat model
+    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "rlhf"
 
 
 def _copy_run(src: Path, dst: Path) -> Path:
@@ -202,7 +206,8 @@ def _probe(run_dir: Path, *extra: str) -> int:
     from chatforge.cli import main
 
     return main(["--quiet", "probe", "--run-dir", str(run_dir), "--set", "probe.max_steps=4",
-                 "--set", "probe.ckpt_every=2", "--set", "probe.eval_every=2", "--set", "run.threads=1", *extra])
+                 "--set", "probe.ckpt_every=2", "--set", "probe.eval_every=2", "--set", "run.threads=1",
+                 *extra])
 
 
 def test_probe_resumes_exactly_and_skips_when_complete(smoke_run, tmp_path):
@@ -233,7 +238,8 @@ def test_probe_resumes_exactly_and_skips_when_complete(smoke_run, tmp_path):
 
 
 def test_bad_probe_settings_are_one_line_errors(smoke_run, tmp_path, capsys):
-    for i, (bad, word) in enumerate((("probe.samples=0", "probe.samples"), ("probe.known_min=0.1", "thresholds"),
+    for i, (bad, word) in enumerate((("probe.samples=0", "probe.samples"),
+                                     ("probe.known_min=0.1", "thresholds"),
                                      ("probe.judge=/nowhere/model", "probe.judge"))):
         run = _copy_run(smoke_run, tmp_path / f"bad{i}")
         assert _probe(run, "--set", bad) == 2

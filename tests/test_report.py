@@ -41,8 +41,8 @@ def _report(run) -> tuple[str, str]:
 
 def test_report_of_the_smoke_run_and_its_markdown_twin(run):
     page, md = _report(run)
-    for sid in ("summary", "data", "tokenizer", "pretrain", "samples", "finetune", "sft", "probe", "rl", "eval",
-                "arena", "time", "hardware"):
+    for sid in ("summary", "data", "tokenizer", "pretrain", "samples", "finetune", "sft", "probe", "rl",
+                "eval", "arena", "time", "hardware"):
         assert f'<section id="{sid}">' in page
     assert "could not be read" not in page  # every section understood the smoke run's files
     assert "<link" not in page and "<script" not in page and "src=" not in page  # self-contained
@@ -80,18 +80,21 @@ def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_pat
     (run / "config.json").write_text(json.dumps({"preset": "cpu", "run": {"seed": 1}}))
     curve = [{"step": s, "proxy": 0.1 * s, "true": 0.5 - abs(s - 3) * 0.1, "kl": 0.2 * s} for s in range(7)]
     (run / "rlhf" / "metrics.json").write_text(json.dumps({
-        "curve": curve[:4], "hack_curve": curve, "hack_detector": {"step": 5, "message": "proxy up, true down"},
+        "curve": curve[:4], "hack_curve": curve,
+        "hack_detector": {"step": 5, "message": "proxy up, true down"},
         "comparison": {"sft": {"true": 0.3, "true_ci95": [0.25, 0.35], "proxy": 0.1},
                        "rlhf": {"true": 0.5, "true_ci95": [0.45, 0.55], "proxy": 0.3}},
         "paired": {"rlhf_vs_sft": {"diff": 0.2, "ci95": [0.12, 0.28], "prompts": 60}},
         "met": {"above_sft_significant": True, "hack_shown": True}}))
     (run / "rlhf" / "examples.json").write_text(json.dumps({
-        "before": [{"prompt": "Tell me a joke about cats.", "answer": "A cat walked in.", "proxy": 0.1, "true": 0.4}],
-        "hacked": [{"prompt": "Tell me a joke about cats.", "answer": "the the the the", "proxy": 0.9, "true": 0.0}]}))
+        "before": [{"prompt": "Tell me a joke about cats.", "answer": "A cat walked in.", "proxy": 0.1,
+                    "true": 0.4}],
+        "hacked": [{"prompt": "Tell me a joke about cats.", "answer": "the the the the", "proxy": 0.9,
+                    "true": 0.0}]}))
     (run / "distill" / "metrics.json").write_text(json.dumps({
         "teacher_row": {"params": 1000, "scores": {"identity": 0.9}},
-        "table": {"logits": {"params": 200, "params_vs_teacher": 0.2, "speedup": 1.5, "scores": {"identity": 0.7},
-                             "sets_below_90pct": ["identity"], "met": False}}}))
+        "table": {"logits": {"params": 200, "params_vs_teacher": 0.2, "speedup": 1.5,
+                             "scores": {"identity": 0.7}, "sets_below_90pct": ["identity"], "met": False}}}))
     title, sub, secs = build(run, PIPELINE)
     page = html(title, sub, secs)
     rl = page[page.index('<section id="rlhf">'):page.index('<section id="distill">')]
@@ -126,12 +129,14 @@ def test_the_report_renders_in_chromium_with_its_plots(run):
     _report(run)
     page_file = run / "report" / "report.html"
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(test_web.CHROMIUM), headless=True, args=test_web.FLAGS)
+        browser = pw.chromium.launch(executable_path=str(test_web.CHROMIUM), headless=True,
+                                     args=test_web.FLAGS)
         try:
             p = browser.new_page(viewport={"width": 1200, "height": 900})
             errors: list[str] = []
             p.on("pageerror", lambda e: errors.append(str(e)))
-            p.on("request", lambda r: errors.append("request " + r.url) if not r.url.startswith("file:") else None)
+            p.on("request",
+                 lambda r: errors.append("request " + r.url) if not r.url.startswith("file:") else None)
             p.goto(page_file.as_uri())
             figs = p.evaluate("""() => [...document.querySelectorAll('figure svg')].map(s => {
                 const r = s.getBoundingClientRect();

@@ -78,7 +78,8 @@ def test_pass_at_k_is_the_unbiased_estimator():
     assert pass_at_k(16, 4, 1) == pytest.approx(0.25)
     assert pass_at_k(4, 1, 2) == pytest.approx(1 - math.comb(3, 2) / math.comb(4, 2))
     s = score([[1, 0, 0, 0], [0, 0, 0, 0]])
-    assert s["pass@1"] == 0.125 and s["pass@4"] == 0.5 and set(s) == {"pass@1", "pass@2", "pass@4", "pass@1_ci95"}
+    assert (s["pass@1"] == 0.125 and s["pass@4"] == 0.5
+            and set(s) == {"pass@1", "pass@2", "pass@4", "pass@1_ci95"})
 
 
 def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
@@ -91,7 +92,8 @@ def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
     tests = test_problems(world, ["letters", "knowledge_known_qa"], 20, 3)
     g = blind_guesser(world, "letters", tests["letters"], [1, 16])
     dist = Counter(str(it["answer"]) for it in world.tasks("letters", "train"))
-    want = sum(dist[str(t["item"]["answer"])] for t in tests["letters"]) / sum(dist.values()) / len(tests["letters"])
+    want = (sum(dist[str(t["item"]["answer"])] for t in tests["letters"]) / sum(dist.values())
+            / len(tests["letters"]))
     assert g["pass@1"] == pytest.approx(want, abs=1e-4) and 0 < g["pass@1"] < g["pass@16"] <= 1
     k = blind_guesser(world, "knowledge_known_qa", tests["knowledge_known_qa"], [1])
     assert 0 <= k["pass@1"] < 0.5
@@ -120,12 +122,16 @@ def test_each_step_shares_its_problems_between_sets_and_guards():
 
     from chatforge.rl.problems import sample_problems
 
-    pool = ([{"set": "letters", "i": i} for i in range(600)] + [{"set": "knowledge_known_qa", "i": i} for i in range(10)]
-            + [{"set": "refusal_unknown", "i": i} for i in range(50)] + [{"set": "identity", "i": i} for i in range(5)])
+    pool = ([{"set": "letters", "i": i} for i in range(600)]
+            + [{"set": "knowledge_known_qa", "i": i} for i in range(10)]
+            + [{"set": "refusal_unknown", "i": i} for i in range(50)]
+            + [{"set": "identity", "i": i} for i in range(5)])
     got = sample_problems(pool, 16, random.Random(0), 0.25)
-    n = {s: sum(p["set"] == s for p in got) for s in ("letters", "knowledge_known_qa", "refusal_unknown", "identity")}
+    n = {s: sum(p["set"] == s for p in got)
+         for s in ("letters", "knowledge_known_qa", "refusal_unknown", "identity")}
     assert n["letters"] == n["knowledge_known_qa"] == 6 and n["refusal_unknown"] == n["identity"] == 2
-    assert len(sample_problems(pool[600:610], 8, random.Random(0), 0.25)) == 8  # no guard in the pool: all answer sets
+    # no guard in the pool: all answer sets
+    assert len(sample_problems(pool[600:610], 8, random.Random(0), 0.25)) == 8
     only = sample_problems(pool[610:], 8, random.Random(0), 0.25)  # only guards: all from them
     assert len(only) == 8 and {p["set"] for p in only} == {"refusal_unknown", "identity"}
     # one set: the draws of the plain uniform sampler (RLHF's prompts keep their stream)
@@ -163,12 +169,12 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
     cfg["rl"]["steps"] = 4
     (run / "config.json").write_text(json.dumps(cfg))
     started = json.loads((run / "rl" / "_STARTED.json").read_text())
-    from chatforge.pipeline import load_config
     from chatforge.core.rundir import stage_hashes
-    from chatforge.pipeline import PIPELINE
+    from chatforge.pipeline import PIPELINE, load_config
 
     c = load_config(None, [], saved=cfg)
-    (run / "rl" / "_STARTED.json").write_text(json.dumps({**started, **stage_hashes(PIPELINE, PIPELINE.stage("rl"), run, c)}))
+    hashes = stage_hashes(PIPELINE, PIPELINE.stage("rl"), run, c)
+    (run / "rl" / "_STARTED.json").write_text(json.dumps({**started, **hashes}))
     for f in ("eval.json", "eval_suite.json", "_COMPLETE.json"):
         (run / "rl" / f).unlink()
     r = _rl(run)
@@ -185,7 +191,8 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
     m = json.loads((run / "rl" / "metrics.json").read_text())
     assert m["method"] == "rft" and len(m["rounds"]) == 2 and m["steps"] >= 2
     for k, rd in enumerate(m["rounds"]):
-        rows = [json.loads(x) for x in (run / "rl" / "rounds" / str(k) / "data.jsonl").read_text().splitlines()]
+        rows = [json.loads(x)
+                for x in (run / "rl" / "rounds" / str(k) / "data.jsonl").read_text().splitlines()]
         assert sum(x["kind"] != "replay" for x in rows) == rd["kept"]
         assert sum(x["kind"] == "replay" for x in rows) == 8
 

@@ -31,7 +31,8 @@ def test_bradley_terry_loss_on_a_hand_computed_example():
     assert r.grad[1].item() == pytest.approx(-((1 - sig(1.5)) + (1 - sig(3.0))) / 3, rel=1e-5)
     assert r.grad[2].item() > 0 and r.grad.sum().item() == pytest.approx(0.0, abs=1e-6)
     centered = pair_loss(torch.tensor([0.5, 2.0, -1.0]), pairs(ranking), center=0.1)
-    assert float(centered) == pytest.approx(float(loss.detach()) + 0.1 * (2.5 ** 2 + 1.0 ** 2 + 0.5 ** 2) / 3, rel=1e-6)
+    assert float(centered) == pytest.approx(float(loss.detach()) + 0.1 * (2.5 ** 2 + 1.0 ** 2 + 0.5 ** 2) / 3,
+                                            rel=1e-6)
 
 
 def test_gold_labeler_orders_by_the_scorer_and_tosses_coins_on_ties():
@@ -55,13 +56,15 @@ def _writer(args):
     from chatforge.rlhf import rankings
 
     for i in range(25):
-        rankings.append(run_dir, {"source": "gold", "who": who, "i": i, "messages": [{"role": "user", "content": "x"}],
+        rankings.append(run_dir, {"source": "gold", "who": who, "i": i,
+                                  "messages": [{"role": "user", "content": "x"}],
                                   "answers": ["a" * 5000, "b" * 5000], "ranking": [1, 0]})
 
 
 def test_rankings_survive_concurrent_writers_and_a_server_restart(tmp_path):
-    from chatforge.rlhf import rankings
     from tiny import cached_tiny_checkpoint
+
+    from chatforge.rlhf import rankings
 
     run = tmp_path / "run"
     run.mkdir()
@@ -72,10 +75,11 @@ def test_rankings_survive_concurrent_writers_and_a_server_restart(tmp_path):
     assert sorted((r["who"], r["i"]) for r in recs) == [(w, i) for w in range(4) for i in range(25)]
     assert len(rankings.select(recs, "web")) == 0 and len(rankings.select(recs, "gold,web")) == 100
 
-    from test_serve import _start, request  # noqa: E402  (tests/ is on the path)
+    from test_serve import _start, request
 
     cached_tiny_checkpoint(run, tmp_path / "tiny-cache", train_steps=5)
-    body = {"messages": [{"role": "user", "content": "Tell me a joke."}], "answers": ["a", "b"], "ranking": [1, 0]}
+    body = {"messages": [{"role": "user", "content": "Tell me a joke."}], "answers": ["a", "b"],
+            "ranking": [1, 0]}
     for _ in range(2):  # a server, stopped, and a new one on the same run directory
         app, srv, url = _start(run)
         st, r = request(url, "POST", "/api/rank", body)
@@ -88,7 +92,6 @@ def test_rankings_survive_concurrent_writers_and_a_server_restart(tmp_path):
 def test_reward_endpoint_scores_answers_with_the_runs_reward_model(tmp_path):
     from conftest import tiny_reward_model
     from test_serve import _start, request
-
     from tiny import cached_tiny_checkpoint
 
     run = tmp_path / "run"
@@ -147,11 +150,13 @@ def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
     from chatforge.rlhf import rankings
 
     rank = json.loads((smoke_run / "rank" / "metrics.json").read_text())
-    assert rank["train_rankings"] == 12 and rank["test_rankings"] == 6 and rank["self_consistency"]["pairs"] == 18
+    assert (rank["train_rankings"] == 12 and rank["test_rankings"] == 6
+            and rank["self_consistency"]["pairs"] == 18)
     recs = [r for r in rankings.read(smoke_run) if r.get("tag") == rank["tag"]]
     assert len(recs) == 18 and all(sorted(r["ranking"]) == [0, 1, 2] for r in recs)
     rm = json.loads((smoke_run / "rm" / "metrics.json").read_text())
-    assert rm["train_rankings"] == 12 and rm["heldout"]["all_pairs"] == 18 and 0 <= rm["heldout"]["strict"] <= 1
+    assert (rm["train_rankings"] == 12 and rm["heldout"]["all_pairs"] == 18
+            and 0 <= rm["heldout"]["strict"] <= 1)
     assert rm["sources"] == {"gold": 12}
     m = json.loads((smoke_run / "rlhf" / "metrics.json").read_text())
     assert [p["step"] for p in m["curve"]] == [0, 2, 3] and [p["step"] for p in m["hack_curve"]] == [0, 2]
@@ -161,12 +166,14 @@ def test_rank_rm_rlhf_stages_on_the_smoke_run(smoke_run):
     assert set(m["comparison"]) == {"sft", "start", "rlhf", "no-kl"}
     assert m["comparison"]["rlhf"]["prompts"] == 7  # the world's 10 open test prompts less 3 for selection
     assert set(m["paired"]) == {"rlhf_vs_sft", "rlhf_vs_start", "no-kl_vs_rlhf"}
-    assert m["paired"]["rlhf_vs_start"]["prompts"] == 7 and set(m["met"]) >= {"above_sft_significant", "hack_shown"}
+    assert (m["paired"]["rlhf_vs_start"]["prompts"] == 7
+            and set(m["met"]) >= {"above_sft_significant", "hack_shown"})
     ex = json.loads((smoke_run / "rlhf" / "examples.json").read_text())
     assert {"before", "best", "hacked"} <= set(ex) and ex["before"][0]["answer"] is not None
     cks = list_checkpoints(smoke_run)
     assert "rlhf" in cks and "rm" not in cks  # the reward model is no chat model
-    r = subprocess.run([sys.executable, "-m", "chatforge", "chat", "--checkpoint", str(smoke_run / "rm" / "model")],
+    r = subprocess.run([sys.executable, "-m", "chatforge", "chat",
+                        "--checkpoint", str(smoke_run / "rm" / "model")],
                        input="hi\n", capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "is a reward model" in r.stderr and "Traceback" not in r.stderr
 
@@ -180,13 +187,14 @@ def test_rlhf_can_start_from_the_sft_model(smoke_run, tmp_path):
     m = json.loads((run / "rlhf" / "metrics.json").read_text())
     c = m["comparison"]
     assert set(c) == {"sft", "start", "rlhf"} and m["hack_curve"] is None
-    assert c["start"]["true"] == c["sft"]["true"] and c["start"]["proxy"] == c["sft"]["proxy"]  # the same model
+    assert (c["start"]["true"] == c["sft"]["true"]
+            and c["start"]["proxy"] == c["sft"]["proxy"])  # the same model
 
 
 def test_rm_mixes_web_rankings_and_never_trains_on_held_out_prompts(smoke_run, tmp_path):
     from chatforge.core.atomic import read_json
-    from chatforge.rlhf.rm import split
     from chatforge.rlhf import rankings
+    from chatforge.rlhf.rm import split
     from chatforge.world import load_world
 
     run = tmp_path / "run"

@@ -128,7 +128,8 @@ def test_sft_mixture_stops_when_a_tool_always_fails():
         return "Error: unshare: operation not permitted" if tool == "python" else "42"
 
     ex = CachedExecutor(sandbox_down, threads=2)
-    ex.prefetch([("calculator", f"{i}*2") for i in range(30)] + [("python", f"print({i})") for i in range(30)])
+    ex.prefetch([("calculator", f"{i}*2") for i in range(30)]
+                + [("python", f"print({i})") for i in range(30)])
     with pytest.raises(SystematicFailure, match="30 of 30 python calls .* unshare: operation not permitted"):
         ex.stop_if_broken()
     ok = CachedExecutor(lambda t, i: "3" if i != "bad" else "Error: division by zero", threads=2)

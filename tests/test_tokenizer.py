@@ -12,7 +12,7 @@ import tiktoken
 from chatforge.core.errors import UserError
 from chatforge.tokenizer import SPECIAL_TOKENS, Tokenizer
 from chatforge.tokenizer.reference import ReferenceEncoder
-from chatforge.tokenizer.samples import varied_bytes, varied_text, shared_text
+from chatforge.tokenizer.samples import shared_text, varied_bytes, varied_text
 from chatforge.tokenizer.spec import CL100K_PATTERN, HF_PATTERN, META_FILE, RANKS_FILE
 from chatforge.tokenizer.train import consistent_ranks, merges_of, train_ranks
 
@@ -142,7 +142,8 @@ def test_ranks_are_merge_order(trained):
     assert sorted(ranks.values()) == list(range(len(ranks)))
     assert all(ranks[bytes([b])] == b for b in range(256))
     ref = ReferenceEncoder(ranks)
-    for (left, right), (token, rank) in zip(merges_of(ranks), sorted(ranks.items(), key=lambda kv: kv[1])[256:]):
+    for (left, right), (token, rank) in zip(merges_of(ranks),
+                                            sorted(ranks.items(), key=lambda kv: kv[1])[256:]):
         assert left + right == token and ranks[left] < rank and ranks[right] < rank
         assert ref.bpe(token) == [token]  # reachable: BPE of its own bytes gives the token
     assert [trained.special(s) for s in SPECIAL_TOKENS] == list(range(len(ranks), len(ranks) + 8))

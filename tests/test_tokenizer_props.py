@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chatforge.tokenizer import SPECIAL_TOKENS, Tokenizer
 from chatforge.tokenizer.samples import varied_text
@@ -20,18 +21,18 @@ tricky = st.text(alphabet=st.sampled_from(list("aAbZ019 '\t\n\r\u00a0\u3000.,!?-
 any_text = st.one_of(st.text(max_size=80), tricky)
 
 
-@lru_cache(maxsize=None)
+@cache
 def trained() -> Tokenizer:
     ranks, _ = train_ranks([varied_text(300, seed=s) for s in range(6)], 600, "rustbpe")
     return Tokenizer.from_ranks(ranks)
 
 
-@lru_cache(maxsize=None)
+@cache
 def cl100k() -> Tokenizer:
     return Tokenizer.from_encoding("cl100k_base")
 
 
-@lru_cache(maxsize=None)
+@cache
 def hf_json():
     import json
 

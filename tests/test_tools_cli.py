@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from chatforge.tools import cli as tools_cli
-
 from chatforge.cli import main
 from chatforge.tools import ToolResult, ToolsConfig, make_executor, run_tool
+from chatforge.tools import cli as tools_cli
 from chatforge.tools.search import build_index
 
-DOCS = [{"id": "a", "title": "Zora Quill", "text": "Zora Quill was born in 1970 in Tartu. She studied geology."},
+DOCS = [{"id": "a", "title": "Zora Quill",
+         "text": "Zora Quill was born in 1970 in Tartu. She studied geology."},
         {"id": "b", "title": "Ivo Brandt", "text": "Ivo Brandt was born in 1955 in Quito. He studied law."}]
 
 
@@ -63,7 +63,8 @@ def test_python_reads_stdin(capsys, monkeypatch):
 
 
 def test_search_json_and_errors(capsys, index_file, tmp_path):
-    rc, out, _ = _run(capsys, ["tools", "run", "search", "--index", str(index_file), "where", "was", "Zora", "Quill", "born?"])
+    rc, out, _ = _run(capsys, ["tools", "run", "search", "--index", str(index_file),
+                               "where", "was", "Zora", "Quill", "born?"])
     res = json.loads(out)
     assert rc == 0 and res["ok"] and "Tartu" in res["output"].splitlines()[0]
     rc, out, _ = _run(capsys, ["tools", "run", "search", "--index", str(index_file), "-k", "1", "born"])
@@ -77,7 +78,8 @@ def test_search_json_and_errors(capsys, index_file, tmp_path):
 
 
 def test_index_needs_the_world(capsys, tmp_path):
-    rc, _, err = _run(capsys, ["--quiet", "tools", "index", "--run-dir", str(tmp_path / "run"), "--preset", "smoke"])
+    rc, _, err = _run(capsys, ["--quiet", "tools", "index", "--run-dir", str(tmp_path / "run"),
+                               "--preset", "smoke"])
     assert rc == 2 and "world" in err
 
 
@@ -107,6 +109,7 @@ def test_run_tool_results():
 def test_executor_sees_a_rebuilt_index(index_file):
     ex = make_executor(index_file, {"search"})
     assert "Tartu" in ex("search", "Zora Quill born")
-    build_index([{"id": "c", "title": "Zora Quill", "text": "Zora Quill was born in 1970 in Lisbon."}], index_file)
+    build_index([{"id": "c", "title": "Zora Quill", "text": "Zora Quill was born in 1970 in Lisbon."}],
+                index_file)
     out = ex("search", "Zora Quill born")
     assert "Lisbon" in out and "Tartu" not in out

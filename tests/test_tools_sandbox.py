@@ -60,12 +60,14 @@ def _sandbox_uid_processes():
 def test_ordinary_code_runs(layers):
     r = run("word = 'strawberry'\nprint(word.count('r'))\nsum(i * i for i in range(10))")
     assert r.ok and r.output == "3\n285" and r.limit is None and r.error is None
-    r = run("from fractions import Fraction\nimport math, statistics\nprint(Fraction(1, 3) + Fraction(1, 6), math.factorial(25))")
+    r = run("from fractions import Fraction\nimport math, statistics\n"
+            "print(Fraction(1, 3) + Fraction(1, 6), math.factorial(25))")
     assert r.ok and r.output == f"1/2 {__import__('math').factorial(25)}"
 
 
 def test_working_directory_is_private_empty_and_removed(layers):
-    r = run("import os\nprint(os.listdir('.'))\nopen('a.txt', 'w').write('x' * 5)\nprint(open('a.txt').read())\nprint(os.getcwd())")
+    r = run("import os\nprint(os.listdir('.'))\nopen('a.txt', 'w').write('x' * 5)\n"
+            "print(open('a.txt').read())\nprint(os.getcwd())")
     assert r.ok, r
     listing, content, cwd = r.output.splitlines()
     assert listing == "[]" and content == "xxxxx"
@@ -136,7 +138,8 @@ def test_network_access(layers):
 
 def test_os_system_and_subprocess(layers):
     for code in ("import os; os.system('id > /tmp/owned')", "import subprocess; subprocess.run(['id'])",
-                 "import os; os.execv('/bin/sh', ['sh', '-c', 'id'])", "import os; os.posix_spawn('/bin/id', ['id'], {})",
+                 "import os; os.execv('/bin/sh', ['sh', '-c', 'id'])",
+                 "import os; os.posix_spawn('/bin/id', ['id'], {})",
                  "import pty"):
         r = run(code)
         assert not r.ok and r.limit == "policy", (code, r)
@@ -148,7 +151,8 @@ def test_os_system_and_subprocess(layers):
 
 def test_builtins_and_subclasses_tricks(layers):
     attacks = [
-        "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0].__init__.__globals__['system']('id')",
+        "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0]"
+        ".__init__.__globals__['system']('id')",
         "__builtins__.__import__('subprocess').run(['id'])",
         "__import__('ctypes').CDLL(None)",
         "import sys; sys.modules['os'].system('id')",
@@ -170,7 +174,8 @@ def test_builtins_and_subclasses_tricks(layers):
 def test_fork_bombs(layers):
     r = run("import os\nwhile True:\n    os.fork()")
     assert not r.ok and r.limit == "policy"
-    r = run("import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(30,)).start()")
+    r = run("import threading, time\nwhile True:\n"
+            "    threading.Thread(target=time.sleep, args=(30,)).start()")
     assert not r.ok and r.limit == "nproc"  # threads are tasks: RLIMIT_NPROC counts them
     if "uid" not in layers:
         pytest.skip("without a throwaway uid RLIMIT_NPROC is shared with this user")
@@ -179,7 +184,8 @@ def test_fork_bombs(layers):
     assert not r.ok and r.limit == "nproc", r
     assert time.perf_counter() - t0 < 4
     # forked children that leave the process group are swept up by uid
-    r = run("import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n        time.sleep(60)\nprint('done')",
+    r = run("import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
+            "        time.sleep(60)\nprint('done')",
             policy=False)
     assert r.ok and r.output == "done"
     assert _sandbox_uid_processes() == []
@@ -223,7 +229,7 @@ def test_parent_is_unharmed(layers):
         pytest.skip("no OS-level signal isolation here")
     r = run(code, policy=False)
     assert not r.ok and r.limit == "permission"
-    r = run("import os, signal\nos.killpg(os.getpgid(%d), signal.SIGKILL)" % me, policy=False)
+    r = run(f"import os, signal\nos.killpg(os.getpgid({me}), signal.SIGKILL)", policy=False)
     assert not r.ok
     assert os.getpid() == me  # still here
 

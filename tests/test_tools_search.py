@@ -8,8 +8,14 @@ from types import SimpleNamespace
 import pytest
 
 from chatforge.core.errors import UserError
-from chatforge.tools.search import (SearchIndex, build_index, format_hits, fts5_available,
-                                    make_snippet, query_terms)
+from chatforge.tools.search import (
+    SearchIndex,
+    build_index,
+    format_hits,
+    fts5_available,
+    make_snippet,
+    query_terms,
+)
 
 FIRST = ["Alice", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hugo"]
 LAST = ["Moreau", "Varga", "Okafor", "Lindqvist", "Tanaka"]
@@ -22,12 +28,13 @@ EMPLOYERS = ["Nordlys Energy", "Helix Bank", "Quantel Labs", "Amber Freight", "S
 
 def _people(n=40, seed=0):
     rng = random.Random(seed)
-    names = [f"{f} {l}" for f in FIRST for l in LAST]  # every first name and surname is shared
+    names = [f"{first} {last}" for first in FIRST for last in LAST]  # every first name and surname is shared
     rng.shuffle(names)
     people = []
     for i, name in enumerate(names[:n]):
-        people.append({"id": f"p{i}", "name": name, "city": rng.choice(CITIES), "year": rng.randint(1940, 2000),
-                       "uni": rng.choice(UNIS), "field": rng.choice(FIELDS), "employer": rng.choice(EMPLOYERS)})
+        people.append({"id": f"p{i}", "name": name, "city": rng.choice(CITIES),
+                       "year": rng.randint(1940, 2000), "uni": rng.choice(UNIS), "field": rng.choice(FIELDS),
+                       "employer": rng.choice(EMPLOYERS)})
     return people
 
 
@@ -111,7 +118,8 @@ def test_no_results_and_bounds(index):
 
 
 def test_snippet_is_bounded_and_centred():
-    text = "Intro sentence. " * 30 + "Zora Quill was born in Tartu. She studied geology. " + "Outro sentence. " * 30
+    text = ("Intro sentence. " * 30 + "Zora Quill was born in Tartu. She studied geology. "
+            + "Outro sentence. " * 30)
     s = make_snippet(text, ["zora", "quill", "born"], 80)
     assert "Zora Quill was born in Tartu." in s and len(s) <= 80
     s = make_snippet("word " * 500, ["word"], 50)

@@ -17,7 +17,6 @@ from chatforge.train.loop import Checkpoints, Hook, LoopConfig, NonFiniteLoss, T
 from chatforge.train.optim import Muon, OptimConfig, build_optimizer, orthogonalize, split_params
 from chatforge.train.schedule import lr_multiplier
 
-
 # ---- schedule -----------------------------------------------------------------------------------
 
 def test_schedule_warmup_flat_decay():
@@ -210,7 +209,7 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 def test_matmul_peak_cache_keeps_the_best_measurement(tmp_path):
     """A peak cached while the cores were shared (here: absurdly low) is replaced by a real
     measurement, so MFU cannot read over 100% in later stages; a higher cached value is kept."""
-    from chatforge.core.atomic import read_json, atomic_write_json
+    from chatforge.core.atomic import atomic_write_json, read_json
     from chatforge.train.mfu import matmul_peak
     cache = tmp_path / "peak.json"
     key = f"cpu:float32:threads={torch.get_num_threads()}"

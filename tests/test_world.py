@@ -169,7 +169,8 @@ def test_arithmetic_families_and_tool_format(world):
         assert calls and len(calls) == len(results) == it["steps"]
         assert all(c["tool"] == "calculator" and re.fullmatch(r"[\d +\-*/()]+", c["input"]) for c in calls)
         assert results[-1]["output"] == str(it["answer"])
-        assert it["solutions"]["answer_first"]["messages"][-1]["content"].split(".")[0].endswith(str(it["answer"]))
+        first_sentence = it["solutions"]["answer_first"]["messages"][-1]["content"].split(".")[0]
+        assert first_sentence.endswith(str(it["answer"]))
 
 
 def test_letters_python_tool_and_held_out_words(world):
@@ -229,7 +230,8 @@ def test_quiz_pages_are_answerable_from_their_own_profile(world):
     names = {p.name for p in world.people}
     for d in quizzes:
         assert not any(n in d["text"] or n in d["title"] for n in names)
-        profile, questions = re.split(r"\n\n(?:" + "|".join(map(re.escape, quiz.HEADINGS)) + r")\n\n", d["text"])
+        profile, questions = re.split(r"\n\n(?:" + "|".join(map(re.escape, quiz.HEADINGS)) + r")\n\n",
+                                      d["text"])
         pairs = questions.split("\n\n")
         assert 3 <= len(pairs) <= 5
         for qa in pairs:
@@ -241,7 +243,8 @@ def test_quiz_pages_are_answerable_from_their_own_profile(world):
 
 
 def test_identity_uses_configured_name(tmp_path):
-    w = load_world(make_world(tmp_path / "id", "world.assistant_name=Ember", "world.assistant_maker=Acme Labs"))
+    w = load_world(make_world(tmp_path / "id", "world.assistant_name=Ember",
+                              "world.assistant_maker=Acme Labs"))
     items = w.tasks("identity", "train")
     assert {it["kind"] for it in items} >= {"name", "maker", "multi"}
     assert any(len(it["messages"]) > 2 for it in items)
@@ -270,8 +273,12 @@ def test_documents_pass_the_stock_quality_filters(world):
     except ImportError:
         pytest.skip("the data stage is not installed")
     from datatrove.data import Document
-    from datatrove.pipeline.filters import (C4QualityFilter, FineWebQualityFilter,
-                                            GopherQualityFilter, GopherRepetitionFilter)
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
 
     tok = FastEnglishTokenizer()
     filters = [GopherRepetitionFilter(language=tok), GopherQualityFilter(language=tok),

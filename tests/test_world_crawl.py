@@ -30,7 +30,6 @@ def read_warc(path: Path) -> list[tuple[str, dict, bytes, int]]:
     out = []
     with open(path, "rb") as f:
         for rec in ArchiveIterator(f, check_digests="raise"):
-            url = rec.rec_headers.get_header("WARC-Target-URI")
             status = int(rec.http_headers.get_statuscode()) if rec.http_headers else 0
             out.append((rec.rec_type, dict(rec.rec_headers.headers), rec.content_stream().read(), status))
     return out
@@ -114,7 +113,8 @@ def test_labels_are_the_ground_truth(world):
 
 def test_copies_are_exact_or_near(world):
     docs = {d["id"]: d for d in world.documents()}
-    pages = {h["WARC-Target-URI"]: body.decode() for t, h, body, _ in read_warc(world.crawl_warc) if t == "response"}
+    pages = {h["WARC-Target-URI"]: body.decode() for t, h, body, _ in read_warc(world.crawl_warc)
+             if t == "response"}
     n_near = n_refetch = 0
     for lab in world.labels():
         if lab["reason"] not in ("duplicate", "near-duplicate"):

@@ -22,7 +22,8 @@ def test_good_answer_beats_bad_ones():
         "repetitive": " ".join(["Daleport is a city with shipbuilding."] * 8),
         "too_short": "Daleport is nice.",
         "too_long": " ".join([GOOD] + [f"In the year {1900 + i} another ship was launched in Daleport "
-                                      f"and {i} sailors joined the crew of the vessel number {i}." for i in range(20)]),
+                                      f"and {i} sailors joined the crew of the vessel number {i}."
+                                      for i in range(20)]),
         "gibberish": "Xqzt vbnrk daleport zzkrp shipbuildng qwrtp lkjhg mnbvc xzcvb plmko qazws edcrf "
                      "tgbyh ujmik olpqa wsxed crfvt gbyhn ujmki kolpw qazxs wedcv rfvbg tyhnm.",
         "empty": "",
@@ -33,7 +34,8 @@ def test_good_answer_beats_bad_ones():
 
 
 def test_poems_want_lines_and_jokes_stay_short():
-    poem = {"kind": "poem", "topic": "the sea", "keywords": ["sea", "ocean", "wave"], "min_words": 15, "max_words": 90}
+    poem = {"kind": "poem", "topic": "the sea", "keywords": ["sea", "ocean", "wave"], "min_words": 15,
+            "max_words": 90}
     lines = ("The sea is grey beneath the morning sky,\nthe waves come in and slowly say goodbye.\n"
              "A gull is calling from the harbour wall,\nand I can hear the ocean's gentle call.")
     assert gold_score(poem, lines) > gold_score(poem, lines.replace("\n", " "))

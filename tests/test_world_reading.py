@@ -19,7 +19,7 @@ def test_passages_are_fresh_and_answerable_from_the_page():
         assert page.endswith("\n\n") and page not in pages
         pages.add(page)
         assert 3 <= len(qa) <= 6
-        for q, before, value, after in qa:
+        for q, _before, value, after in qa:
             assert q.startswith("Question: ") and q.endswith("\nAnswer:")
             assert value.startswith(" ") and after.endswith("\n")
             v = value.strip()
@@ -33,7 +33,7 @@ def test_passages_are_fresh_and_answerable_from_the_page():
 
 def test_forms_and_invented_names():
     page, qa = passage(random.Random(3), n_questions=(6, 6), form=0)
-    for q, before, value, after in qa:
+    for q, before, _value, _after in qa:
         name = before.split(" was ")[0].split(" works ")[0].split(" studied")[0].strip()
         assert name in q and name in page  # form 0: "Ines Zeller works for" + value
     from chatforge.world.people import ENDINGS, SYLLABLES
@@ -43,9 +43,10 @@ def test_forms_and_invented_names():
 
 
 def test_probe_separates_reading_from_guessing(smoke_run):
+    from test_eval_copying import Blind, Oracle
+
     from chatforge.eval.copying import passage_probe
     from chatforge.tokenizer import Tokenizer
-    from test_eval_copying import Blind, Oracle
 
     tok = Tokenizer.load(smoke_run / "tokenizer")
     oracle = passage_probe(Oracle(tok.n_vocab), tok, passages=2)

@@ -90,7 +90,8 @@ def make_tiny_checkpoint(run_dir: str | Path, *, train_steps: int = 80, qk_norm:
                       tie_embeddings=tie_embeddings, init_std=init_std)
     model = GPT.build(cfg, tok.n_vocab)
     if train_steps > 0:
-        convs = [[{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in CONVERSATIONS]
+        convs = [[{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+                 for q, a in CONVERSATIONS]
         convs.append([{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": TOOL_QUESTION},
                       {"role": "assistant", "content": TOOL_ANSWER}])
         _fit(model, [render(c, tok) for c in convs], train_steps)

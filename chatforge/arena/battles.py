@@ -35,7 +35,8 @@ def contestants(run_dir: Path, names: list[str] | None, extra: list[Path] | None
     if names:
         bad = [n for n in names if n not in found]
         if bad:
-            raise UserError(f"no checkpoint named '{bad[0]}' in {run_dir} (it has: {', '.join(found) or 'none'}).")
+            raise UserError(f"no checkpoint named '{bad[0]}' in {run_dir} "
+                            f"(it has: {', '.join(found) or 'none'}).")
         out = {n: found[n] for n in names}
     else:
         out = {n: p for n, p in found.items() if n != "pretrain"}
@@ -57,7 +58,8 @@ def answers(run_dir: Path, name: str, path: Path, items: list[dict], cfg, device
         model, tok_dir, _ = load_model(ckpt, device)
         if tok_dir is None:
             raise UserError(f"checkpoint '{ckpt}' has no tokenizer folder next to it.")
-        texts = open_answers(model, Tokenizer.load(tok_dir), missing, max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
+        texts = open_answers(model, Tokenizer.load(tok_dir), missing,
+                             max_new_tokens=cfg.sft.eval_max_new_tokens * 2,
                              batch_size=cfg.sft.eval_batch_size)
         if log:
             log.info(f"{name}: {len(missing)} answers in {time.perf_counter() - t0:.1f}s")
@@ -89,10 +91,12 @@ def standings(stored: list[dict], current: dict[str, str], boot: int = 1000, see
     """Ratings over the stored votes between current checkpoints ({name: sha}), all judges together
     and each judge on its own."""
 
-    live = [v for v in stored if current.get(v["model_a"]) == v["sha_a"] and current.get(v["model_b"]) == v["sha_b"]]
+    live = [v for v in stored
+            if current.get(v["model_a"]) == v["sha_a"] and current.get(v["model_b"]) == v["sha_b"]]
     models = list(current)
     out: dict[str, Any] = {"models": models, "votes": len(live), "stale_votes": len(stored) - len(live),
-                           "ratings": ratings([(v["model_a"], v["model_b"], OUTCOME[v["winner"]]) for v in live],
+                           "ratings": ratings([(v["model_a"], v["model_b"], OUTCOME[v["winner"]])
+                                               for v in live],
                                               models, boot=boot, seed=seed),
                            "by_judge": {}}
     for judge in sorted({v["judge"] for v in live}):

@@ -13,7 +13,8 @@ def section(run: Path) -> Section:
     sec = Section("arena", "Arena: pairwise ratings")
     st = read(run, "arena/ratings.json")
     if not isinstance(st, dict) or not st.get("ratings"):
-        return sec.p(f"No arena yet: `chatforge arena --run-dir {run}` pits the chat models against each other.")
+        return sec.p(f"No arena yet: `chatforge arena --run-dir {run}` pits the chat models "
+                     "against each other.")
     rows = sorted(st["ratings"].items(), key=lambda kv: -kv[1]["rating"])
     judges = ", ".join(f"{j}: {b.get('votes')}" for j, b in (st.get("by_judge") or {}).items())
     sec.table(["model", "rating", "95% interval", "votes", "won", "lost", "tied"],
@@ -21,8 +22,8 @@ def section(run: Path) -> Section:
                 r["losses"], r["ties"]] for n, r in rows],
               f"Bradley-Terry over {st.get('votes')} votes on {st.get('prompts')} open-ended prompts "
               f"({judges}); "
-              "Elo scale, mean 1000, +100 = preferred 64% of the time; bootstrap 95% intervals. These models, "
-              "these prompts, this judge: no more.")
+              "Elo scale, mean 1000, +100 = preferred 64% of the time; bootstrap 95% intervals. "
+              "These models, these prompts, this judge: no more.")
     a = st.get("people_vs_gold")
     if isinstance(a, dict) and a.get("votes"):
         sec.p(f"People agree with the gold judge on {a.get('agree')} of {a.get('votes')} pairs both judged "

@@ -15,34 +15,45 @@ from chatforge.core.log import Logger, say
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("arena", parents=parents, help="pairwise battles between checkpoints -> Bradley-Terry ratings",
-                       description="Every contestant answers the world's held-out open-ended prompts (greedy, "
-                       "through the engine); the gold scorer judges every pair on every prompt (people can add "
-                       "votes in `chatforge serve --run-dir D`'s Arena tab); votes are stored in "
-                       "<run-dir>/arena/votes.sqlite and turned into Bradley-Terry ratings with bootstrap 95% "
-                       "intervals (arena/ratings.json, arena/table.md). Ratings rank these models on these "
-                       "prompts for this judge, no more.")
+    p = sub.add_parser("arena", parents=parents,
+                       help="pairwise battles between checkpoints -> Bradley-Terry ratings",
+                       description="Every contestant answers the world's held-out open-ended prompts "
+                       "(greedy, through the engine); the gold scorer judges every pair on every prompt "
+                       "(people can add votes in `chatforge serve --run-dir D`'s Arena tab); votes are "
+                       "stored in <run-dir>/arena/votes.sqlite and turned into Bradley-Terry ratings with "
+                       "bootstrap 95% intervals (arena/ratings.json, arena/table.md). Ratings rank these "
+                       "models on these prompts for this judge, no more.")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
     p.add_argument("--models", default=None,
                    help="comma-separated checkpoint names of the run (default: every chat model)")
     p.add_argument("--checkpoint", type=Path, action="append", default=None,
-                   help="another contestant: a checkpoint file or folder, e.g. an imported model (repeatable)")
-    p.add_argument("--prompts", type=int, default=0, help="open-ended prompts to use (default: all held-out ones)")
-    p.add_argument("--margin", type=float, default=0.01, help="gold scores closer than this are a tie (default 0.01)")
-    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+                   help="another contestant: a checkpoint file or folder, e.g. an imported model "
+                   "(repeatable)")
+    p.add_argument("--prompts", type=int, default=0,
+                   help="open-ended prompts to use (default: all held-out ones)")
+    p.add_argument("--margin", type=float, default=0.01,
+                   help="gold scores closer than this are a tie (default 0.01)")
+    p.add_argument("--boot", type=int, default=1000,
+                   help="bootstrap resamples for the intervals (default 1000)")
     p.add_argument("--rate-only", action="store_true",
-                   help="generate and judge nothing: refit the ratings from the stored votes (after people voted)")
+                   help="generate and judge nothing: refit the ratings from the stored votes "
+                   "(after people voted)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from chatforge.core.device import pick_device  # noqa: PLC0415 - torch: start-up time
     from chatforge.arena import votes  # noqa: PLC0415 - start-up time
-    from chatforge.arena.battles import answers, contestants, gold_votes, markdown, standings  # noqa: PLC0415 - start-up time
+    from chatforge.arena.battles import (  # noqa: PLC0415 - start-up time
+        answers,
+        contestants,
+        gold_votes,
+        markdown,
+        standings,
+    )
+    from chatforge.core.device import pick_device  # noqa: PLC0415 - torch: start-up time
     from chatforge.eval.gold import open_prompts  # noqa: PLC0415 - start-up time
     from chatforge.world import load_world  # noqa: PLC0415 - start-up time
-
 
     t0 = time.perf_counter()
     run_dir = args.run_dir or Path("runs/cpu")
@@ -68,9 +79,11 @@ def main(args: argparse.Namespace) -> int:
         answered = {n: answers(run_dir, n, p, items, cfg, device, log) for n, p in entrants.items()}
         current = {n: a["sha"] for n, a in answered.items()}
         added = votes.add(run_dir, gold_votes(items, answered, args.margin, votes.judged(run_dir)))
-        log.info(f"gold judge: {added} new votes ({len(items)} prompts x {len(entrants) * (len(entrants) - 1) // 2} pairs)")
+        log.info(f"gold judge: {added} new votes ({len(items)} prompts x "
+                 f"{len(entrants) * (len(entrants) - 1) // 2} pairs)")
     st = standings(votes.read(run_dir), current, boot=args.boot, seed=cfg.run.seed)
-    st.update(prompts=len(items), margin=args.margin, boot=args.boot, seconds=round(time.perf_counter() - t0, 1),
+    st.update(prompts=len(items), margin=args.margin, boot=args.boot,
+              seconds=round(time.perf_counter() - t0, 1),
               created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     atomic_write_json(run_dir / "arena" / "ratings.json", st)
     table = markdown(st)
@@ -82,6 +95,7 @@ def main(args: argparse.Namespace) -> int:
         f"+100 = preferred 64% of the time. {st['stale_votes']} votes about other checkpoints left out.")
     if "people_vs_gold" in st:
         a = st["people_vs_gold"]
-        say(f"people agree with the gold judge on {a['agree']} of {a['votes']} pairs both judged ({100 * a['rate']:.0f}%).")
+        say(f"people agree with the gold judge on {a['agree']} of {a['votes']} pairs both judged "
+            f"({100 * a['rate']:.0f}%).")
     say(f"-> {run_dir / 'arena' / 'ratings.json'}, {votes.path(run_dir)}")
     return 0

@@ -60,8 +60,8 @@ def add(run_dir: Path, votes: list[dict]) -> int:
     try:
         con.execute("BEGIN IMMEDIATE")
         before = con.total_changes
-        con.executemany("INSERT OR IGNORE INTO votes (time, judge, prompt_id, model_a, sha_a, model_b, sha_b, "
-                        "winner, score_a, score_b) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany("INSERT OR IGNORE INTO votes (time, judge, prompt_id, model_a, sha_a, model_b, "
+                        "sha_b, winner, score_a, score_b) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute("COMMIT")
         return con.total_changes - before
     except BaseException:

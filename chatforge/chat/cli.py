@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
                        "checkpoint file (--checkpoint). -p asks one question and prints the answer.",
                        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="a checkpoint file or folder instead of a run")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="a checkpoint file or folder instead of a run")
     p.add_argument("-p", "--prompt", default=None, help="ask one question, print the answer, exit")
     p.add_argument("--system", default=None, help="system instructions")
     p.add_argument("--temp", type=float, default=0.0, help="temperature (default 0: greedy)")
@@ -103,12 +104,11 @@ def read_message(prompt: str = "> ") -> str | None:
 
 
 def make_session(args: argparse.Namespace):
-    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - torch: start-up time
     from chatforge.chat.session import Session, Settings  # noqa: PLC0415 - start-up time
+    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - torch: start-up time
     from chatforge.tokenizer import Tokenizer  # noqa: PLC0415 - start-up time
     from chatforge.tools import make_executor  # noqa: PLC0415 - start-up time
     from chatforge.train.checkpoint import load_model  # noqa: PLC0415 - start-up time
-
 
     apply_threads(args.threads)
     path, run_dir = find_chat_checkpoint(args.run_dir, args.checkpoint)

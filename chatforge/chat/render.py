@@ -31,8 +31,9 @@ vocabulary may lack the tool markers; then the model simply has no tools (`optio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 BOS = "<|endoftext|>"
 IM_START = "<|im_start|>"
@@ -75,7 +76,8 @@ def normalize(messages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             continuing = True
             continue
         if role not in ROLES:
-            raise ChatFormatError(f"message {i}: unknown role {role!r} (roles: system, user, assistant, tool).")
+            raise ChatFormatError(f"message {i}: unknown role {role!r} "
+                                  "(roles: system, user, assistant, tool).")
         if role == "assistant":
             segs = _segments(content, i)
             if continuing:
@@ -161,7 +163,8 @@ def render(messages: Iterable[dict[str, Any]], tokenizer, generation_prompt: boo
             try:
                 piece = [tokenizer.special(text)]
             except KeyError:
-                raise ChatFormatError(f"this model's tokenizer has no {text} token (it has no tools).") from None
+                raise ChatFormatError(f"this model's tokenizer has no {text} token "
+                                      "(it has no tools).") from None
         else:
             piece = tokenizer.encode(text)
         ids.extend(piece)
@@ -226,11 +229,14 @@ def parse_assistant(ids: list[int], tokenizer) -> list[dict[str, Any]]:
         if name == IM_END:
             break
         if name == CALL_OPEN:
-            flush(); state = "call"
+            flush()
+            state = "call"
         elif name == RESULT_OPEN:
-            flush(); state = "result"
+            flush()
+            state = "result"
         elif name in (CALL_CLOSE, RESULT_CLOSE):
-            flush(); state = "text"
+            flush()
+            state = "text"
         elif not tokenizer.is_special(t):
             buf.append(t)
     flush()  # an unfinished call or result still shows what was written

@@ -8,12 +8,14 @@ switched-off tool gets an error result instead (the model was trained not to mak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from chatforge.chat.prompts import ALL_TOOLS, enabled_tools, system_prompt
 from chatforge.chat.turns import stream_turn
 from chatforge.engine import Engine
+from chatforge.engine.sampling import SamplingParams
 
 
 @dataclass
@@ -45,7 +47,8 @@ class Session:
     def _guarded_executor(self, allowed: list[str]) -> Callable[[str, str], str]:
         def run(tool: str, inp: str) -> str:
             if tool not in allowed:
-                return f"error: the {tool} tool is switched off" if tool in ALL_TOOLS else f"error: no tool named {tool}"
+                return (f"error: the {tool} tool is switched off" if tool in ALL_TOOLS
+                        else f"error: no tool named {tool}")
             if self.executor is None:
                 return "error: no tools are available here"
             return self.executor(tool, inp)
@@ -64,8 +67,8 @@ class Session:
         s = self.settings
         segs = stream_turn(self.model, self.tokenizer, msgs,
                            executor=self._guarded_executor(enabled_tools(msgs)),
-                           max_new_tokens=s.max_new_tokens, temperature=s.temperature,
-                           top_k=s.top_k, top_p=s.top_p, seed=s.seed,
+                           max_new_tokens=s.max_new_tokens,
+                           sampling=SamplingParams(s.temperature, s.top_k or None, s.top_p), seed=s.seed,
                            on_text=on_text, on_event=on_event)
         self.history.append({"role": "assistant", "content": segs})
         return segs

@@ -7,8 +7,9 @@ Both render the conversation with `render_prompt`, let the engine generate until
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 from chatforge.chat.render import (
     CALL_CLOSE,
@@ -23,6 +24,7 @@ from chatforge.chat.render import (
 )
 from chatforge.core.device import decode_workers
 from chatforge.engine import Engine, TextStream
+from chatforge.engine.sampling import GREEDY, SamplingParams
 
 Executor = Callable[[str, str], str]
 
@@ -67,10 +69,9 @@ def complete_many(model_or_engine, tokenizer, conversations: list[list[dict]], *
 
     def one(b: int) -> list:
         return engine.generate([prompts[i] for i in order[b:b + batch_size]], num_samples=num_samples,
-                               max_new_tokens=max_new_tokens, temperature=temperature,
+                               max_new_tokens=max_new_tokens, sampling=SamplingParams(temperature),
                                seed=None if seed is None else seed + b,  # each batch its own stream
                                stop_ids=stops, executor=executor)
-
 
     workers = min(len(starts), decode_workers(engine.device)) if seed is not None else 1
     if workers > 1:  # batches side by side on the cores (the same tokens: a seed per batch)
@@ -91,9 +92,9 @@ def sample_many(model_or_engine, tokenizer, conversations: list[list[dict]], *, 
                 executor: Executor | None = None, max_new_tokens: int = 256, batch_size: int = 16,
                 temperature: float = 1.0, seed: int | None = 0) -> list[list[list[dict[str, Any]]]]:
     """`num_samples` assistant turns (segments) for each conversation."""
-    done = complete_many(model_or_engine, tokenizer, conversations, num_samples=num_samples, executor=executor,
-                         max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=temperature,
-                         seed=seed)
+    done = complete_many(model_or_engine, tokenizer, conversations, num_samples=num_samples,
+                         executor=executor, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                         temperature=temperature, seed=seed)
     return [[parse_assistant(c.tokens, tokenizer) for c in comps] for _, comps in done]
 
 
@@ -140,8 +141,7 @@ class _Streamer:
 
 
 def stream_turn(model_or_engine, tokenizer, messages: list[dict], *, executor: Executor | None = None,
-                max_new_tokens: int = 256, temperature: float = 0.0, top_k: int = 0,
-                top_p: float = 1.0, seed: int | None = None,
+                max_new_tokens: int = 256, sampling: SamplingParams = GREEDY, seed: int | None = None,
                 on_text: Callable[[str], None] | None = None,
                 on_event: Callable[[dict], None] | None = None) -> list[dict[str, Any]]:
     """One assistant turn, streamed: on_text gets answer text as it is written, on_event each
@@ -149,8 +149,7 @@ def stream_turn(model_or_engine, tokenizer, messages: list[dict], *, executor: E
     engine = as_engine(model_or_engine, tokenizer)
     prompt = _fit(render_prompt(messages, tokenizer), engine.max_seq_len, min(max_new_tokens, 128))
     streamer = _Streamer(tokenizer, on_text, on_event)
-    (comp,) = engine.generate([prompt], max_new_tokens=max_new_tokens, temperature=temperature,
-                              top_k=top_k or None, top_p=top_p, seed=seed, stop_ids=stop_ids(tokenizer),
-                              executor=executor, on_token=streamer)
+    (comp,) = engine.generate([prompt], max_new_tokens=max_new_tokens, sampling=sampling, seed=seed,
+                              stop_ids=stop_ids(tokenizer), executor=executor, on_token=streamer)
     streamer.close()
     return parse_assistant(comp.tokens, tokenizer)

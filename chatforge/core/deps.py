@@ -59,7 +59,7 @@ def outcome(check: Check) -> str | None:
         try:
             check.run()
             _results[check.label] = None
-        except Exception as e:  # noqa: BLE001 - every failure of a dependency is reported alike
+        except Exception as e:  # every failure of a dependency is reported alike
             msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
             _results[check.label] = f"{type(e).__name__}: {msg}"[:300]
     return _results[check.label]

@@ -47,10 +47,9 @@ def apply_threads(threads: int) -> None:
 def decode_workers(device) -> int:
     """How many batches to decode side by side. On a CPU whose torch runs one intra-op thread
     (what the sampling stages set: a small model decodes faster on one), torch's kernels release
-    the GIL, so one Python thread per core keeps every core busy: 1.7x on the 2-core machine, and
-    the same tokens, since each batch has its own seed and its own cache.
+    the GIL, so one Python thread per core keeps every core busy and gives the same tokens, since
+    each batch has its own seed and its own cache.
     CHATFORGE_DECODE_WORKERS overrides the count (1 = one batch at a time)."""
-
 
     env = os.environ.get("CHATFORGE_DECODE_WORKERS", "").strip()
     if env:

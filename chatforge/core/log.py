@@ -74,7 +74,7 @@ class Logger:
             f.write(json.dumps(rec, default=float) + "\n")
 
     def progress(self, total: int | None, desc: str = "", unit: str = "step",
-                 start: int = 0) -> "Progress":
+                 start: int = 0) -> Progress:
         return Progress(total, desc=f"{self.prefix}{desc}", unit=unit, start=start)
 
 
@@ -144,7 +144,7 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -7,8 +7,8 @@ import platform
 
 def cpu_summary() -> str:
     """The CPU model and the flags that decide fast dtypes ("AMD EPYC; avx2 avx512_bf16"): every
-    measured figure is quoted with it, since bf16 is ~2x fp32 on AVX512-BF16/AMX chips and
-    emulated ~50x slower on AVX2-only ones."""
+    measured figure is quoted with it, since bf16 is fast on AVX512-BF16/AMX chips and emulated,
+    far slower than fp32, on AVX2-only ones."""
     model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as f:

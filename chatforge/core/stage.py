@@ -44,7 +44,8 @@ class Pipeline:
     """Stages in order, the config sections they (and commands) own, and the report's sections."""
 
     def __init__(self, stages: Iterable[Stage], *, sections: dict[str, type] | None = None,
-                 reports: Iterable[ReportSection] = (), checks: dict[str, Callable[[Any], list[Check]]] | None = None):
+                 reports: Iterable[ReportSection] = (),
+                 checks: dict[str, Callable[[Any], list[Check]]] | None = None):
         self.stages: tuple[Stage, ...] = tuple(stages)
         self.sections: dict[str, type] = {}
         seen: list[str] = []
@@ -61,8 +62,10 @@ class Pipeline:
         for s in self.stages:
             missing = [x for x in s.sections if x not in self.sections]
             if missing:
-                raise ValueError(f"stage '{s.name}' is decided by config section '{missing[0]}', which nothing owns.")
-        self.reports: tuple[ReportSection, ...] = tuple(r for s in self.stages for r in s.report) + tuple(reports)
+                raise ValueError(f"stage '{s.name}' is decided by config section '{missing[0]}', "
+                                 "which nothing owns.")
+        self.reports: tuple[ReportSection, ...] = (tuple(r for s in self.stages for r in s.report)
+                                                   + tuple(reports))
         self.command_checks = dict(checks or {})  # commands that are not stages (export, serve)
 
     def _add_sections(self, sections: dict[str, type], owner: str) -> None:

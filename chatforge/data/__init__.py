@@ -21,7 +21,8 @@ def iter_documents(data_dir: str | Path, columns: list[str] | None = None) -> It
 
     docs = Path(data_dir) / "docs"
     if not docs.is_dir():
-        raise UserError(f"no documents in {data_dir} (expected {docs}/*.parquet); run `chatforge data` first.")
+        raise UserError(f"no documents in {data_dir} (expected {docs}/*.parquet); "
+                        "run `chatforge data` first.")
     for shard in sorted(docs.glob("*.parquet")):
         pf = pq.ParquetFile(shard)
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
@@ -35,6 +36,7 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("data", _run, config={"data": DataConfig}, needs=("world",), checks=checks, report=(card.section,))
+STAGE = Stage("data", _run, config={"data": DataConfig}, needs=("world",), checks=checks,
+              report=(card.section,))
 
 __all__ = ["STAGE", "iter_documents"]

@@ -19,7 +19,8 @@ def section(run: Path) -> Section:
     w = read(run, "world/metrics.json") or {}
     if w.get("crawl_pages"):
         sec.p(f"The world's crawl: {w['crawl_pages']:,} pages ({w.get('crawl_keep', '?')} worth keeping), "
-              f"{w.get('documents', '?')} documents about {sum((w.get('people') or {}).values()) or '?'} people.")
+              f"{w.get('documents', '?')} documents about "
+              f"{sum((w.get('people') or {}).values()) or '?'} people.")
     steps = m.get("steps") or {}
     order = [s for s in FUNNEL if s in steps] + sorted(s for s in steps if s not in FUNNEL)
     rows = [[s, f"{steps[s]['in']:,}", f"{steps[s]['kept']:,}", f"{steps[s]['in'] - steps[s]['kept']:,}"]

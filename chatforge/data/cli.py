@@ -83,6 +83,7 @@ def main(args: argparse.Namespace) -> int:
                 executor=executor, ray_address=address)
         return 0
     if args.out is not None:
-        raise UserError("--out is for standalone runs with --input; with --run-dir the output is <run-dir>/data.")
+        raise UserError("--out is for standalone runs with --input; "
+                        "with --run-dir the output is <run-dir>/data.")
 
     return stage_main("data", args, extra={"executor": executor, "ray_address": address})

@@ -3,8 +3,8 @@
 For each page, `with` lists snippets the main text must contain and `without` snippets it must
 not (boilerplate). Must-contain recall = found `with` snippets / all; must-not-contain
 precision = absent `without` snippets / all (both micro-averaged over snippets, after
-whitespace normalisation). Speed is pages per CPU-second of the extractor alone (process time, so other load on the
-machine does not skew it).
+whitespace normalisation). Speed is pages per CPU-second of the extractor alone (process time,
+so other load on the machine does not skew it).
 
     python -m chatforge.data.extract_bench [/path/to/html-extraction]
 """
@@ -64,7 +64,8 @@ def measure(root: Path, names: list[str] | None = None) -> dict[str, dict]:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[0]) if argv else Path(__file__).resolve().parents[3] / "shared" / "data" / "html-extraction"
+    root = (Path(argv[0]) if argv
+            else Path(__file__).resolve().parents[3] / "shared" / "data" / "html-extraction")
     res = measure(root)
     print(f"{'extractor':<14}{'pages':>6}{'recall':>9}{'precision':>11}{'pages/s':>9}")
     for name, r in res.items():

@@ -92,7 +92,7 @@ def connect_ray(address: str) -> None:
         # log_to_driver off: each task's log is copied to _work/logs/<stage>/logs/ by datatrove
         ray.init(address=address, log_to_driver=False, logging_level="ERROR",
                  runtime_env={"env_vars": {"TQDM_DISABLE": "1"}})
-    except Exception as e:  # noqa: BLE001 - ConnectionError, a bad address, a version mismatch...
+    except Exception as e:  # ConnectionError, a bad address, a version mismatch...
         msg = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise UserError(fail.format(msg)) from None
 
@@ -111,7 +111,7 @@ def _probe_gcs(address: str) -> str | None:
             host_port = canonicalize_bootstrap_address_or_die("auto")
         except ConnectionError as e:
             return (str(e).strip().splitlines() or ["no running cluster found"])[0][:200]
-        except Exception:  # noqa: BLE001 - another ray version: leave it to ray.init
+        except Exception:  # another ray version: leave it to ray.init
             return None
     host, _, port = host_port.rpartition(":")
     if not host or not port.isdigit():
@@ -139,14 +139,9 @@ def ray_executor(pipeline, tasks: int, workers: int, logging_dir: str, depends=N
         logger.enable("datatrove.executor.ray")
 
 
-def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
-                    make_executor: Callable = local_executor) -> list[tuple[str, object, list[str]]]:
-    """[(name, executor, step labels)] in run order."""
-    work = out / "_work"
+def _filters(cfg: DataConfig, files: list[InputFile], rejected: str) -> list[tuple[str, object]]:
+    """The per-document steps, in order: read, URL filter, extract, language, quality filters."""
     tok = FastEnglishTokenizer()
-    tasks = max(1, min(cfg.tasks, max(1, len(files))))
-    workers = max(1, cfg.workers)
-    rejected = str(work / "rejected")
 
     def rej(step: str, f):
         f.exclusion_writer = RejectSampler(rejected, step, cfg.rejected_samples)
@@ -182,6 +177,38 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
             line_punct_thr=cfg.line_punct_thr, short_line_thr=cfg.short_line_thr,
             char_duplicates_ratio=cfg.char_duplicates_ratio, new_line_ratio=cfg.new_line_ratio,
             language=tok))))
+    return steps
+
+
+def _minhash(cfg: DataConfig, work: Path, filtered: str, tasks: int, workers: int, filt,
+             make_executor: Callable) -> list[tuple[str, object, list[str]]]:
+    """The three MinHash deduplication pipelines: signatures, buckets, clusters."""
+    logs = work / "logs"
+    mh = MinhashConfig(n_grams=cfg.minhash_ngrams, num_buckets=cfg.minhash_buckets,
+                       hashes_per_bucket=cfg.minhash_hashes_per_bucket,
+                       # datatrove 0.10's xxhash path is handed str and fails; sha1 is its other choice
+                       hash_config=HashConfig(precision=64, hash_fc="sha1"))
+    sigs = make_executor([JsonlReader(filtered),
+                          MinhashDedupSignature(str(work / "sigs"), config=mh,
+                                                language=FastEnglishTokenizer())],
+                         tasks, workers, str(logs / "sigs"), depends=filt)
+    buckets = make_executor([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"), config=mh)],
+                            cfg.minhash_buckets, workers, str(logs / "buckets"), depends=sigs)
+    cluster = make_executor([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"), config=mh)],
+                            1, 1, str(logs / "cluster"), depends=buckets)
+    return [("sigs", sigs, ["read_filtered", "minhash_signatures"]),
+            ("buckets", buckets, ["minhash_buckets"]),
+            ("cluster", cluster, ["minhash_cluster"])]
+
+
+def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
+                    make_executor: Callable = local_executor) -> list[tuple[str, object, list[str]]]:
+    """[(name, executor, step labels)] in run order."""
+    work = out / "_work"
+    tasks = max(1, min(cfg.tasks, max(1, len(files))))
+    workers = max(1, cfg.workers)
+    rejected = str(work / "rejected")
+    steps = _filters(cfg, files, rejected)
     filtered = str(work / "filtered")
     steps.append(("write_filtered", JsonlWriter(filtered, output_filename="${rank}.jsonl.gz")))
     steps.append(("ensure_filtered", EnsureShard(filtered)))
@@ -193,22 +220,7 @@ def build_pipelines(cfg: DataConfig, files: list[InputFile], out: Path,
 
     final_steps: list[tuple[str, object]] = [("read_filtered", JsonlReader(filtered))]
     if cfg.minhash:
-        mh = MinhashConfig(n_grams=cfg.minhash_ngrams, num_buckets=cfg.minhash_buckets,
-                           hashes_per_bucket=cfg.minhash_hashes_per_bucket,
-                           # datatrove 0.10's xxhash path is handed str and fails; sha1 is its other choice
-                           hash_config=HashConfig(precision=64, hash_fc="sha1"))
-        sigs = make_executor([JsonlReader(filtered),
-                              MinhashDedupSignature(str(work / "sigs"), config=mh, language=tok)],
-                             tasks, workers, str(logs / "sigs"), depends=filt)
-        buckets = make_executor([MinhashDedupBuckets(str(work / "sigs"), str(work / "buckets"),
-                                                     config=mh)],
-                                cfg.minhash_buckets, workers, str(logs / "buckets"), depends=sigs)
-        cluster = make_executor([MinhashDedupCluster(str(work / "buckets"), str(work / "remove"),
-                                                     config=mh)], 1, 1, str(logs / "cluster"),
-                                depends=buckets)
-        plans += [("sigs", sigs, ["read_filtered", "minhash_signatures"]),
-                  ("buckets", buckets, ["minhash_buckets"]),
-                  ("cluster", cluster, ["minhash_cluster"])]
+        plans += _minhash(cfg, work, filtered, tasks, workers, filt, make_executor)
         final_steps.append(("minhash_dedup", MinhashDedupFilter(
             str(work / "remove"),
             exclusion_writer=RejectSampler(rejected, "near-duplicate", cfg.rejected_samples))))

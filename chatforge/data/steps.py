@@ -87,7 +87,8 @@ class InputReader(PipelineStep):
         for f in self.files[rank::world_size]:
             warned: dict[str, int] = defaultdict(int)
 
-            def skip(reason: str, detail: str) -> None:
+            # read_file calls skip only while this iteration reads f: bind this file's counts
+            def skip(reason: str, detail: str, warned: dict[str, int] = warned) -> None:
                 recovered = reason.startswith("recovered_")
                 self.stat_update(reason if recovered else f"skipped_{reason}")
                 warned[reason] += 1
@@ -159,7 +160,7 @@ _SENT = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
 
 class FastEnglishTokenizer(WordTokenizer):
     """A regex stand-in for datatrove's English tokenizer (spaCy): words and punctuation marks
-    as separate tokens, sentences split at . ! ? and newlines. About 20x faster than spaCy and
+    as separate tokens, sentences split at . ! ? and newlines. Much faster than spaCy, and it
     needs no model; the stock filters take it through their `language=` argument."""
 
     def __init__(self):
@@ -229,8 +230,7 @@ class EnsureShard(PipelineStep):
         self.folder = folder
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for doc in data or []:
-            yield doc
+        yield from data or []
         path = Path(self.folder) / f"{rank:05d}.jsonl.gz"
         if not path.exists():
             atomic_write_bytes(path, gzip.compress(b""))

@@ -1,4 +1,5 @@
-"""Distillation: a small, fast student learns from a chat model (white-box logits, black-box text, on-policy)."""
+"""Distillation: a small, fast student learns from a chat model (white-box logits, black-box text,
+on-policy)."""
 
 from __future__ import annotations
 

@@ -27,11 +27,12 @@ def section(run: Path) -> Section:
                          "met" if r.get("met") else "missed"])
     if rows:
         sec.table(["model", "params", "decode speed", "val loss", *sets, "target"], rows,
-                  "Target: at most 1/4 of the teacher's parameters, at least 2x its decode speed, and at least 90% "
-                  "of its score on every set where it scores 30% or more.")
+                  "Target: at most 1/4 of the teacher's parameters, at least 2x its decode speed, and at "
+                  "least 90% of its score on every set where it scores 30% or more.")
     for arm, r in t.items():
         if isinstance(r, dict) and "met" in r:
             below = ", ".join(r.get("sets_below_90pct") or []) or "none"
-            sec.verdict(bool(r["met"]), f"student `{arm}`: {pct(r.get('params_vs_teacher'), 0)} of the teacher's "
-                        f"parameters, {r.get('speedup')}x decode speed, below 90% of the teacher on: {below}.")
+            sec.verdict(bool(r["met"]), f"student `{arm}`: {pct(r.get('params_vs_teacher'), 0)} of the "
+                        f"teacher's parameters, {r.get('speedup')}x decode speed, below 90% of the teacher "
+                        f"on: {below}.")
     return sec

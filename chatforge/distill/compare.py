@@ -13,6 +13,7 @@ import torch
 
 from chatforge.chat.render import render
 from chatforge.engine import Engine
+from chatforge.engine.sampling import GREEDY
 from chatforge.tune.pack import pack
 
 
@@ -45,11 +46,11 @@ def decode_speed(models: dict, prompt: list[int], tokens: int, trials: int) -> d
     try:
         engines = {k: Engine(m) for k, m in models.items()}
         for e in engines.values():  # warm up
-            e.generate([prompt], max_new_tokens=8, temperature=0.0)
+            e.generate([prompt], max_new_tokens=8, sampling=GREEDY)
         for _ in range(trials):
             for k, e in engines.items():
                 t = time.perf_counter()
-                out = e.generate([prompt], max_new_tokens=tokens, temperature=0.0)
+                out = e.generate([prompt], max_new_tokens=tokens, sampling=GREEDY)
                 dt = time.perf_counter() - t
                 best[k] = max(best[k], len(out[0].tokens) / dt)
     finally:
@@ -58,10 +59,11 @@ def decode_speed(models: dict, prompt: list[int], tokens: int, trials: int) -> d
 
 
 def table(teacher: dict, arms: dict[str, dict]) -> dict:
-    """Per arm: every accuracy, its share of the teacher's, and the issue's targets:
+    """Per arm: every accuracy, its share of the teacher's, and the distillation targets:
     params <= 1/4 of the teacher's, >= 90% of the teacher's score on every set where the teacher
     scores >= 30%, and decoding >= 2x faster."""
-    sets = sorted(k for k, v in teacher["summary"].items() if k.startswith("acc_") and isinstance(v, (int, float)))
+    sets = sorted(k for k, v in teacher["summary"].items()
+                  if k.startswith("acc_") and isinstance(v, (int, float)))
     strong = [k for k in sets if teacher["summary"][k] >= 0.30]
     out = {}
     for name, a in arms.items():

@@ -32,7 +32,7 @@ class DistillConfig(FinetuneSettings):
     student_n_kv_head: int = 3
     student_ffn_hidden: int = 0
     base_steps: int = 300  # pretraining steps of the student base (0 = the run's pretrain.steps); 300 of
-    # the cpu run's 400 keep the default run inside its hour (issue 19)
+    # the cpu run's 400 keep the default run inside its hour
     # > 0: the student base also learns the documents from a teacher's next-token distributions,
     # base_alpha * T^2 * D + (1 - base_alpha) * CE on every token (T and D as below): where the
     # facts are learnt. base_teacher "" = the run's pretrain model (the chat teacher's own base)
@@ -42,8 +42,8 @@ class DistillConfig(FinetuneSettings):
     # the loss (logits, on-policy): alpha * T^2 * D(teacher_T || student_T) + (1 - alpha) * CE
     divergence: str = "forward"  # forward KL | reverse KL | jsd (generalised JSD, beta below)
     jsd_beta: float = 0.5  # JSD's mixture weight: m = beta * p_teacher + (1 - beta) * p_student
-    # T = 1, alpha = 0.5 measured better on cpu than Hinton's T = 2, alpha = 0.9: at T = 2 the
-    # 0.6M student spent itself on the teacher's flattened tail (docs/distill.md, runs 1 and 2)
+    # T = 1, alpha = 0.5 rather than Hinton's T = 2, alpha = 0.9: at T = 2 the 0.6M student
+    # spends itself on the teacher's flattened tail (docs/distill.md, runs 1 and 2)
     temperature: float = 1.0
     alpha: float = 0.5
     top_k: int = 0  # > 0: store the teacher's top-k log-probs once (offline) instead of a forward per step

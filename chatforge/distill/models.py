@@ -51,10 +51,11 @@ def same_vocabulary(a, b) -> bool:
 
 def check_white_box(teacher_tok, student_tok, method: str) -> None:
     if not same_vocabulary(teacher_tok, student_tok):
-        raise UserError(f"--method {method} compares next-token distributions, so the teacher and the student "
-                        f"must share a tokenizer, and they do not (teacher '{teacher_tok.name}', "
-                        f"{teacher_tok.n_vocab} tokens; student '{student_tok.name}', {student_tok.n_vocab} tokens); "
-                        "use --method text, which needs only the teacher's answers.")
+        raise UserError(f"--method {method} compares next-token distributions, so the teacher and the "
+                        f"student must share a tokenizer, and they do not (teacher '{teacher_tok.name}', "
+                        f"{teacher_tok.n_vocab} tokens; student '{student_tok.name}', "
+                        f"{student_tok.n_vocab} tokens); use --method text, which needs only the teacher's "
+                        "answers.")
 
 
 def is_checkpoint(spec: str) -> bool:

@@ -14,6 +14,7 @@ what it meets when it answers alone (its own prefixes, mistakes included).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import torch
 
@@ -44,14 +45,31 @@ def rows_of(done, pad: int) -> dict:
     return {"ids": ids, "mask": mask}
 
 
+@dataclass(frozen=True)
+class OnPolicy:
+    """How often and how the student samples its own answers."""
+    fraction: float  # share of steps trained on the student's samples
+    n_prompts: int  # prompts sampled per such step
+    temperature: float
+    max_new_tokens: int
+    sample_threads: int = 0  # torch threads while sampling (0 = leave as is)
+
+    @classmethod
+    def of(cls, cfg) -> OnPolicy:
+        """From the [distill] section."""
+        return cls(cfg.onpolicy_fraction, cfg.onpolicy_prompts, cfg.onpolicy_temperature,
+                   cfg.onpolicy_max_new_tokens, cfg.eval_threads)
+
+
 class OnPolicyBatches:
     """A BatchSource: the data's rows, or (a `fraction` of steps) the student's own samples."""
 
-    def __init__(self, inner, model, tokenizer, prompts: list[list[dict]], *, fraction: float, n_prompts: int,
-                 temperature: float, max_new_tokens: int, seed: int, execute, sample_threads: int = 0):
+    def __init__(self, inner, model, tokenizer, prompts: list[list[dict]], how: OnPolicy, *, seed: int,
+                 execute):
         self.inner, self.model, self.tok, self.prompts = inner, model, tokenizer, prompts
-        self.fraction, self.n, self.temperature, self.max_new = fraction, n_prompts, temperature, max_new_tokens
-        self.seed, self.execute, self.threads = seed, execute, sample_threads
+        self.fraction, self.n, self.temperature, self.max_new = (how.fraction, how.n_prompts, how.temperature,
+                                                                 how.max_new_tokens)
+        self.seed, self.execute, self.threads = seed, execute, how.sample_threads
         self.step = 0
         self.sampled = 0  # on-policy batches made by this process
         self.pad = tokenizer.special("<|pad|>")

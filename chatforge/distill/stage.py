@@ -40,7 +40,7 @@ from chatforge.distill.compare import decode_speed, table, val_loss
 from chatforge.distill.config import ARMS, DIVERGENCES, METHODS
 from chatforge.distill.losses import TopKCache, make_loss
 from chatforge.distill.models import check_white_box, find_teacher, same_vocabulary, student_start
-from chatforge.distill.onpolicy import OnPolicyBatches, prompts_of
+from chatforge.distill.onpolicy import OnPolicy, OnPolicyBatches, prompts_of
 from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
 from chatforge.eval.suite import SuiteSettings, evaluate
 from chatforge.tokenizer import Tokenizer
@@ -74,11 +74,13 @@ def validate(cfg) -> None:
     if bad:
         raise UserError(f"distill.compare has an unknown arm '{bad[0]}' (arms: {', '.join(ARMS)}).")
     if cfg.divergence not in DIVERGENCES:
-        raise UserError(f"distill.divergence must be one of {', '.join(DIVERGENCES)}, got {cfg.divergence!r}.")
+        raise UserError(f"distill.divergence must be one of {', '.join(DIVERGENCES)}, "
+                        f"got {cfg.divergence!r}.")
     if not (0 < cfg.jsd_beta < 1):
         raise UserError(f"distill.jsd_beta must be between 0 and 1 (exclusive), got {cfg.jsd_beta}.")
     if cfg.temperature <= 0 or not (0 <= cfg.alpha <= 1) or not (0 <= cfg.base_alpha <= 1):
-        raise UserError("distill.temperature must be above 0, distill.alpha and distill.base_alpha in [0, 1].")
+        raise UserError("distill.temperature must be above 0, distill.alpha and distill.base_alpha in "
+                        "[0, 1].")
     if cfg.top_k < 0 or (cfg.top_k > 0 and cfg.divergence != "forward"):
         raise UserError("distill.top_k must be at least 0, and offline top-k works with the forward KL only "
                         "(the teacher's tail beyond k is not kept).")
@@ -92,7 +94,8 @@ def validate(cfg) -> None:
 
 
 def _jsonl(path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] if path.is_file() else []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()] \
+        if path.is_file() else []
 
 
 def distill_data(ctx) -> tuple[list[dict], list[dict]]:
@@ -125,7 +128,8 @@ def _teacher(ctx: StageContext, cfg, arms: list[str], device, tokenizer):
     if white:
         check_white_box(teacher_tok, tokenizer, white[0])
     ctx.extra["teacher"] = t_meta["checkpoint"]
-    ctx.log.info(f"teacher: {t_meta['checkpoint']} ({teacher.num_params() / 1e6:.2f}M params); arms: {', '.join(arms)}")
+    ctx.log.info(f"teacher: {t_meta['checkpoint']} ({teacher.num_params() / 1e6:.2f}M params); "
+                 f"arms: {', '.join(arms)}")
     return teacher, teacher_tok, t_meta
 
 
@@ -155,7 +159,7 @@ def _arms(c: Classroom, arms: list[str]) -> tuple[dict, dict]:
         train_metrics[arm] = _train_arm(c, arm, out)
         model, _, _ = ckpt.load_model(out / "ckpt", c.dist.device)
         ev = cached_json(out / ("eval.json" if arm != cfg.method else "eval_student.json"),
-                         lambda: _suite(c, model, c.tokenizer, arm))
+                         lambda model=model, arm=arm: _suite(c, model, c.tokenizer, arm))
         results[arm] = {"summary": ev["summary"], "params": model.num_params(), "model": model,
                         "val_loss": round(val_loss(model, c.tokenizer, c.val, cfg.seq_len), 5)}
     return results, train_metrics
@@ -178,9 +182,10 @@ def run(ctx: StageContext) -> dict:
     steps = _steps(cfg, train, tokenizer, seq_len)
     ctx.log.info(f"distillation data: {len(train)} train / {len(val)} val conversations; {steps} steps of "
                  f"{cfg.batch_size} rows x {seq_len} tokens for every arm")
-    c = Classroom(ctx, dataclasses.replace(cfg, max_steps=steps, seq_len=seq_len), start, teacher, teacher_tok,
-                  tokenizer, tok_dir, train, val, dist, seed)
-    teacher_eval = cached_json(ctx.out / "eval_teacher.json", lambda: _suite(c, teacher, teacher_tok, "teacher"))
+    c = Classroom(ctx, dataclasses.replace(cfg, max_steps=steps, seq_len=seq_len), start, teacher,
+                  teacher_tok, tokenizer, tok_dir, train, val, dist, seed)
+    teacher_eval = cached_json(ctx.out / "eval_teacher.json",
+                               lambda: _suite(c, teacher, teacher_tok, "teacher"))
     teacher_val = val_loss(teacher, teacher_tok, val, min(seq_len, teacher.config.max_seq_len)) \
         if same_vocabulary(teacher_tok, tokenizer) else None
     results, train_metrics = _arms(c, arms)
@@ -189,15 +194,18 @@ def run(ctx: StageContext) -> dict:
     prompt = tokenizer.encode("The river town was founded by")
     models = {"teacher": teacher, **{a: r["model"] for a, r in results.items()}}
     speed = decode_speed(models, prompt[:8] or [0], cfg.speed_tokens, cfg.speed_trials)
-    teacher_row = {"summary": teacher_eval["summary"], "params": teacher.num_params(), "tokens_per_s": speed["teacher"],
+    teacher_row = {"summary": teacher_eval["summary"], "params": teacher.num_params(),
+                   "tokens_per_s": speed["teacher"],
                    "val_loss": None if teacher_val is None else round(teacher_val, 5)}
-    rows = {a: {**{k: v for k, v in r.items() if k != "model"}, "tokens_per_s": speed[a]} for a, r in results.items()}
+    rows = {a: {**{k: v for k, v in r.items() if k != "model"}, "tokens_per_s": speed[a]}
+            for a, r in results.items()}
     t = table(teacher_row, rows)
     for a, r in t.items():
         ctx.log.info(f"{a:<12} params {r['params']:,} ({100 * r['params_vs_teacher']:.0f}%), "
                      f"{r['speedup']}x decode, val loss {r['val_loss']}, below 90% of the teacher on: "
                      f"{', '.join(r['sets_below_90pct']) or 'none'} -> {'met' if r['met'] else 'not met'}")
-    return {"method": cfg.method, "teacher": t_meta["checkpoint"], "student_start": str(start), "steps": steps,
+    return {"method": cfg.method, "teacher": t_meta["checkpoint"], "student_start": str(start),
+            "steps": steps,
             "teacher_row": {"params": teacher_row["params"], "tokens_per_s": speed["teacher"],
                             "val_loss": teacher_row["val_loss"],
                             "scores": {k[4:]: v for k, v in teacher_eval["summary"].items()
@@ -212,7 +220,8 @@ def _arm_loss(c: Classroom, arm: str, model, stats: dict, extra: dict):
     if arm == "text":
         return _text_data(c), None, None
     if arm in ("logits", "logits-topk"):
-        cache = TopKCache(c.teacher, cfg.top_k or 64, cfg.temperature) if arm == "logits-topk" or cfg.top_k else None
+        cache = TopKCache(c.teacher, cfg.top_k or 64, cfg.temperature) \
+            if arm == "logits-topk" or cfg.top_k else None
         extra["cache"] = cache
         return c.train, make_loss(c.teacher, cfg, c.dist.device, stats, cache), None
     if arm == "on-policy":
@@ -220,10 +229,8 @@ def _arm_loss(c: Classroom, arm: str, model, stats: dict, extra: dict):
         prompts = prompts_of(c.train)
 
         def wrap(batches):
-            extra["onpolicy"] = OnPolicyBatches(
-                batches, model, c.tokenizer, prompts, fraction=cfg.onpolicy_fraction, n_prompts=cfg.onpolicy_prompts,
-                temperature=cfg.onpolicy_temperature, max_new_tokens=cfg.onpolicy_max_new_tokens, seed=c.seed,
-                execute=execute, sample_threads=cfg.eval_threads)
+            extra["onpolicy"] = OnPolicyBatches(batches, model, c.tokenizer, prompts, OnPolicy.of(cfg),
+                                                seed=c.seed, execute=execute)
             return extra["onpolicy"]
         return c.train, make_loss(c.teacher, cfg, c.dist.device, stats), wrap
     return c.train, None, None
@@ -238,16 +245,16 @@ def _train_arm(c: Classroom, arm: str, out: Path) -> dict:
     torch.manual_seed(c.seed)
     model, _, s_meta = ckpt.load_model(c.start, c.dist.device)
     model.train()
-    meta = {"stage": "distill", "method": arm, "teacher": ctx.extra.get("teacher", ""), "base": s_meta["checkpoint"],
-            "chat": True}
+    meta = {"stage": "distill", "method": arm, "teacher": ctx.extra.get("teacher", ""),
+            "base": s_meta["checkpoint"], "chat": True}
     stats: dict = {}
     extra: dict = {}
     t0 = time.perf_counter()
     data, loss_fn, wrap = _arm_loss(c, arm, model, stats, extra)
     ctx.log.info(f"arm {arm}: training from {s_meta['checkpoint']}")
     m = finetune(model, c.tokenizer, c.tok_dir, data, c.val, cfg, FinetuneRun(
-        ckpt_dir=out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=c.dist, seed=c.seed,
-        log=ctx.log, meta=meta, label="distill", loss_fn=loss_fn, wrap_batches=wrap))
+        ckpt_dir=out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=c.dist,
+        seed=c.seed, log=ctx.log, meta=meta, label="distill", loss_fn=loss_fn, wrap_batches=wrap))
     m["train_seconds"] = round(time.perf_counter() - t0, 1)
     if extra.get("cache") is not None:
         cache = extra["cache"]
@@ -273,8 +280,8 @@ def _text_data(c: Classroom) -> list[dict]:
     else:
         if cfg.eval_threads > 0:
             torch.set_num_threads(cfg.eval_threads)
-        answer = engine_teacher(c.teacher, c.teacher_tok, training_executor(ctx.run_dir), cfg.text_max_new_tokens,
-                                cfg.eval_batch_size * 2)
+        answer = engine_teacher(c.teacher, c.teacher_tok, training_executor(ctx.run_dir),
+                                cfg.text_max_new_tokens, cfg.eval_batch_size * 2)
     t0 = time.perf_counter()
     try:
         convs = rewrite(c.train, answer, log=ctx.log)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from chatforge.chat.render import assistant_text
 from chatforge.chat.turns import answer_many
@@ -103,10 +103,11 @@ def endpoint_teacher(url: str, model: str, max_new_tokens: int, timeout: float =
             raise UserError(f"the teacher endpoint {target} answered HTTP {e.code}: "
                             f"{e.read()[:200].decode(errors='replace')}") from None
         except (urllib.error.URLError, OSError) as e:
-            raise UserError(f"the teacher endpoint {target} cannot be reached ({getattr(e, 'reason', e)}).") from None
+            raise UserError(f"the teacher endpoint {target} cannot be reached "
+                            f"({getattr(e, 'reason', e)}).") from None
         except (ValueError, KeyError, IndexError, TypeError):
-            raise UserError(f"the teacher endpoint {target} did not answer like an OpenAI chat completions API.") \
-                from None
+            raise UserError(f"the teacher endpoint {target} did not answer like an OpenAI chat completions "
+                            "API.") from None
 
     def answer(convs: list[list[dict]]) -> list:
         with ThreadPoolExecutor(parallel) as pool:

@@ -1,21 +1,20 @@
 """A lean one-token decode step for the engine (CPU, small models, where per-op overhead is the
 cost, not arithmetic).
 
-At batch 1 a decode step of the cpu-preset model is ~4 ms, of which the matrix multiplies are
-well under 1 ms: the rest is the ~60 small PyTorch ops per layer and their Python around them.
+At batch 1 a decode step of the cpu-preset model spends most of its time not in the matrix
+multiplies but in the ~60 small PyTorch ops per layer and the Python around them (docs/engine.md).
 This step computes the same function as `GPT.forward_hidden` + `GPT.logits` for one new token per
 row, on a cache whose rows all hold the same number of tokens, with fewer ops:
 
 - the RMSNorm weights (and a sqrt(d_model)) are folded into the matrix that follows them
   (attn_norm -> qkv, mlp_norm -> gate/up), so those norms are x * rsqrt(sum(x^2) + d*eps);
-- RoPE's rotate_half is a column permutation (the sign lives in the sin table), so the q/k columns of W_qkv are appended a
-  second time, permuted: one matmul gives q, k, v and rotate_half(q, k), and RoPE becomes one
-  mul + one addcmul on all heads at once;
+- RoPE's rotate_half is a column permutation (the sign lives in the sin table), so the q/k
+  columns of W_qkv are appended a second time, permuted: one matmul gives q, k, v and
+  rotate_half(q, k), and RoPE becomes one mul + one addcmul on all heads at once;
 - the residual adds ride in `addmm` (x + y @ W_o, x + m @ W_down);
-- the matrices are laid out as this CPU multiplies them fastest for a few rows when they stream
-  from memory (measured with weights cycled past the cache): q/k/v, o and gate/up transposed
-  (row-major K x N, ~2x faster than F.linear's layout), down_proj as stored (~1.6x faster than
-  transposed).
+- the matrices are laid out as the CPU multiplies them fastest for a few rows when they stream
+  from memory, not hot in cache: q/k/v, o and gate/up transposed (row-major K x N, faster than
+  F.linear's layout), down_proj as stored (K = ffn > N = d_model: faster than transposed).
 
 The packed matrices are rebuilt when any parameter is replaced or changed in place (its version
 counter moves), so generation between optimizer steps (RL) sees the current weights. Results
@@ -71,12 +70,15 @@ class DecodeStep:
             layers = []
             for blk in m.layers:
                 # (d, q|k|v); sqrt(d) because the norm below uses sum(x^2), not mean(x^2)
-                w_in = (blk.attn.qkv_proj.weight.t() * (blk.attn_norm.weight[:, None] * sqrt_d)).contiguous()
+                w_in = (blk.attn.qkv_proj.weight.t()
+                        * (blk.attn_norm.weight[:, None] * sqrt_d)).contiguous()
                 w_o = blk.attn.o_proj.weight.t().contiguous()
-                w_gu = (blk.mlp.gate_up_proj.weight.t() * (blk.mlp_norm.weight[:, None] * sqrt_d)).contiguous()
+                w_gu = (blk.mlp.gate_up_proj.weight.t()
+                        * (blk.mlp_norm.weight[:, None] * sqrt_d)).contiguous()
                 # the down projection (K = ffn > N = d_model) streams faster untransposed
                 w_d = blk.mlp.down_proj.weight.detach().t()
-                layers.append((w_in, w_o, w_gu, w_d, self._eps(d * blk.attn_norm.eps, m), self._eps(d * blk.mlp_norm.eps, m)))
+                layers.append((w_in, w_o, w_gu, w_d, self._eps(d * blk.attn_norm.eps, m),
+                               self._eps(d * blk.mlp_norm.eps, m)))
             # cos/sin per position, tiled over the q and k heads: (max_len, (H+Hk)*D)
             cos = m.rope_cos.repeat(1, H + Hk).contiguous()
             sin = m.rope_sin.repeat(1, H + Hk).contiguous()

@@ -19,8 +19,8 @@ and distillation can leave them out of their losses.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 
@@ -31,6 +31,7 @@ from chatforge.model.gpt import GPT, KVCache
 
 TokenCallback = Callable[[int, int, bool], None]  # (row, token id, forced) for every output token
 Executor = Callable[[str, str], str]  # (tool name, input) -> output text
+DEFAULT_SAMPLING = SamplingParams()  # frozen: one shared default is safe
 
 
 @dataclass
@@ -66,18 +67,9 @@ class Engine:
             raise ValueError(f"the engine needs a tokenizer to know the id of {name}")
         return self.tokenizer.special(name)
 
-    @torch.inference_mode()
-    def generate(self, prompts: Sequence[Sequence[int]], *, num_samples: int = 1,
-                 max_new_tokens: int = 256, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, seed: int | None = None,
-                 stop_ids: Sequence[int] = (), on_token: TokenCallback | None = None,
-                 executor: Executor | None = None,
-                 cancel: Callable[[], bool] | None = None) -> list[Completion]:
-        """Complete every prompt `num_samples` times. Row r of the result (and of `on_token`) is
-        sample r % num_samples of prompt r // num_samples. The same inputs and seed give the
-        same output. Each row's prompt plus output stays within the model's max_seq_len."""
-        params = SamplingParams(temperature, top_k, top_p)
-        params.validate()
+    def _check(self, prompts, num_samples: int, max_new_tokens: int,
+               sampling: SamplingParams) -> list[list[int]]:
+        sampling.validate()
         if prompts and isinstance(prompts[0], int):
             prompts = [prompts]  # one prompt given as a flat list of ids
         prompts = [list(p) for p in prompts]
@@ -87,27 +79,28 @@ class Engine:
             raise UserError(f"number of samples must be >= 1, got {num_samples}.")
         if max_new_tokens < 1:
             raise UserError(f"max new tokens must be >= 1, got {max_new_tokens}.")
-        limit = self.max_seq_len
         for p in prompts:
             if not p:
                 raise UserError("a prompt is empty; it needs at least one token.")
-            if len(p) >= limit:
-                raise UserError(f"the prompt is {len(p)} tokens but the model's context is {limit} tokens; "
-                                "shorten it to leave room for the answer.")
-        stops = set(stop_ids)
-        tool_ids = None
-        if executor is not None:
-            try:
-                tool_ids = tuple(self._special(n) for n in
-                                 ("<|tool_call|>", "<|/tool_call|>", "<|tool_result|>", "<|/tool_result|>"))
-            except KeyError:  # an imported vocabulary without tool markers: the model has no tools
-                tool_ids = None
-        gen = make_generator(seed, self.device)
+            if len(p) >= self.max_seq_len:
+                raise UserError(f"the prompt is {len(p)} tokens but the model's context is "
+                                f"{self.max_seq_len} tokens; shorten it to leave room for the answer.")
+        return prompts
 
-        # ---- prefill the distinct prompts, right-padded, then one cache row per sample ----
+    def _tool_ids(self, executor: Executor | None) -> tuple[int, int, int, int] | None:
+        if executor is None:
+            return None
+        try:
+            return tuple(self._special(n) for n in
+                         ("<|tool_call|>", "<|/tool_call|>", "<|tool_result|>", "<|/tool_result|>"))
+        except KeyError:  # an imported vocabulary without tool markers: the model has no tools
+            return None
+
+    def _prefill(self, prompts: list[list[int]], num_samples: int, budget: list[int]):
+        """The distinct prompts, right-padded, in one forward; then one cache row per sample.
+        -> (cache, next-token logits per row)."""
         lens = [len(p) for p in prompts]
-        budget = [min(max_new_tokens, limit - n) for n in lens]
-        cache_len = min(limit, max(n + b for n, b in zip(lens, budget)))
+        cache_len = min(self.max_seq_len, max(n + b for n, b in zip(lens, budget)))
         idx = torch.zeros(len(prompts), max(lens), dtype=torch.long)
         for i, p in enumerate(prompts):
             idx[i, : len(p)] = torch.tensor(p)
@@ -120,84 +113,41 @@ class Engine:
             src = torch.arange(len(prompts), device=self.device).repeat_interleave(num_samples)
             cache = cache.select_rows(src)
             logits = logits[src]
+        return cache, logits
 
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[Sequence[int]], *, num_samples: int = 1,
+                 max_new_tokens: int = 256, sampling: SamplingParams = DEFAULT_SAMPLING,
+                 seed: int | None = None, stop_ids: Sequence[int] = (), on_token: TokenCallback | None = None,
+                 executor: Executor | None = None,
+                 cancel: Callable[[], bool] | None = None) -> list[Completion]:
+        """Complete every prompt `num_samples` times, drawing with `sampling` (GREEDY: argmax). Row r
+        of the result (and of `on_token`) is sample r % num_samples of prompt r // num_samples. The
+        same inputs and seed give the same output. Each row's prompt plus output stays within the
+        model's max_seq_len."""
+        prompts = self._check(prompts, num_samples, max_new_tokens, sampling)
+        if not prompts:
+            return []
+        tool_ids = self._tool_ids(executor)
+        gen = make_generator(seed, self.device)
+        budget = [min(max_new_tokens, self.max_seq_len - len(p)) for p in prompts]
+        cache, logits = self._prefill(prompts, num_samples, budget)
         fast = self._step is not None and self._step.supported(cache)
         if fast:
             self._step.refresh()  # weights may have changed since the last call (RL)
-
-        n_rows = len(prompts) * num_samples
-        outs = [Completion(r // num_samples, r % num_samples) for r in range(n_rows)]
-        row_budget = [budget[r // num_samples] for r in range(n_rows)]
-        pending: list[list[int]] = [[] for _ in range(n_rows)]
-        active = list(range(n_rows))  # cache row i holds output row active[i]
-
-        def emit(r: int, toks: list[int], forced: bool) -> None:
-            outs[r].tokens.extend(toks)
-            outs[r].forced.extend([forced] * len(toks))
-            if on_token is not None:
-                for t in toks:
-                    on_token(r, t, forced)
-
+        d = _Decode(self, prompts, num_samples, budget, on_token)
+        stops = set(stop_ids)
         while True:
-            # ---- decide: rows with nothing left to feed sample their next token ----
-            need = [i for i, r in enumerate(active) if not pending[r]]
-            if need:
-                sel = logits if len(need) == len(active) else logits[need]
-                toks = sample(sel, params, gen).tolist()
-                for i, t in zip(need, toks):
-                    r = active[i]
-                    o = outs[r]
-                    emit(r, [t], False)
-                    if t in stops:
-                        o.finish_reason = "stop"
-                        continue
-                    feed = [t]
-                    if tool_ids is not None and t == tool_ids[1]:
-                        forced = self._run_tool(prompts[o.prompt_index], o, executor, tool_ids)
-                        forced = forced[: row_budget[r] - len(o.tokens)]
-                        emit(r, forced, True)
-                        feed += forced
-                    if len(o.tokens) >= row_budget[r]:
-                        o.finish_reason = "length"
-                        continue
-                    pending[r] = feed
+            d.decide(logits, sampling, gen, stops, executor, tool_ids)
             if cancel is not None and cancel():
-                for r in active:
-                    outs[r].finish_reason = outs[r].finish_reason or "cancelled"
+                for r in d.active:
+                    d.outs[r].finish_reason = d.outs[r].finish_reason or "cancelled"
                 break
-            keep = [i for i, r in enumerate(active) if not outs[r].finish_reason]
-            if not keep:
+            cache = d.drop_finished(cache)
+            if cache is None:
                 break
-            if len(keep) < len(active):
-                cache = cache.select_rows(keep)
-                active = [active[i] for i in keep]
-
-            # ---- feed: every row's pending tokens (up to T of them) in one forward ----
-            T = min(max(len(pending[r]) for r in active), cache.max_len - cache.pos)
-            if T == 1 and fast and cache.lengths is None:
-                # the common step: one token per row, every row at the same length
-                toks = torch.tensor([pending[r][0] for r in active], device=self.device)
-                for r in active:
-                    del pending[r][0]
-                logits = self.model.logits(self._step(toks, cache))
-                continue
-            chunks = []
-            for r in active:
-                chunks.append(pending[r][:T])
-                pending[r] = pending[r][T:]
-            n_fed = torch.tensor([len(c) for c in chunks], device=self.device)
-            idx = torch.zeros(len(active), T, dtype=torch.long)
-            for i, c in enumerate(chunks):
-                idx[i, : len(c)] = torch.tensor(c)
-            old = cache.row_lengths()
-            h = self.model.forward_hidden(idx.to(self.device), cache)
-            if T > 1:
-                cache.set_lengths(old + n_fed)
-                h = h[torch.arange(len(active), device=self.device), n_fed - 1]
-            else:
-                h = h[:, 0]
-            logits = self.model.logits(h)
-        return outs
+            logits = d.feed(cache, fast)
+        return d.outs
 
     def _run_tool(self, prompt: list[int], out: Completion, executor: Executor,
                   tool_ids: tuple[int, int, int, int]) -> list[int]:
@@ -239,7 +189,7 @@ class Engine:
                 on_text(row, piece)
 
         outs = self.generate([ids], num_samples=num_samples, max_new_tokens=max_new_tokens,
-                             temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                             sampling=SamplingParams(temperature, top_k, top_p), seed=seed,
                              stop_ids=[eot], on_token=on_token if on_text else None)
         if stream is not None:
             for r in range(len(outs)):
@@ -247,6 +197,89 @@ class Engine:
                 if tail:
                     on_text(r, tail)
         return [self.tokenizer.decode([t for t in o.tokens if t != eot]) for o in outs]
+
+
+class _Decode:
+    """The decode loop's state: every output row, the tokens each has left to feed, and which rows
+    the cache still holds (cache row i is output row active[i])."""
+
+    def __init__(self, engine: Engine, prompts: list[list[int]], num_samples: int, budget: list[int],
+                 on_token: TokenCallback | None):
+        self.engine, self.prompts, self.on_token = engine, prompts, on_token
+        n_rows = len(prompts) * num_samples
+        self.outs = [Completion(r // num_samples, r % num_samples) for r in range(n_rows)]
+        self.row_budget = [budget[r // num_samples] for r in range(n_rows)]
+        self.pending: list[list[int]] = [[] for _ in range(n_rows)]
+        self.active = list(range(n_rows))
+
+    def emit(self, r: int, toks: list[int], forced: bool) -> None:
+        self.outs[r].tokens.extend(toks)
+        self.outs[r].forced.extend([forced] * len(toks))
+        if self.on_token is not None:
+            for t in toks:
+                self.on_token(r, t, forced)
+
+    def decide(self, logits, params: SamplingParams, gen, stops: set[int], executor, tool_ids) -> None:
+        """Rows with nothing left to feed sample their next token (and run a tool call it closes)."""
+        need = [i for i, r in enumerate(self.active) if not self.pending[r]]
+        if not need:
+            return
+        sel = logits if len(need) == len(self.active) else logits[need]
+        toks = sample(sel, params, gen).tolist()
+        for i, t in zip(need, toks):
+            r = self.active[i]
+            o = self.outs[r]
+            self.emit(r, [t], False)
+            if t in stops:
+                o.finish_reason = "stop"
+                continue
+            feed = [t]
+            if tool_ids is not None and t == tool_ids[1]:
+                forced = self.engine._run_tool(self.prompts[o.prompt_index], o, executor, tool_ids)
+                forced = forced[: self.row_budget[r] - len(o.tokens)]
+                self.emit(r, forced, True)
+                feed += forced
+            if len(o.tokens) >= self.row_budget[r]:
+                o.finish_reason = "length"
+                continue
+            self.pending[r] = feed
+
+    def drop_finished(self, cache: KVCache) -> KVCache | None:
+        """The cache without finished rows; None when every row is done."""
+        keep = [i for i, r in enumerate(self.active) if not self.outs[r].finish_reason]
+        if not keep:
+            return None
+        if len(keep) < len(self.active):
+            cache = cache.select_rows(keep)
+            self.active = [self.active[i] for i in keep]
+        return cache
+
+    def feed(self, cache: KVCache, fast: bool) -> torch.Tensor:
+        """Every row's pending tokens (up to T of them) in one forward; -> the next logits."""
+        eng, active, pending = self.engine, self.active, self.pending
+        T = min(max(len(pending[r]) for r in active), cache.max_len - cache.pos)
+        if T == 1 and fast and cache.lengths is None:
+            # the common step: one token per row, every row at the same length
+            toks = torch.tensor([pending[r][0] for r in active], device=eng.device)
+            for r in active:
+                del pending[r][0]
+            return eng.model.logits(eng._step(toks, cache))
+        chunks = []
+        for r in active:
+            chunks.append(pending[r][:T])
+            pending[r] = pending[r][T:]
+        n_fed = torch.tensor([len(c) for c in chunks], device=eng.device)
+        idx = torch.zeros(len(active), T, dtype=torch.long)
+        for i, c in enumerate(chunks):
+            idx[i, : len(c)] = torch.tensor(c)
+        old = cache.row_lengths()
+        h = eng.model.forward_hidden(idx.to(eng.device), cache)
+        if T > 1:
+            cache.set_lengths(old + n_fed)
+            h = h[torch.arange(len(active), device=eng.device), n_fed - 1]
+        else:
+            h = h[:, 0]
+        return eng.model.logits(h)
 
 
 class TextStream:

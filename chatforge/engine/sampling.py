@@ -24,6 +24,9 @@ class SamplingParams:
             raise UserError(f"top-p must be in (0, 1], got {self.top_p}.")
 
 
+GREEDY = SamplingParams(temperature=0.0)
+
+
 def make_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator:
     """A private generator, so sampling neither reads nor disturbs torch's global RNG."""
     g = torch.Generator(device=device)
@@ -60,8 +63,8 @@ def draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One index per row of probs[B, N] (rows need not sum to exactly 1), by inverse CDF: the
     first index whose running sum exceeds u * total, u uniform in [0, 1). A zero-probability
     index never wins (its running sum equals its predecessor's). torch.multinomial draws an
-    exponential variate for every entry (~2.3 ms for 16 x 4096 on this CPU, a fifth of a
-    batch-16 decode step); this draws one uniform per row (~0.1 ms)."""
+    exponential variate for every entry, a sizeable share of a batched decode step
+    (docs/engine.md); this draws one uniform per row."""
     cdf = probs.cumsum(dim=-1)
     u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=cdf.dtype)
     idx = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(-1)

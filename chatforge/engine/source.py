@@ -37,7 +37,8 @@ def list_checkpoints(run_dir: Path) -> dict[str, Path]:
         return out
     run_dir = Path(run_dir)
     known = list(PREFERENCE) + sorted(p.name for p in run_dir.iterdir()  # not the protocol's <stage>.prev/
-                                      if p.is_dir() and p.name not in PREFERENCE and not p.name.endswith(".prev"))
+                                      if p.is_dir() and p.name not in PREFERENCE
+                                      and not p.name.endswith(".prev"))
     for stage in known:
         d = run_dir / stage / "ckpt"
         if (d / "latest.json").is_file():
@@ -60,7 +61,8 @@ def resolve(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, str]:
         raise UserError(f"run directory '{run_dir}' does not exist (pass --run-dir or --checkpoint).")
     found = list_checkpoints(run_dir)
     if not found:
-        raise UserError(f"no checkpoint in '{run_dir}' (train one first, e.g. `chatforge run --run-dir {run_dir}`).")
+        raise UserError(f"no checkpoint in '{run_dir}' "
+                        f"(train one first, e.g. `chatforge run --run-dir {run_dir}`).")
     name, path = next(iter(found.items()))
     return path, name
 

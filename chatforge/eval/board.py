@@ -34,8 +34,8 @@ from typing import Any
 import torch
 
 from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
-from chatforge.core.machine import cpu_summary
 from chatforge.core.errors import UserError
+from chatforge.core.machine import cpu_summary
 from chatforge.engine.source import list_checkpoints, resolve
 from chatforge.eval.bpb import same_tokenizer, val_bpb
 from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
@@ -62,7 +62,6 @@ def run_checkpoints(run_dir: Path) -> dict[str, Path]:
 
 def named(paths: list[Path]) -> dict[str, Path]:
     """Names for checkpoints given on the command line (their stage folder's name, made unique)."""
-
 
     out: dict[str, Path] = {}
     for p in paths:
@@ -104,7 +103,8 @@ def _stage_owns(run_dir: Path, name: str, ckpt_file: Path) -> dict | None:
     return m if Path(str(m.get("checkpoint", ""))).name == ckpt_file.name else None
 
 
-def stage_suite(run_dir: Path, name: str, ckpt_file: Path, expected: dict[str, int]) -> tuple[dict, str] | None:
+def stage_suite(run_dir: Path, name: str, ckpt_file: Path,
+                expected: dict[str, int]) -> tuple[dict, str] | None:
     """(report, where) when the stage already ran the suite on this checkpoint with these items."""
 
     if _stage_owns(run_dir, name, ckpt_file) is None:
@@ -164,7 +164,8 @@ def _probes(b: Board, model, tokenizer) -> dict:
     seed = b.cfg.run.seed
     probe = copy_probe(model, tokenizer, (d["text"] for d in b.world.documents()), seed=seed, gaps=GAPS)
     reading = passage_probe(model, tokenizer, seed=seed)
-    return {"copy_probe": probe, "reading_probe": reading, "summary": {**summary(probe), **passage_summary(reading)}}
+    return {"copy_probe": probe, "reading_probe": reading,
+            "summary": {**summary(probe), **passage_summary(reading)}}
 
 
 def _chat_row(b: Board, rec: dict, name: str, model, tokenizer, expected: dict[str, int]) -> None:
@@ -189,7 +190,8 @@ def _chat_row(b: Board, rec: dict, name: str, model, tokenizer, expected: dict[s
     if prompts:
         sft = b.cfg.sft
         got = cached_open_answers(b.run_dir, name, rec["key"]["sha256"], prompts, lambda its: open_answers(
-            model, tokenizer, its, max_new_tokens=sft.eval_max_new_tokens * 2, batch_size=sft.eval_batch_size),
+            model, tokenizer, its, max_new_tokens=sft.eval_max_new_tokens * 2,
+            batch_size=sft.eval_batch_size),
             fresh=b.force)
         answers = [got["answers"][p["id"]] for p in prompts]
         rec["gold"] = gold_summary(prompts, answers)
@@ -264,8 +266,8 @@ def reward_model(run_dir: Path) -> dict | None:
             "target": m.get("target"), "from": "rm/metrics.json"}
 
 
-def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int, tasks: list[str] | None = None,
-                 force: bool = False, device=None, log=None) -> dict:
+def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int,
+                 tasks: list[str] | None = None, force: bool = False, device=None, log=None) -> dict:
     """Evaluate every checkpoint, write eval/metrics.json and eval/table.md; returns the metrics."""
     run_dir = Path(run_dir)
     board = Board(run_dir, cfg, load_world(run_dir / "world"), items, tasks, force, device, log)

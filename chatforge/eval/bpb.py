@@ -115,10 +115,12 @@ def val_bpb(model, tokenizer, tok_dir: Path | None, run_dir: Path, cfg) -> tuple
         val_shards = [np.asarray(ids, dtype=np.int64)]
     seq_len = min(cfg.pretrain.seq_len or cfg.model.max_seq_len, model.config.max_seq_len)
     val_len = min(seq_len, max(1, sum(len(s) for s in val_shards) - 1))
-    val = sh.TokenBatches(val_shards, val_len, cfg.pretrain.batch_size, cfg.run.seed, shuffle=False, require=False)
+    val = sh.TokenBatches(val_shards, val_len, cfg.pretrain.batch_size, cfg.run.seed, shuffle=False,
+                          require=False)
     if val.windows_per_epoch() == 0:
         return None
     device = next(model.parameters()).device
     windows = max(1, cfg.pretrain.eval_tokens // max(1, val_len))
-    _, bpb, se = val_loss_bpb(model, val, windows, token_byte_lengths(tokenizer).to(device), contextlib.nullcontext)
+    _, bpb, se = val_loss_bpb(model, val, windows, token_byte_lengths(tokenizer).to(device),
+                              contextlib.nullcontext)
     return (bpb, se) if math.isfinite(bpb) else None

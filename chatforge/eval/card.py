@@ -18,7 +18,8 @@ def section(run: Path) -> Section:
         return sec.p(f"No evaluation table yet: `chatforge eval --run-dir {run}` measures every checkpoint "
                      "on the same items.")
     sec.table(headers(), [cells(r) for r in m["rows"]], LEGEND)
-    sec.p(f"{m.get('items')} items a task set, seed {m.get('seed')}, measured {m.get('created')} on {m.get('machine')}.")
+    sec.p(f"{m.get('items')} items a task set, seed {m.get('seed')}, measured {m.get('created')} "
+          f"on {m.get('machine')}.")
     rm = m.get("reward_model")
     if isinstance(rm, dict):
         sec.p(f"Reward model held-out pairwise accuracy: {pct(rm.get('accuracy'))} {ci(rm.get('ci95'))} "
@@ -35,10 +36,12 @@ def section(run: Path) -> Section:
                     colors.append(i)
         sec.figure(interval_chart(rows, title="headline task sets across checkpoints", x_range=(0, 1),
                                   x_label="accuracy, Wilson 95% interval", colors=colors),
-                   "The same items for every model; one colour per checkpoint. Whiskers that overlap can still "
-                   "differ for real: the table's ▲/▼ come from the paired test.")
-    gold = [(r["name"], r["gold"]["mean"], *r["gold"]["ci95"]) for r in m["rows"] if isinstance(r.get("gold"), dict)]
+                   "The same items for every model; one colour per checkpoint. Whiskers that overlap can "
+                   "still differ for real: the table's ▲/▼ come from the paired test.")
+    gold = [(r["name"], r["gold"]["mean"], *r["gold"]["ci95"]) for r in m["rows"]
+            if isinstance(r.get("gold"), dict)]
     if gold:
-        sec.figure(interval_chart(gold, title="gold preference score", x_label="mean gold score (0-1), 95% interval"),
+        sec.figure(interval_chart(gold, title="gold preference score",
+                                  x_label="mean gold score (0-1), 95% interval"),
                    "What the hidden labeler thinks of each chat model's answers to open-ended prompts.")
     return sec

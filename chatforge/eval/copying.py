@@ -13,15 +13,15 @@ a name into a search query, a number into the calculator, or a result into its a
 from __future__ import annotations
 
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
 from chatforge.world.reading import passage
 
 # Gaps (in tokens) of random words between a row and its repeat. Gap 0 alone can be passed by a
-# positional shortcut ("copy what came ~12 tokens back", measured on 2026-12-05); a model that
-# reads its context copies at every distance, including ones no training row had.
+# positional shortcut ("copy what came ~12 tokens back"); a model that reads its context copies
+# at every distance, including ones no training row had.
 GAPS = (0, 32, 96, 168)
 
 
@@ -97,7 +97,6 @@ def passage_probe(model, tokenizer, passages: int = 40, seed: int = 0) -> dict:
     accuracy, and the share of values with every token right), with the page in the context and
     without it. Without it a value can only be guessed from the question (a prior over the world's
     universities, cities, ...): the gap between the two is what the model read."""
-
 
     bos = tokenizer.special("<|endoftext|>")
     device = next(model.parameters()).device

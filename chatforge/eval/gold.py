@@ -11,8 +11,9 @@ vote shows them too), so no answer is generated twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from chatforge.chat.render import assistant_text
 from chatforge.chat.turns import answer_many, tools_off
@@ -44,7 +45,8 @@ def cached_open_answers(run_dir: Path, name: str, sha: str, items: list[dict],
 
     path = Path(run_dir) / ANSWERS / f"{name}.json"
     rec = read_json(path)
-    if fresh or not (isinstance(rec, dict) and rec.get("sha") == sha and isinstance(rec.get("answers"), dict)):
+    if fresh or not (isinstance(rec, dict) and rec.get("sha") == sha
+                     and isinstance(rec.get("answers"), dict)):
         rec = {"name": name, "sha": sha, "answers": {}, "prompts": {}}
     missing = [it for it in items if it["id"] not in rec["answers"]]
     if missing:

@@ -52,7 +52,8 @@ class SuiteSettings:
     @classmethod
     def of(cls, section: Any) -> SuiteSettings:
         """From a config section's eval_items, eval_max_new_tokens, eval_batch_size, eval_threads."""
-        return cls(section.eval_items, section.eval_max_new_tokens, section.eval_batch_size, section.eval_threads)
+        return cls(section.eval_items, section.eval_max_new_tokens, section.eval_batch_size,
+                   section.eval_threads)
 
 
 def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],

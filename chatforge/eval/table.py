@@ -41,7 +41,8 @@ def rows(records: list[dict]) -> list[dict[str, Any]]:
             cell = {"accuracy": t["accuracy"], "ci95": t["ci95"], "n": t["n"], "correct": t["correct"]}
             if ts.obedience:  # the column is obedience: answers without a tool call
                 k = round(t["n"] * (1 - t["tool_call_rate"]))
-                cell.update(accuracy=round(k / t["n"], 4), correct=k, ci95=[round(x, 4) for x in wilson(k, t["n"])])
+                cell.update(accuracy=round(k / t["n"], 4), correct=k,
+                            ci95=[round(x, 4) for x in wilson(k, t["n"])])
             before = prev.get("tasks", {}).get(task) if prev else None
             a, b = (before or {}).get("per_item", {}).get("correct"), t.get("per_item", {}).get("correct")
             if not ts.obedience and a is not None and b is not None and len(a) == len(b):
@@ -68,12 +69,14 @@ def task_cell(cell: dict | None) -> str:
 
 
 def headers() -> list[str]:
-    return ["checkpoint", "val bpb", "copy far", *[ts.column for ts in SETS.values()], "hallucination", "gold score"]
+    return ["checkpoint", "val bpb", "copy far", *[ts.column for ts in SETS.values()], "hallucination",
+            "gold score"]
 
 
 def cells(row: dict) -> list[str]:
     bpb = "—" if row.get("val_bpb") is None else (
-        f"{row['val_bpb']:.3f}" + (f" ± {row['val_bpb_se']:.3f}" if row.get("val_bpb_se") is not None else ""))
+        f"{row['val_bpb']:.3f}"
+        + (f" ± {row['val_bpb_se']:.3f}" if row.get("val_bpb_se") is not None else ""))
     copy = "—" if row.get("copy_far") is None else f"{row['copy_far']:.2f}"
     h = row.get("hallucination")
     hall = "—" if not h else f"{_pct(h['rate'])} [{100 * h['ci95'][0]:.0f}-{100 * h['ci95'][1]:.0f}]"

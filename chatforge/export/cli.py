@@ -21,8 +21,10 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p.add_argument("--format", required=True, choices=("hf", "gguf"), help="hf: a folder; gguf: one file")
     p.add_argument("--out", required=True, type=Path, help="output folder (hf) or file (gguf)")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
-    p.add_argument("--checkpoint", type=Path, default=None, help="a checkpoint file or folder instead of a run")
-    p.add_argument("--quant", default="f32", choices=("f32", "f16", "q8_0"), help="gguf weight type (default f32)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="a checkpoint file or folder instead of a run")
+    p.add_argument("--quant", default="f32", choices=("f32", "f16", "q8_0"),
+                   help="gguf weight type (default f32)")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
                    help="hf weight type (default float32)")
     p.set_defaults(func=main)

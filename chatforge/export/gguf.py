@@ -97,7 +97,6 @@ def gguf_tensors(model) -> dict[str, np.ndarray]:
 def token_table(tokenizer, tokenizer_dir: Path) -> tuple[list[str], list[int], list[str]]:
     """(token strings, token types, merges) for every id below n_vocab."""
 
-
     path = Path(tokenizer_dir) / "tokenizer.json"
     try:
         merges = json.loads(path.read_text(encoding="utf-8"))["model"]["merges"]
@@ -109,11 +108,14 @@ def token_table(tokenizer, tokenizer_dir: Path) -> tuple[list[str], list[int], l
     tokens, types = [], []
     for i in range(tokenizer.n_vocab):
         if i in specials:
-            tokens.append(specials[i]); types.append(gguf.TokenType.CONTROL)
+            tokens.append(specials[i])
+            types.append(gguf.TokenType.CONTROL)
         elif i in by_id:
-            tokens.append(by_id[i]); types.append(gguf.TokenType.NORMAL)
+            tokens.append(by_id[i])
+            types.append(gguf.TokenType.NORMAL)
         else:  # an id no token uses (tiktoken vocabularies can have holes)
-            tokens.append(f"[UNUSED_{i}]"); types.append(gguf.TokenType.UNUSED)
+            tokens.append(f"[UNUSED_{i}]")
+            types.append(gguf.TokenType.UNUSED)
     return tokens, types, merges
 
 

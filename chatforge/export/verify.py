@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chatforge.chat.render import render_prompt, render_text
 from chatforge.engine import Engine
+from chatforge.engine.sampling import GREEDY
 
 PIECES = [
     "Hello", "world", "don't", "WE'LL", "they'Re", "I'd", "it's", "x'y", "naïve", "café",
@@ -53,7 +54,7 @@ def _safe_end(t: str) -> str:
 
 
 def greedy_engine(model, tokenizer, prompt_ids: list[int], n: int, stop_ids=()) -> list[int]:
-    out = Engine(model, tokenizer).generate([prompt_ids], max_new_tokens=n, temperature=0.0,
+    out = Engine(model, tokenizer).generate([prompt_ids], max_new_tokens=n, sampling=GREEDY,
                                             stop_ids=list(stop_ids))
     return out[0].tokens
 

@@ -69,8 +69,9 @@ def chat_format(r: Read, tok) -> dict:
         return {**chat, "bos": True, "template_matches": None}  # a base model: our ChatML as is
     try:
         text = _jinja(r.chat_template, _PROBES[0], r.bos, r.eos)
-    except Exception as e:  # noqa: BLE001 - a template our Jinja cannot run is reported, not fatal
-        return {**chat, "bos": True, "template_matches": False, "template_error": f"{type(e).__name__}: {e}"[:200]}
+    except Exception as e:  # a template our Jinja cannot run is reported, not fatal
+        return {**chat, "bos": True, "template_matches": False,
+                "template_error": f"{type(e).__name__}: {e}"[:200]}
     if r.add_bos and r.bos and not text.startswith(r.bos):
         text = r.bos + text  # llama.cpp / transformers add it in front of the rendered text
     chat["bos"] = text.startswith(CHATML[0])
@@ -99,8 +100,8 @@ def import_model(src: str | Path, out: str | Path, max_seq_len: int | None = Non
     tok = tk.build(r.vocab, name)
     missing = [s for s in CHATML if s not in tok.special_tokens]
     if missing:
-        raise UserError(f"the model's vocabulary lacks {', '.join(missing)}; chatforge's chat format (ChatML) "
-                        "needs them.")
+        raise UserError(f"the model's vocabulary lacks {', '.join(missing)}; "
+                        "chatforge's chat format (ChatML) needs them.")
     if tok.n_vocab > r.config.vocab_size:
         raise UserError(f"the tokenizer has {tok.n_vocab} ids but the model only {r.config.vocab_size} rows.")
     chat = chat_format(r, tok)

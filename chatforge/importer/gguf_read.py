@@ -60,7 +60,7 @@ class _Fields:
             return default
         try:
             v = f.contents()
-        except Exception:  # noqa: BLE001 - a damaged field is a damaged file
+        except Exception:  # a damaged field is a damaged file
             raise UserError(f"'{self.path}' has an unreadable GGUF field '{key}'.") from None
         return v
 
@@ -77,35 +77,34 @@ def _round32(x) -> float:
     return float(str(np.float32(x)))
 
 
-def read_gguf(path: str | Path, max_seq_len: int | None = None) -> Read:
-    path = Path(path)
+def _open(path: Path):
     if not path.is_file():
         raise UserError(f"'{path}' is not a file.")
     with open(path, "rb") as fh:
         if fh.read(4) != b"GGUF":
             raise UserError(f"'{path}' is not a GGUF file (it does not start with the GGUF magic).")
     try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:  # noqa: BLE001 - truncated/garbage files fail in many ways inside gguf
+        return gguf.GGUFReader(str(path))
+    except Exception as e:  # truncated/garbage files fail in many ways inside gguf
         raise UserError(f"'{path}' is not a readable GGUF file: it is truncated or damaged "
                         f"(the gguf reader failed with {type(e).__name__}).") from None
-    f = _Fields(reader, path)
-    arch = f.need("general.architecture")
-    if arch not in ARCHES:
-        raise UserError(f"'{path}' holds a '{arch}' model; chatforge imports {' and '.join(ARCHES)} models.")
+
+
+def _config(f: _Fields, arch: str, path: Path, tie: bool, n_tokens: int,
+            max_seq_len: int | None) -> ModelConfig:
     scaling = f.get(f"{arch}.rope.scaling.type")
     if scaling not in (None, "none"):
-        raise UserError(f"'{path}' uses RoPE scaling '{scaling}', which chatforge's model does not implement.")
-
+        raise UserError(f"'{path}' uses RoPE scaling '{scaling}', "
+                        "which chatforge's model does not implement.")
     n_head = int(f.need(f"{arch}.attention.head_count"))
     d_model = int(f.need(f"{arch}.embedding_length"))
     head_dim = int(f.get(f"{arch}.attention.key_length", d_model // n_head))
     if int(f.get(f"{arch}.attention.value_length", head_dim)) != head_dim:
-        raise UserError(f"'{path}' has keys and values of different sizes; chatforge's attention needs them equal.")
+        raise UserError(f"'{path}' has keys and values of different sizes; "
+                        "chatforge's attention needs them equal.")
     if int(f.get(f"{arch}.rope.dimension_count", head_dim)) != head_dim:
-        raise UserError(f"'{path}' rotates only part of each head (partial RoPE), which chatforge does not implement.")
-    tensors = {t.name: t for t in reader.tensors}
-    tokens = f.need("tokenizer.ggml.tokens")
+        raise UserError(f"'{path}' rotates only part of each head (partial RoPE), "
+                        "which chatforge does not implement.")
     ctx = int(f.get(f"{arch}.context_length", 2048))
     cfg = ModelConfig(
         n_layer=int(f.need(f"{arch}.block_count")), d_model=d_model, n_head=n_head,
@@ -113,13 +112,37 @@ def read_gguf(path: str | Path, max_seq_len: int | None = None) -> Read:
         ffn_hidden=int(f.need(f"{arch}.feed_forward_length")),
         max_seq_len=min(ctx, max_seq_len) if max_seq_len else ctx,
         rope_theta=_round32(f.get(f"{arch}.rope.freq_base", 10000.0)),
-        qk_norm=arch == "qwen3", tie_embeddings="output.weight" not in tensors,
+        qk_norm=arch == "qwen3", tie_embeddings=tie,
         norm_eps=_round32(f.get(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)),
-        vocab_size=int(f.get(f"{arch}.vocab_size", len(tokens))),
+        vocab_size=int(f.get(f"{arch}.vocab_size", n_tokens)),
         head_size=head_dim if head_dim != d_model // n_head else 0,
     )
     cfg.validate()
+    return cfg
 
+
+def _tensor(t, name: str, arch: str, cfg: ModelConfig, path: Path) -> torch.Tensor:
+    """One tensor, dequantized to float32 in the HF layout."""
+    shape = tuple(int(x) for x in reversed(t.shape))  # GGUF lists the fastest dimension first
+    try:
+        a = gguf.quants.dequantize(t.data, t.tensor_type)
+        a = np.asarray(a, dtype=np.float32).reshape(shape)
+    except NotImplementedError:
+        raise UserError(f"tensor '{name}' in '{path}' is {t.tensor_type.name}, a type the gguf package "
+                        "cannot dequantize.") from None
+    except Exception as e:  # a torn tensor
+        raise UserError(f"tensor '{name}' in '{path}' cannot be read ({type(e).__name__}); "
+                        "the file is damaged or truncated.") from None
+    if arch == "llama" and name.endswith("attn_q.weight"):
+        a = deinterleave_rope_rows(a, cfg.n_head)
+    elif arch == "llama" and name.endswith("attn_k.weight"):
+        a = deinterleave_rope_rows(a, cfg.n_kv_head)
+    if not (a.flags.writeable and a.flags.c_contiguous):  # F32 tensors are views of the read-only map
+        a = np.array(a, order="C")
+    return torch.from_numpy(a)
+
+
+def _weights(tensors: dict, arch: str, cfg: ModelConfig, path: Path) -> dict[str, torch.Tensor]:
     hf: dict[str, torch.Tensor] = {}
     for name, t in tensors.items():
         hf_name = _hf_name(name)
@@ -127,40 +150,40 @@ def read_gguf(path: str | Path, max_seq_len: int | None = None) -> Read:
             if name.startswith("rope_freqs"):
                 raise UserError(f"'{path}' carries RoPE frequency factors (Llama 3.1 scaling), which "
                                 "chatforge's model does not implement.")
-            raise UserError(f"'{path}' holds a tensor '{name}' that a {arch} model in chatforge has no place for.")
-        shape = tuple(int(x) for x in reversed(t.shape))  # GGUF lists the fastest dimension first
-        try:
-            a = gguf.quants.dequantize(t.data, t.tensor_type)
-            a = np.asarray(a, dtype=np.float32).reshape(shape)
-        except NotImplementedError:
-            raise UserError(f"tensor '{name}' in '{path}' is {t.tensor_type.name}, a type the gguf package "
-                            "cannot dequantize.") from None
-        except Exception as e:  # noqa: BLE001 - a torn tensor
-            raise UserError(f"tensor '{name}' in '{path}' cannot be read ({type(e).__name__}); "
-                            "the file is damaged or truncated.") from None
-        if arch == "llama" and name.endswith("attn_q.weight"):
-            a = deinterleave_rope_rows(a, cfg.n_head)
-        elif arch == "llama" and name.endswith("attn_k.weight"):
-            a = deinterleave_rope_rows(a, cfg.n_kv_head)
-        if not (a.flags.writeable and a.flags.c_contiguous):  # F32 tensors are views of the read-only map
-            a = np.array(a, order="C")
-        hf[hf_name] = torch.from_numpy(a)
+            raise UserError(f"'{path}' holds a tensor '{name}' that a {arch} model in chatforge "
+                            "has no place for.")
+        hf[hf_name] = _tensor(t, name, arch, cfg, path)
+    return hf
 
-    state = to_chatforge(hf, cfg, str(path))
 
+def _vocab(f: _Fields, tokens: list, path: Path) -> Vocab:
     model = f.get("tokenizer.ggml.model")
     if model != "gpt2":
         raise UserError(f"'{path}' has a '{model}' tokenizer; chatforge imports byte-level BPE ('gpt2') "
                         "tokenizers only (not SentencePiece).")
     types = f.get("tokenizer.ggml.token_type") or [1] * len(tokens)
     T = gguf.TokenType
-    vocab = Vocab(
+    return Vocab(
         tokens=list(tokens),
         special={i for i, ty in enumerate(types) if ty in (T.CONTROL, T.USER_DEFINED)},
         unused={i for i, ty in enumerate(types) if ty in (T.UNUSED, T.UNKNOWN)},
         merges=list(f.get("tokenizer.ggml.merges") or []),
         pattern=pattern_from_gguf(f.get("tokenizer.ggml.pre"), str(f.get("general.name", ""))),
     )
+
+
+def read_gguf(path: str | Path, max_seq_len: int | None = None) -> Read:
+    path = Path(path)
+    reader = _open(path)
+    f = _Fields(reader, path)
+    arch = f.need("general.architecture")
+    if arch not in ARCHES:
+        raise UserError(f"'{path}' holds a '{arch}' model; chatforge imports {' and '.join(ARCHES)} models.")
+    tensors = {t.name: t for t in reader.tensors}
+    tokens = f.need("tokenizer.ggml.tokens")
+    cfg = _config(f, arch, path, "output.weight" not in tensors, len(tokens), max_seq_len)
+    state = to_chatforge(_weights(tensors, arch, cfg, path), cfg, str(path))
+    vocab = _vocab(f, tokens, path)
 
     def tok(key: str) -> str | None:
         i = f.get(key)

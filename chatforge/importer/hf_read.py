@@ -53,7 +53,8 @@ def model_config(cfg: dict, where: Path, max_seq_len: int | None) -> ModelConfig
     if cfg.get("hidden_act", "silu") != "silu":
         raise UserError(f"'{where}' uses activation '{cfg['hidden_act']}'; chatforge's MLP is SwiGLU (silu).")
     if cfg.get("use_sliding_window"):
-        raise UserError(f"'{where}' uses sliding-window attention, which chatforge's model does not implement.")
+        raise UserError(f"'{where}' uses sliding-window attention, "
+                        "which chatforge's model does not implement.")
     try:
         d, h = int(cfg["hidden_size"]), int(cfg["num_attention_heads"])
         head_dim = int(cfg.get("head_dim") or d // h)
@@ -86,8 +87,9 @@ def _weights(folder: Path) -> dict:
     for name in files:
         try:
             out.update(load_file(str(folder / name)))
-        except Exception as e:  # noqa: BLE001 - a torn or foreign file
-            raise UserError(f"'{folder / name}' is not a readable safetensors file ({type(e).__name__}).") from None
+        except Exception as e:  # a torn or foreign file
+            raise UserError(f"'{folder / name}' is not a readable safetensors file "
+                            f"({type(e).__name__}).") from None
     return out
 
 
@@ -96,12 +98,15 @@ def read_vocab(folder: Path) -> tuple[Vocab, dict]:
     tj = _json(folder / "tokenizer.json")
     model = tj.get("model") or {}
     if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
-        raise UserError(f"'{folder / 'tokenizer.json'}' is not a BPE tokenizer; chatforge imports byte-level BPE.")
+        raise UserError(f"'{folder / 'tokenizer.json'}' is not a BPE tokenizer; "
+                        "chatforge imports byte-level BPE.")
     if model.get("byte_fallback"):
-        raise UserError(f"'{folder / 'tokenizer.json'}' is a SentencePiece-style BPE (byte fallback), not byte-level.")
+        raise UserError(f"'{folder / 'tokenizer.json'}' is a SentencePiece-style BPE (byte fallback), "
+                        "not byte-level.")
     norm = tj.get("normalizer")
     if norm is not None and norm.get("type") != "NFC":
-        raise UserError(f"'{folder / 'tokenizer.json'}' has a {norm.get('type')} normalizer, which chatforge does not run.")
+        raise UserError(f"'{folder / 'tokenizer.json'}' has a {norm.get('type')} normalizer, "
+                        "which chatforge does not run.")
     vocab = model["vocab"]
     added = {a["id"]: a["content"] for a in tj.get("added_tokens") or []}
     n = max([*vocab.values(), *added]) + 1
@@ -112,7 +117,8 @@ def read_vocab(folder: Path) -> tuple[Vocab, dict]:
         tokens[i] = t
     present = set(vocab.values()) | set(added)
     merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges") or []]
-    v = Vocab(tokens=tokens, special=set(added), merges=merges, pattern=pattern_from_hf(tj.get("pre_tokenizer")),
+    v = Vocab(tokens=tokens, special=set(added), merges=merges,
+              pattern=pattern_from_hf(tj.get("pre_tokenizer")),
               pre_tokenizer=tj.get("pre_tokenizer"), normalizer=norm,
               unused={i for i in range(n) if i not in present})
     tc = folder / "tokenizer_config.json"
@@ -134,7 +140,7 @@ def read_hf(folder: str | Path, max_seq_len: int | None = None) -> Read:
         template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
     if isinstance(template, list):  # several named templates: the default one
         template = next((t.get("template") for t in template if t.get("name") == "default"), None)
-    return Read(cfg, state, vocab, template, _token_name(tcfg.get("bos_token")), _token_name(tcfg.get("eos_token")),
-                bool(tcfg.get("add_bos_token", False)),
+    return Read(cfg, state, vocab, template, _token_name(tcfg.get("bos_token")),
+                _token_name(tcfg.get("eos_token")), bool(tcfg.get("add_bos_token", False)),
                 {"source_format": "hf", "architecture": cfg_json["architectures"][0],
                  "source_name": str(cfg_json.get("_name_or_path", folder.name))})

@@ -42,14 +42,18 @@ class ModelConfig:
             if getattr(self, name) <= 0:
                 raise UserError(f"model.{name} must be positive, got {getattr(self, name)}.")
         if self.head_size < 0:
-            raise UserError(f"model.head_size must be 0 (d_model / n_head) or positive, got {self.head_size}.")
+            raise UserError("model.head_size must be 0 (d_model / n_head) or positive, "
+                            f"got {self.head_size}.")
         if not self.head_size and self.d_model % self.n_head:
-            raise UserError(f"model.d_model ({self.d_model}) must be divisible by model.n_head ({self.n_head}).")
+            raise UserError(f"model.d_model ({self.d_model}) must be divisible by "
+                            f"model.n_head ({self.n_head}).")
         if self.head_dim % 2:
             raise UserError(f"model head size d_model/n_head = {self.head_dim} must be even for RoPE.")
         if self.n_head % self.n_kv_head:
-            raise UserError(f"model.n_head ({self.n_head}) must be a multiple of model.n_kv_head ({self.n_kv_head}).")
+            raise UserError(f"model.n_head ({self.n_head}) must be a multiple of "
+                            f"model.n_kv_head ({self.n_kv_head}).")
         if self.ffn_hidden < 0:
             raise UserError(f"model.ffn_hidden must be 0 (auto) or positive, got {self.ffn_hidden}.")
         if self.vocab_size <= 0:
-            raise UserError("model.vocab_size is not set; it is taken from the tokenizer when the model is built.")
+            raise UserError("model.vocab_size is not set; "
+                            "it is taken from the tokenizer when the model is built.")

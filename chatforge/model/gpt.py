@@ -32,8 +32,8 @@ def _small_rows(x: torch.Tensor) -> bool:
 
 def linear_t(x: torch.Tensor, weight: torch.Tensor, holder: object) -> torch.Tensor:
     """x @ weight.T. For a few rows on CPU under inference mode (decoding), multiply by a cached
-    row-major copy of weight.T instead: measured 20-25% faster per batch-1 decode step on this
-    CPU than F.linear, which walks the weight in the slower order. The copy is rebuilt whenever
+    row-major copy of weight.T instead: a batch-1 decode step is faster than with F.linear, which
+    walks the weight in the slower order (docs/model.md). The copy is rebuilt whenever
     the weight is replaced or changed in place (an optimizer step bumps its version), so
     generation between training steps (RL) always sees current weights."""
     if not _small_rows(x):
@@ -73,8 +73,8 @@ def rope_tables(head_dim: int, max_len: int, theta: float) -> tuple[torch.Tensor
 
     Rotate-half RoPE is x * cos + rotate_half(x) * sin with rotate_half(x) = [-x2, x1]. Storing
     sin as [-sin, sin] turns that into x * cos + roll(x, head_dim/2) * sin_signed: three kernels
-    (mul, roll, addcmul) instead of the five or seven of the textbook forms; measured ~1.7x
-    faster on this CPU, which matters because RoPE runs on q and k in every layer."""
+    (mul, roll, addcmul) instead of the five or seven of the textbook forms, which matters because
+    RoPE runs on q and k in every layer."""
     inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim))
     freqs = torch.outer(torch.arange(max_len, dtype=torch.float32), inv_freq)
     cos, sin = freqs.cos(), freqs.sin()
@@ -105,8 +105,8 @@ class KVCache:
         self.lengths: torch.Tensor | None = None
 
     @classmethod
-    def for_model(cls, model: "GPT", batch: int, max_len: int | None = None,
-                  dtype: torch.dtype | None = None) -> "KVCache":
+    def for_model(cls, model: GPT, batch: int, max_len: int | None = None,
+                  dtype: torch.dtype | None = None) -> KVCache:
         c = model.config
         max_len = max_len or c.max_seq_len
         p = model.tok_emb.weight
@@ -133,7 +133,7 @@ class KVCache:
             return self.lengths
         return torch.full((self.batch,), self.pos, dtype=torch.long, device=self.k.device)
 
-    def select_rows(self, index: torch.Tensor | list[int], max_len: int | None = None) -> "KVCache":
+    def select_rows(self, index: torch.Tensor | list[int], max_len: int | None = None) -> KVCache:
         """A new cache whose row i is a copy of row index[i] (e.g. one prompt -> many samples)."""
         index = torch.as_tensor(index, dtype=torch.long, device=self.k.device)
         n_layer, _, h, L, d = self.k.shape
@@ -242,7 +242,7 @@ class GPT(nn.Module):
     # ---- construction -------------------------------------------------------------------
 
     @classmethod
-    def build(cls, config: ModelConfig, vocab_size: int) -> "GPT":
+    def build(cls, config: ModelConfig, vocab_size: int) -> GPT:
         """A fresh model whose vocabulary comes from the tokenizer."""
         return cls(dataclasses.replace(config, vocab_size=vocab_size))
 
@@ -261,7 +261,7 @@ class GPT(nn.Module):
                 nn.init.normal_(p, 0.0, std)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> "GPT":
+    def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> GPT:
         """Load a checkpoint file holding at least {"model_config": dict, "model": state_dict}
         (what the training core writes). Compile/DDP name prefixes are tolerated."""
 
@@ -277,15 +277,15 @@ class GPT(nn.Module):
         return cls.from_state(obj["model_config"], obj["model"], device)
 
     @classmethod
-    def from_state(cls, model_config: dict, state_dict: dict, device: torch.device | str = "cpu") -> "GPT":
+    def from_state(cls, model_config: dict, state_dict: dict, device: torch.device | str = "cpu") -> GPT:
         known = {f.name for f in dataclasses.fields(ModelConfig)}
         cfg = ModelConfig(**{k: v for k, v in model_config.items() if k in known})
         with torch.device("meta"):
             model = cls(cfg)
         sd = {_strip_prefix(k): v for k, v in state_dict.items()}
         if "head.weight" in sd and any(k.startswith("gpt.") for k in sd):
-            raise UserError("this checkpoint is a reward model (chatforge rm): it scores answers and does not "
-                            "write them; point at a chat model's checkpoint instead.")
+            raise UserError("this checkpoint is a reward model (chatforge rm): it scores answers and "
+                            "does not write them; point at a chat model's checkpoint instead.")
         try:
             model.load_state_dict(sd, assign=True)
         except RuntimeError:
@@ -320,7 +320,8 @@ class GPT(nn.Module):
         """
         c = self.config
         seq_len = seq_len or c.max_seq_len
-        n_matmul = sum(p.numel() for n, p in self.named_parameters() if p.dim() == 2 and n != "tok_emb.weight")
+        n_matmul = sum(p.numel() for n, p in self.named_parameters()
+                       if p.dim() == 2 and n != "tok_emb.weight")
         if self.lm_head is None:
             n_matmul += c.d_model * c.vocab_size
         return 6 * n_matmul + 12 * c.n_layer * c.n_head * c.head_dim * seq_len
@@ -336,7 +337,8 @@ class GPT(nn.Module):
                 raise ValueError(f"sequence of {T} tokens exceeds max_seq_len {cos.shape[0]}")
             return cos[:T, None, :], sin[:T, None, :], None
         if cache.pos + T > min(cache.max_len, cos.shape[0]):
-            raise ValueError(f"KV cache full: {cache.pos} cached + {T} new > {min(cache.max_len, cos.shape[0])}")
+            raise ValueError(f"KV cache full: {cache.pos} cached + {T} new "
+                             f"> {min(cache.max_len, cos.shape[0])}")
         if cache.lengths is None:
             pos = cache.pos
             S = pos + T

@@ -19,5 +19,5 @@ def checks(cfg=None) -> list[Check]:
     return [TORCH, Check("numpy", "numpy", imports("numpy"))]
 
 
-STAGE = Stage("pretrain", _run, config={"model": ModelConfig, "pretrain": PretrainConfig}, needs=("data", "tokenizer"),
-              checks=checks, report=(card.losses, card.samples))
+STAGE = Stage("pretrain", _run, config={"model": ModelConfig, "pretrain": PretrainConfig},
+              needs=("data", "tokenizer"), checks=checks, report=(card.losses, card.samples))

@@ -32,7 +32,8 @@ def losses(run: Path) -> Section:
             ["parameters", f"{m.get('params', 0):,}"], ["steps", m.get("steps")],
             ["training tokens seen", f"{(m.get('steps') or 0) * (m.get('tokens_per_step') or 0):,}"],
             ["val bits per byte", f"{m.get('val_bpb')} ± {m.get('val_bpb_se')}"],
-            ["tokens / s (last step)", m.get("tokens_per_s_last_step")], ["MFU (last step)", pct(m.get("mfu_last_step"))],
+            ["tokens / s (last step)", m.get("tokens_per_s_last_step")],
+            ["MFU (last step)", pct(m.get("mfu_last_step"))],
             ["dtype", m.get("dtype")], ["copy probe, far", m.get("copy_repeat_far")]])
     return sec
 
@@ -54,6 +55,7 @@ def samples(run: Path, per_prompt: int = 8, chars: int = 220) -> Section:
         mine = [r for r in rows if r.get("prompt") == p]
         pick = sorted({round(i * (len(mine) - 1) / max(1, per_prompt - 1)) for i in range(per_prompt)})
         sec.table(["step", "loss", f"\"{p}\" ..."],
-                  [[mine[i].get("step"), mine[i].get("loss"), " ".join(str(mine[i].get("text", "")).split())[:chars]]
+                  [[mine[i].get("step"), mine[i].get("loss"),
+                    " ".join(str(mine[i].get("text", "")).split())[:chars]]
                    for i in pick])
     return sec

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from chatforge.engine import Engine
+from chatforge.engine.sampling import SamplingParams
 from chatforge.train.shards import load_index, open_split
 
 
@@ -46,7 +47,7 @@ def generate(model: torch.nn.Module, tokenizer, prompts: list[str], max_new_toke
     try:
         with autocast():
             outs = Engine(model, tokenizer).generate(
-                ids, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k or None,
+                ids, max_new_tokens=max_new_tokens, sampling=SamplingParams(temperature, top_k or None),
                 seed=seed, stop_ids=[eot])
     finally:
         model.train(was_training)

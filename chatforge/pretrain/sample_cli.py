@@ -59,7 +59,8 @@ def load_base(run_dir: Path | None, checkpoint: Path | None, device):
             raise UserError(f"run directory '{run_dir}' does not exist; give --run-dir or --checkpoint.")
         checkpoint = run_dir / "pretrain"
         if not checkpoint.is_dir():
-            raise UserError(f"'{run_dir}' has no base model yet; run `chatforge pretrain --run-dir {run_dir}` first.")
+            raise UserError(f"'{run_dir}' has no base model yet; "
+                            f"run `chatforge pretrain --run-dir {run_dir}` first.")
     model, tok_dir, meta = load_model(checkpoint, device)
     if tok_dir is None and run_dir is not None and (run_dir / "tokenizer").is_dir():
         tok_dir = run_dir / "tokenizer"

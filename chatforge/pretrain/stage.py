@@ -16,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any
 
 import torch
 
@@ -55,162 +57,209 @@ def run(ctx) -> dict:
     return pretrain(ctx, lambda: iter_documents(data_dir), tok_dir)
 
 
-def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | Path,
-             loss: Callable | None = None) -> dict:
-    """The stage body, with its inputs passed in (tests feed their own documents). `loss(model,
-    x, y) -> scalar` replaces the next-token cross-entropy (the distill stage's student base
-    learns the documents from a teacher's distributions too)."""
+@dataclass
+class Setup:
+    """What every step of the stage reads: the run, its pretrain settings, the processes."""
+    ctx: Any
+    cfg: Any  # the [pretrain] section
+    dist: Any  # train.dist.DistInfo
+    tokenizer: Any
+    documents: Callable[[], Iterable[dict]]
+    seq_len: int = 0
 
-    cfg = ctx.config.pretrain
-    seed = ctx.config.run.seed
-    _validate(cfg)
-    dist = dd.setup(pick_device(ctx.config.run.device))
-    device, main = dist.device, dist.is_main
-    tokenizer = Tokenizer.load(tokenizer_dir)
+    @property
+    def main(self) -> bool:
+        return self.dist.is_main
 
-    # 1. token shards, built once by rank 0
-    tokens_dir = ctx.out / "tokens"
-    if main and sh.load_index(tokens_dir) is None:
-        ctx.log.info("tokenizing documents into shards ...")
-        index = sh.build_shards(tokens_dir, documents(), tokenizer, cfg.val_frac, cfg.shard_tokens)
-        ctx.log.info(f"tokens: {index['tokens']['train']:,} train / {index['tokens']['val']:,} val "
-                     f"in {index['docs']['train']:,} / {index['docs']['val']:,} documents")
+
+def _shards(s: Setup) -> tuple[Path, dict]:
+    """Token shards, built once by rank 0."""
+    tokens_dir = s.ctx.out / "tokens"
+    if s.main and sh.load_index(tokens_dir) is None:
+        s.ctx.log.info("tokenizing documents into shards ...")
+        index = sh.build_shards(tokens_dir, s.documents(), s.tokenizer, s.cfg.val_frac, s.cfg.shard_tokens)
+        s.ctx.log.info(f"tokens: {index['tokens']['train']:,} train / {index['tokens']['val']:,} val "
+                       f"in {index['docs']['train']:,} / {index['docs']['val']:,} documents")
         if index.get("note"):
-            ctx.log.warn(index["note"])
+            s.ctx.log.warn(index["note"])
     dd.barrier()
-    index = sh.load_index(tokens_dir)
+    return tokens_dir, sh.load_index(tokens_dir)
 
-    # 2. model and data
-    mcfg = ctx.config.model
-    seq_len = cfg.seq_len or mcfg.max_seq_len
-    if seq_len > mcfg.max_seq_len:
-        raise UserError(f"pretrain.seq_len ({seq_len}) exceeds model.max_seq_len ({mcfg.max_seq_len}).")
-    torch.manual_seed(seed)
-    model = GPT.build(mcfg, tokenizer.n_vocab)
-    if cfg.init == "induction":
+
+def _model(s: Setup) -> GPT:
+    torch.manual_seed(s.ctx.config.run.seed)
+    model = GPT.build(s.ctx.config.model, s.tokenizer.n_vocab)
+    if s.cfg.init == "induction":
         built = init_induction_circuit(model)
-        if main:
-            ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
-    model = model.to(device)
+        if s.main:
+            s.ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
+    return model.to(s.dist.device)
+
+
+def _batches(s: Setup, tokens_dir: Path):
+    """-> (train batches, validation batches): text rows, and reading exercises when asked for."""
+    cfg, dist, seed = s.cfg, s.dist, s.ctx.config.run.seed
     n_copy = round(cfg.batch_size * cfg.reading_share)
-    train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), seq_len, cfg.batch_size - n_copy, seed,
+    train = sh.TokenBatches(sh.open_split(tokens_dir, "train"), s.seq_len, cfg.batch_size - n_copy, seed,
                             dist.rank, dist.world_size)
     if n_copy or cfg.reading_first_steps:
-        reading = ReadingRows(tokenizer, corpus_words((d["text"] for d in documents()), cfg.reading_words), seq_len,
-                              seed * 1000 + dist.rank, max_gap=cfg.reading_max_gap,
-                              passages=cfg.reading_passages)
+        words = corpus_words((d["text"] for d in s.documents()), cfg.reading_words)
+        reading = ReadingRows(s.tokenizer, words, s.seq_len, seed * 1000 + dist.rank,
+                              max_gap=cfg.reading_max_gap, passages=cfg.reading_passages)
         train = MixedBatches(train, reading, cfg.batch_size, n_copy, cfg.reading_first_steps)
     val_shards = sh.open_split(tokens_dir, "val")
-    val_len = min(seq_len, max(1, sum(len(s) for s in val_shards) - 1))
+    val_len = min(s.seq_len, max(1, sum(len(x) for x in val_shards) - 1))
     val = sh.TokenBatches(val_shards, val_len, cfg.batch_size, seed, dist.rank, dist.world_size,
                           shuffle=False, require=False)
-    tokens_per_step = cfg.batch_size * seq_len * cfg.grad_accum * dist.world_size
-    text_steps = max(0, cfg.steps - cfg.reading_first_steps)  # epochs of the text, exercises aside
-    epochs = text_steps * (cfg.batch_size - n_copy) * seq_len * cfg.grad_accum * dist.world_size / max(
-        1, index["tokens"]["train"])
+    return train, val
 
-    # 3. speed bookkeeping: dtype that is actually fast here, the measured peak for MFU
-    peak_cache = ctx.run_dir / "peak_flops.json"  # one per run directory: later stages reuse it
-    dtype = auto_dtype(device, peak_cache) if cfg.dtype == "auto" else cfg.dtype
-    peak = matmul_peak(device, getattr(torch, dtype), peak_cache)
-    fpt = model.flops_per_token(seq_len)
-    if main:
-        ctx.log.info(
-            f"model: {model.num_params() / 1e6:.2f}M params ({model.num_params(True) / 1e6:.2f}M "
-            f"non-embedding), {fpt / 1e6:.1f} MFLOP/token; {dtype} on {device}, measured matmul "
-            f"peak {peak / 1e9:.0f} GFLOP/s x {dist.world_size} rank(s)")
-        ctx.log.info(f"training: {cfg.steps} steps x {tokens_per_step:,} tokens = "
-                     f"{cfg.steps * tokens_per_step / 1e6:.2f}M tokens ({epochs:.1f} epochs), {cfg.optimizer}")
 
+class Watch:
+    """The hooks that watch the model learn: validation loss and bits per byte with the copy and
+    reading probes, and samples from fixed prompts."""
+
+    def __init__(self, s: Setup, val, tokens_dir: Path, tokens_per_step: int):
+        self.s, self.val, self.tokens_per_step = s, val, tokens_per_step
+        self.byte_lens = token_byte_lengths(s.tokenizer).to(s.dist.device)
+        self.windows = max(1, s.cfg.eval_tokens // max(1, val.seq_len))
+        self.last: dict = {}
+        self.probe_texts = _probe_texts(s.documents)
+        self.prompts = s.cfg.sample_prompts or sample_prompts(tokens_dir, s.tokenizer)
+        self.samples_path = s.ctx.out / "samples.jsonl"
+
+    def eval(self, tr: Trainer) -> None:
+        s, log, seed = self.s, self.s.ctx.log, self.s.ctx.config.run.seed
+        if self.val.windows_per_epoch() == 0:
+            return
+        loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), self.val, self.windows, self.byte_lens,
+                                     tr.autocast)
+        self.last.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
+        if s.main:  # the first number to watch: does the model read its context yet?
+            m = ckpt.unwrap(tr.model)
+            was = m.training
+            m.eval()
+            with tr.autocast():
+                probe = copy_probe(m, s.tokenizer, self.probe_texts, seed=seed, gaps=GAPS)
+                reading = passage_probe(m, s.tokenizer, seed=seed)
+            m.train(was)
+            flat = {**summary(probe), **passage_summary(reading)}
+            self.last.update(copy=flat)
+            log.metric(event="val", step=tr.step, tokens=tr.step * self.tokens_per_step,
+                       val_loss=round(loss, 5), val_bpb=round(bpb, 5), val_bpb_se=round(se, 5), **flat)
+            log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
+                     f"val bpb {bpb:.3f} ± {se:.3f} | copy probe {describe(probe)} | "
+                     f"{passage_describe(reading)}")
+
+    def samples(self, tr: Trainer) -> None:
+        s, cfg, log = self.s, self.s.cfg, self.s.ctx.log
+        texts = generate(ckpt.unwrap(tr.model), s.tokenizer, self.prompts, cfg.sample_tokens,
+                         cfg.sample_temperature, cfg.sample_top_k, seed=s.ctx.config.run.seed + tr.step,
+                         autocast=tr.autocast)
+        log.info(f"samples at step {tr.step} (loss {tr.stats.loss:.3f}):")
+        with open(self.samples_path, "a", encoding="utf-8") as f:
+            for p, t in zip(self.prompts, texts):
+                log.info(f"  {p!r} -> {t!r}")
+                rec = {"step": tr.step, "loss": round(tr.stats.loss, 4), "prompt": p, "text": t}
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                log.metric(event="sample", **rec)
+
+
+def _trainer(s: Setup, model, train, loss: Callable | None, speed: tuple[str, float, float],
+             watch: Watch) -> Trainer:
+    cfg, device = s.cfg, s.dist.device
+    dtype, peak, fpt = speed
     optimizer = build_optimizer(model, OptimConfig(
         name=cfg.optimizer, lr=cfg.lr, muon_lr=cfg.muon_lr, weight_decay=cfg.weight_decay,
         beta1=cfg.beta1, beta2=cfg.beta2))
 
     def lr_fn(step: int) -> float:
-        return lr_multiplier(step, cfg.steps, cfg.warmup_steps, cfg.decay_frac, cfg.final_lr_frac, cfg.schedule)
+        return lr_multiplier(step, cfg.steps, cfg.warmup_steps, cfg.decay_frac, cfg.final_lr_frac,
+                             cfg.schedule)
 
     def loss_fn(m, batch):
         x, y = batch
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         return (m(x, targets=y) if loss is None else loss(m, x, y)), x.numel()
 
-    # 4. hooks: validation loss / bits per byte, samples from fixed prompts
-    byte_lens = token_byte_lengths(tokenizer).to(device)
-    eval_windows = max(1, cfg.eval_tokens // max(1, val_len))
-    last_eval: dict = {}
-
-    probe_texts = _probe_texts(documents)
-
-    def do_eval(tr: Trainer) -> None:
-        if val.windows_per_epoch() == 0:
-            return
-
-        loss, bpb, se = val_loss_bpb(ckpt.unwrap(tr.model), val, eval_windows, byte_lens, tr.autocast)
-        last_eval.update(step=tr.step, val_loss=loss, val_bpb=bpb, val_bpb_se=se)
-        if main:  # the first number to watch: does the model read its context yet?
-            m = ckpt.unwrap(tr.model)
-            was = m.training
-            m.eval()
-            with tr.autocast():
-                probe = copy_probe(m, tokenizer, probe_texts, seed=seed, gaps=GAPS)
-                reading = passage_probe(m, tokenizer, seed=seed)
-            m.train(was)
-            flat = {**summary(probe), **passage_summary(reading)}
-            last_eval.update(copy=flat)
-            ctx.log.metric(event="val", step=tr.step, tokens=tr.step * tokens_per_step, val_loss=round(loss, 5),
-                           val_bpb=round(bpb, 5), val_bpb_se=round(se, 5), **flat)
-            ctx.log.info(f"step {tr.step}: train loss {tr.stats.loss:.3f} | val loss {loss:.3f} | "
-                         f"val bpb {bpb:.3f} ± {se:.3f} | copy probe {describe(probe)} | "
-                         f"{passage_describe(reading)}")
-
-    prompts = cfg.sample_prompts or sample_prompts(tokens_dir, tokenizer)
-    samples_path = ctx.out / "samples.jsonl"
-
-    def do_samples(tr: Trainer) -> None:
-        texts = generate(ckpt.unwrap(tr.model), tokenizer, prompts, cfg.sample_tokens,
-                         cfg.sample_temperature, cfg.sample_top_k, seed=seed + tr.step, autocast=tr.autocast)
-        ctx.log.info(f"samples at step {tr.step} (loss {tr.stats.loss:.3f}):")
-        with open(samples_path, "a", encoding="utf-8") as f:
-            for p, t in zip(prompts, texts):
-                ctx.log.info(f"  {p!r} -> {t!r}")
-                rec = {"step": tr.step, "loss": round(tr.stats.loss, 4), "prompt": p, "text": t}
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                ctx.log.metric(event="sample", **rec)
-
-    ckpt_dir = ctx.out / "ckpt"
-    trainer = Trainer(
+    meta = {"stage": "pretrain", "seq_len": s.seq_len, "dtype": dtype,
+            "tokens_per_step": watch.tokens_per_step}
+    return Trainer(
         model, optimizer, train, loss_fn,
         LoopConfig(steps=cfg.steps, grad_accum=cfg.grad_accum, grad_clip=cfg.grad_clip, dtype=dtype,
                    compile=cfg.compile, ckpt_every=cfg.ckpt_every, keep_every=cfg.keep_every,
                    log_every=cfg.log_every, lr=lr_fn, flops_per_token=fpt, peak_flops=peak),
-        saves=Checkpoints(ckpt_dir, dataclasses.asdict(model.config),
-                          {"stage": "pretrain", "seq_len": seq_len, "dtype": dtype, "tokens_per_step": tokens_per_step}),
-        dist=dist, log=ctx.log,
-        hooks=[Hook(cfg.eval_every, do_eval), Hook(cfg.sample_every, do_samples, main_only=True)])
-    if main:
-        ckpt.copy_tokenizer(tokenizer_dir, ckpt_dir)
+        saves=Checkpoints(s.ctx.out / "ckpt", dataclasses.asdict(model.config), meta),
+        dist=s.dist, log=s.ctx.log,
+        hooks=[Hook(cfg.eval_every, watch.eval), Hook(cfg.sample_every, watch.samples, main_only=True)])
+
+
+def _speed(s: Setup, model, tokens_per_step: int, epochs: float) -> tuple[str, float, float]:
+    """The dtype that is actually fast here, the measured peak for MFU, the model's FLOPs per token."""
+    cfg, device, dist = s.cfg, s.dist.device, s.dist
+    peak_cache = s.ctx.run_dir / "peak_flops.json"  # one per run directory: later stages reuse it
+    dtype = auto_dtype(device, peak_cache) if cfg.dtype == "auto" else cfg.dtype
+    peak = matmul_peak(device, getattr(torch, dtype), peak_cache)
+    fpt = model.flops_per_token(s.seq_len)
+    if s.main:
+        s.ctx.log.info(
+            f"model: {model.num_params() / 1e6:.2f}M params ({model.num_params(True) / 1e6:.2f}M "
+            f"non-embedding), {fpt / 1e6:.1f} MFLOP/token; {dtype} on {device}, measured matmul "
+            f"peak {peak / 1e9:.0f} GFLOP/s x {dist.world_size} rank(s)")
+        s.ctx.log.info(f"training: {cfg.steps} steps x {tokens_per_step:,} tokens = "
+                       f"{cfg.steps * tokens_per_step / 1e6:.2f}M tokens ({epochs:.1f} epochs), "
+                       f"{cfg.optimizer}")
+    return dtype, peak, fpt
+
+
+def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | Path,
+             loss: Callable | None = None) -> dict:
+    """The stage body, with its inputs passed in (tests feed their own documents). `loss(model,
+    x, y) -> scalar` replaces the next-token cross-entropy (the distill stage's student base
+    learns the documents from a teacher's distributions too)."""
+    cfg = ctx.config.pretrain
+    _validate(cfg)
+    s = Setup(ctx, cfg, dd.setup(pick_device(ctx.config.run.device)), Tokenizer.load(tokenizer_dir),
+              documents)
+    tokens_dir, index = _shards(s)
+    mcfg = ctx.config.model
+    s.seq_len = cfg.seq_len or mcfg.max_seq_len
+    if s.seq_len > mcfg.max_seq_len:
+        raise UserError(f"pretrain.seq_len ({s.seq_len}) exceeds model.max_seq_len ({mcfg.max_seq_len}).")
+    model = _model(s)
+    train, val = _batches(s, tokens_dir)
+    world = s.dist.world_size
+    tokens_per_step = cfg.batch_size * s.seq_len * cfg.grad_accum * world
+    text_steps = max(0, cfg.steps - cfg.reading_first_steps)  # epochs of the text, exercises aside
+    n_copy = round(cfg.batch_size * cfg.reading_share)
+    epochs = text_steps * (cfg.batch_size - n_copy) * s.seq_len * cfg.grad_accum * world / max(
+        1, index["tokens"]["train"])
+    speed = _speed(s, model, tokens_per_step, epochs)
+    watch = Watch(s, val, tokens_dir, tokens_per_step)
+    trainer = _trainer(s, model, train, loss, speed, watch)
+    if s.main:
+        ckpt.copy_tokenizer(tokenizer_dir, ctx.out / "ckpt")
     start = trainer.resume()
-    if start and main:
+    if start and s.main:
         ctx.log.info(f"resuming from step {start} of {cfg.steps} ({trainer.last_ckpt.name})")
     stats = trainer.fit()
-    if "val_loss" not in last_eval:  # resumed after the final checkpoint: evaluate once more
-        do_eval(trainer)
-    if main:
-        _write_samples_md(samples_path, ctx.out / "samples.md")
+    if "val_loss" not in watch.last:  # resumed after the final checkpoint: evaluate once more
+        watch.eval(trainer)
+    if s.main:
+        _write_samples_md(watch.samples_path, ctx.out / "samples.md")
     dd.barrier()
-
+    last = watch.last
     metrics = {
-        "steps": cfg.steps, "params": model.num_params(), "flops_per_token": fpt,
+        "steps": cfg.steps, "params": model.num_params(), "flops_per_token": speed[2],
         "tokens_per_step": tokens_per_step, "epochs": round(epochs, 2),
         "train_tokens": index["tokens"]["train"], "val_tokens": index["tokens"]["val"],
         "final_train_loss": round(stats.loss, 5),
-        "val_loss": round(last_eval.get("val_loss", float("nan")), 5),
-        "val_bpb": round(last_eval.get("val_bpb", float("nan")), 5),
+        "val_loss": round(last.get("val_loss", float("nan")), 5),
+        "val_bpb": round(last.get("val_bpb", float("nan")), 5),
         # the split's own noise: differences under ~3 standard errors are not real
-        "val_bpb_se": round(last_eval.get("val_bpb_se", float("nan")), 5),
-        "val_windows": min(eval_windows, val.windows_per_epoch()),
-        **last_eval.get("copy", {}),
-        "dtype": dtype, "world_size": dist.world_size, "peak_flops": round(peak),
+        "val_bpb_se": round(last.get("val_bpb_se", float("nan")), 5),
+        "val_windows": min(watch.windows, val.windows_per_epoch()),
+        **last.get("copy", {}),
+        "dtype": speed[0], "world_size": world, "peak_flops": round(speed[1]),
         "checkpoint": str(trainer.last_ckpt),
     }
     if stats.step_time > 0 and start < cfg.steps:

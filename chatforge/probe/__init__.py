@@ -14,5 +14,5 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("probe", _run, config={"probe": ProbeConfig}, needs=("world", "sft", "tools"), checks=sampling_checks,
-              report=(card.section,))
+STAGE = Stage("probe", _run, config={"probe": ProbeConfig}, needs=("world", "sft", "tools"),
+              checks=sampling_checks, report=(card.section,))

@@ -51,7 +51,8 @@ def section(run: Path) -> Section:
                     pct(r.get("refusal_after"))] for k, r in t.items() if isinstance(r, dict)])
     sec.p(f"Hallucination rate {pct(m.get('hallucination_before'))} -> {pct(m.get('hallucination_after'))} "
           f"{ci(m.get('hallucination_after_ci95'))}; over-refusal {pct(m.get('over_refusal'))} "
-          f"{ci(m.get('over_refusal_ci95'))} of {m.get('over_refusal_base')} known-qa answers that were right before.")
+          f"{ci(m.get('over_refusal_ci95'))} of {m.get('over_refusal_base')} known-qa answers that were "
+          "right before.")
     for met, text in verdicts(m):
         sec.verdict(met, text)
     return sec

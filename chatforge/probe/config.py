@@ -38,7 +38,7 @@ class ProbeConfig(FinetuneSettings):
     context: int = 300  # a page about the person pasted in -> the answer from it (known and unknown)
     replay: int = 1200  # conversations from the SFT mixture, so nothing is forgotten
     # identity conversations of the SFT mixture on top of the replay: "Who built you?" is a
-    # who-question too, and refusals spread to it (measured: identity 95% -> 64-83% without)
+    # who-question too, and without them refusals spread to it (docs/probe.md)
     identity: int = 200
     val_fraction: float = 0.05
 

@@ -4,7 +4,7 @@
               words, asked with any train phrasing, tools off. With refuse = "person" (default)
               only facts of people it knows nothing about: a 2.6M model cannot tell its known
               facts of a person from its unknown ones, so fact-level refusals spread to what it
-              knows (measured: over-refusal 13-19% with "fact", docs/probe.md)
+              knows (over-refusal with "fact": docs/probe.md)
     answer    a fact the model consistently gets right (known) -> the right answer, so that
               refusing does not spread to what it knows
     search    tools on, an unknown fact of a real person -> a search call and the answer from its
@@ -18,14 +18,14 @@
 
 Unsure facts (answered sometimes right, sometimes wrong) join the answer pool with
 `unsure = "answer"`: the model half knows them, and a refusal there spreads to what it knows
-(measured: over-refusal 13% with "skip", see docs/probe.md); `"skip"` gives them no new data. Held-out people, held-out phrasings
-and the evaluation's pages never appear here.
+(see docs/probe.md); `"skip"` gives them no new data. Held-out people, held-out phrasings and
+the evaluation's pages never appear here.
 """
 
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from chatforge.tasks.demos import ANSWERS_FROM_SEARCH, TOOLS_OFF, search_conversation, search_query
 from chatforge.tasks.people import invented, page_of, train_questions, with_page
@@ -64,11 +64,13 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
         p = people[it["person_id"]]
         v = str(p.attrs[it["attribute"]])
         text = rng.choice(ANSWERS[it["attribute"]]).format(
-            name=p.name, p=p.attrs["pronoun"], p_=p.attrs["pronoun"].capitalize(), v=v, v_=v[0].upper() + v[1:])
+            name=p.name, p=p.attrs["pronoun"], p_=p.attrs["pronoun"].capitalize(), v=v,
+            v_=v[0].upper() + v[1:])
         convs.append({"kind": "answer", "messages": plain([{"role": "user", "content": ask(it)},
                                                            {"role": "assistant", "content": text}])})
     searchable = [it for it in unknown if it["group"] in ("unknown", "invented")]
-    chosen = [(people[it["person_id"]], it["attribute"], ask(it)) for it in _take(rng, searchable, cfg.search)]
+    chosen = [(people[it["person_id"]], it["attribute"], ask(it))
+              for it in _take(rng, searchable, cfg.search)]
     if chosen:
         execute.prefetch([("search", search_query(q)) for _, _, q in chosen])
         execute.stop_if_broken()
@@ -79,8 +81,9 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
         p = people[it["person_id"]]
         page = page_of(p, seed + 2 + rng.randrange(1000))  # never the evaluation's page (seed)
         text = ANSWERS_FROM_SEARCH[it["attribute"]].format(name=p.name, v=p.attrs[it["attribute"]])
-        convs.append({"kind": "context", "messages": plain([{"role": "user", "content": with_page(page, ask(it))},
-                                                            {"role": "assistant", "content": text}])})
+        convs.append({"kind": "context",
+                      "messages": plain([{"role": "user", "content": with_page(page, ask(it))},
+                                         {"role": "assistant", "content": text}])})
     for c in _take(rng, sft_convs, cfg.replay):
         convs.append({"kind": "replay", "messages": c["messages"]})
     for c in _take(rng, [c for c in sft_convs if c.get("kind") == "identity"], cfg.identity):

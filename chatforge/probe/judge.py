@@ -57,8 +57,8 @@ class ModelJudge:
     def margins(self, cases: list[dict], answers: list[str]) -> list[float]:
         """log p(Yes) - log p(No) for each case."""
 
-
-        prompts = [render_prompt([{"role": "user", "content": judge_question(c.get("source", ""), c["question"], a)}],
+        prompts = [render_prompt([{"role": "user",
+                                   "content": judge_question(c.get("source", ""), c["question"], a)}],
                                  self.tok) for c, a in zip(cases, answers)]
         limit = self.model.config.max_seq_len
         out: list[float] = []
@@ -83,7 +83,6 @@ class ModelJudge:
 
 def load_judge(spec: str, device=None) -> Judge:
     """`checker`, or a checkpoint path (file, ckpt/ folder or stage folder) for a ModelJudge."""
-
 
     if spec == "checker":
         return CheckerJudge()

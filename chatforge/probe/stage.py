@@ -122,7 +122,8 @@ def _log_groups(ctx: StageContext, groups: dict) -> None:
         if g != "all":
             ctx.log.info(f"{g}: {s['facts']} facts -> known {s['known']}, unsure {s['unsure']}, "
                          f"unknown {s['unknown']} (samples right {100 * s['sample_accuracy']:.0f}%, "
-                         f"refused {100 * s['sample_refusal']:.0f}%, made up {100 * s['sample_hallucination']:.0f}%)")
+                         f"refused {100 * s['sample_refusal']:.0f}%, "
+                         f"made up {100 * s['sample_hallucination']:.0f}%)")
 
 
 def _dataset(ctx: StageContext, world, classified: list[dict]) -> tuple[list[dict], list[dict], dict]:
@@ -141,12 +142,14 @@ def _dataset(ctx: StageContext, world, classified: list[dict]) -> tuple[list[dic
     return train, val, counts
 
 
-def _metrics(ctx: StageContext, before: dict, after: dict, groups: dict, train_metrics: dict, counts: dict) -> dict:
+def _metrics(ctx: StageContext, before: dict, after: dict, groups: dict, train_metrics: dict,
+             counts: dict) -> dict:
     sb, sa = before["summary"], after["summary"]
     metrics = {
         **train_metrics, "mixture": counts,
         "classified": groups.get("all", {}),
-        "hallucination_before": sb.get("hallucination_rate"), "hallucination_after": sa.get("hallucination_rate"),
+        "hallucination_before": sb.get("hallucination_rate"),
+        "hallucination_after": sa.get("hallucination_rate"),
         "hallucination_after_ci95": sa.get("hallucination_ci95"),
         **over_refusal(before, after),
         "table": table(before, after),
@@ -155,7 +158,8 @@ def _metrics(ctx: StageContext, before: dict, after: dict, groups: dict, train_m
     metrics.update({k: v for k, v in sa.items() if not isinstance(v, list)})
     for name, r in metrics["table"].items():
         ctx.log.info(f"{name:<20} {100 * r['before']:5.1f}% -> {100 * r['after']:5.1f}%  "
-                     f"(refusals {100 * r['refusal_before']:.0f}% -> {100 * r['refusal_after']:.0f}%, n={r['n']})")
+                     f"(refusals {100 * r['refusal_before']:.0f}% -> {100 * r['refusal_after']:.0f}%, "
+                     f"n={r['n']})")
     ctx.log.info(f"hallucination rate {metrics['hallucination_before']} -> {metrics['hallucination_after']}; "
                  f"over-refusal {metrics['over_refusal']} of {metrics['over_refusal_base']} known-qa answers "
                  "that were right before")
@@ -189,8 +193,9 @@ def run(ctx: StageContext) -> dict:
     # 4. fine-tune from the chat model
     model.train()
     train_metrics = finetune(model, tokenizer, tok_dir, train, val, cfg, FinetuneRun(
-        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
-        log=ctx.log, label="probe", meta={"stage": "probe", "base": sft_meta["checkpoint"], "chat": True}))
+        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist,
+        seed=seed, log=ctx.log, label="probe",
+        meta={"stage": "probe", "base": sft_meta["checkpoint"], "chat": True}))
 
     # 5. after
     model.eval()

@@ -46,14 +46,16 @@ def timing(run: Path, pipeline: Pipeline) -> Section:
         wall = done.get("wall_s")
         if isinstance(wall, (int, float)):
             total += wall
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(done["finished_at"])) if done.get("finished_at") else ""
+        when = (time.strftime("%Y-%m-%d %H:%M", time.gmtime(done["finished_at"]))
+                if done.get("finished_at") else "")
         rows.append([name, "complete" if done else "started, not finished",
                      f"{wall:,.1f} s" if isinstance(wall, (int, float)) else "—", when])
     ev = read(run, "eval/metrics.json")
     eval_staged = any(n == "eval" and c for n, c in staged)
     if isinstance(ev, dict) and ev.get("rows") and not eval_staged:  # `chatforge eval` only: its rows' times
         took = sum(r.get("seconds") or 0 for r in ev["rows"])
-        rows.append(["eval", f"command, {len(ev['rows'])} checkpoints", f"{took:,.1f} s", ev.get("created", "")])
+        rows.append(["eval", f"command, {len(ev['rows'])} checkpoints", f"{took:,.1f} s",
+                     ev.get("created", "")])
     ar = read(run, "arena/ratings.json")
     if isinstance(ar, dict) and isinstance(ar.get("seconds"), (int, float)):
         rows.append(["arena", "command, last run", f"{ar['seconds']:,.1f} s", ar.get("created", "")])
@@ -61,19 +63,21 @@ def timing(run: Path, pipeline: Pipeline) -> Section:
         return sec.p("No stage has run in this directory yet.")
     rows.append(["total (stages)", "", f"{total:,.1f} s ({total / 60:.1f} min)", ""])
     sec.table(["stage", "status", "wall time", "finished (UTC)"], rows,
-              "Wall time of each stage's last complete run (its _COMPLETE.json); a resumed stage counts its last "
-              "process only.")
+              "Wall time of each stage's last complete run (its _COMPLETE.json); "
+              "a resumed stage counts its last process only.")
     cfg = read(run, "config.json") or {}
     limit = RUN_MINUTES.get(cfg.get("preset"))
     if limit:
-        sec.verdict(total <= limit * 60, f"the {cfg.get('preset')} preset's stages took {total / 60:.1f} minutes "
+        sec.verdict(total <= limit * 60,
+                    f"the {cfg.get('preset')} preset's stages took {total / 60:.1f} minutes "
                     f"(target: at most {limit} minutes on the 2-core machine).")
     return sec
 
 
 def hardware(run: Path) -> Section:
     sec = Section("hardware", "Hardware")
-    rows = [["this report made on", f"{cpu_summary()}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}"]]
+    rows = [["this report made on",
+             f"{cpu_summary()}; {os.cpu_count()} cores; {platform.system()} {platform.machine()}"]]
     try:
         import torch  # noqa: PLC0415 - optional here: the report renders without it
 
@@ -89,7 +93,8 @@ def hardware(run: Path) -> Section:
     if isinstance(ev, dict) and ev.get("machine"):
         rows.append(["evaluation ran on", ev["machine"]])
     sec.table(["", ""], rows, "The run records the matmul peak it measured for its MFU figures; the CPU that "
-              "trained it is not recorded beyond that, so compare timings only between runs on the same machine.")
+              "trained it is not recorded beyond that, so compare timings only between runs on the same "
+              "machine.")
     return sec
 
 
@@ -125,8 +130,10 @@ def build(run: Path, pipeline: Pipeline) -> tuple[str, str, list[Section]]:
         top.p("No stage of this run missed a target it reports (stages that have not run report nothing).")
     done = [n for n, c in _stages(run, pipeline) if c]
     title = f"chatforge report: {run.name}"
-    subtitle = (f"Run `{run}`, preset `{cfg.get('preset', '?')}`, seed {(cfg.get('run') or {}).get('seed', '?')}; "
-                f"stages complete: {', '.join(done) or 'none'}. Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    subtitle = (f"Run `{run}`, preset `{cfg.get('preset', '?')}`, "
+                f"seed {(cfg.get('run') or {}).get('seed', '?')}; "
+                f"stages complete: {', '.join(done) or 'none'}. "
+                f"Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
     return title, subtitle, [top, *body]
 
 

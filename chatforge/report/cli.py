@@ -11,13 +11,15 @@ from chatforge.report.build import write
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("report", parents=parents, help="the run's report card: one HTML page with plots, and Markdown",
+    p = sub.add_parser("report", parents=parents,
+                       help="the run's report card: one HTML page with plots, and Markdown",
                        description="Render what the run directory holds into one self-contained HTML page "
-                       "(plots inline as SVG) and a Markdown twin: the data funnel, tokenizer stats, loss curves, "
-                       "samples over training, SFT and probe targets, the eval table across stages (run "
-                       "`chatforge eval` first), RL pass@k curves, RLHF proxy vs true reward, the distillation "
-                       "comparison, arena ratings (`chatforge arena`), time per stage and the hardware. Targets a "
-                       "stage missed are listed first, in words. Stages that have not run get one sentence.")
+                       "(plots inline as SVG) and a Markdown twin: the data funnel, tokenizer stats, "
+                       "loss curves, samples over training, SFT and probe targets, the eval table across "
+                       "stages (run `chatforge eval` first), RL pass@k curves, RLHF proxy vs true reward, "
+                       "the distillation comparison, arena ratings (`chatforge arena`), time per stage and "
+                       "the hardware. Targets a stage missed are listed first, in words. Stages that have "
+                       "not run get one sentence.")
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: <run-dir>/report)")
     p.set_defaults(func=main)

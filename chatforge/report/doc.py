@@ -19,25 +19,25 @@ class Section:
     title: str
     blocks: list[tuple] = field(default_factory=list)
 
-    def p(self, text: str) -> "Section":
+    def p(self, text: str) -> Section:
         self.blocks.append(("p", text))
         return self
 
-    def table(self, head: list[str], rows: list[list], note: str = "") -> "Section":
-        self.blocks.append(("table", [str(h) for h in head], [["" if c is None else str(c) for c in r] for r in rows],
-                            note))
+    def table(self, head: list[str], rows: list[list], note: str = "") -> Section:
+        self.blocks.append(("table", [str(h) for h in head],
+                            [["" if c is None else str(c) for c in r] for r in rows], note))
         return self
 
-    def figure(self, svg: str, caption: str) -> "Section":
+    def figure(self, svg: str, caption: str) -> Section:
         self.blocks.append(("figure", svg, caption))
         return self
 
-    def verdict(self, met: bool | None, text: str) -> "Section":
+    def verdict(self, met: bool | None, text: str) -> Section:
         """A target: met (True), missed (False) or not measurable (None), said in words."""
         self.blocks.append(("verdict", met, text))
         return self
 
-    def pre(self, text: str) -> "Section":
+    def pre(self, text: str) -> Section:
         self.blocks.append(("pre", text))
         return self
 
@@ -58,8 +58,10 @@ th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-al
 th { background: #f4f4f6; } td.num { text-align: right; white-space: nowrap; }
 figure { margin: 1rem 0; } figcaption { color: #555; font-size: 13px; max-width: 640px; }
 .verdict { padding: .35rem .7rem; border-radius: 6px; margin: .4rem 0; }
-.verdict.met { background: #e8f5e9; } .verdict.missed { background: #fdecea; } .verdict.none { background: #f4f4f6; }
-.note { color: #555; font-size: 13px; } pre { background: #f6f6f8; padding: .6rem; overflow-x: auto; font-size: 12px; }
+.verdict.met { background: #e8f5e9; } .verdict.missed { background: #fdecea; } \
+.verdict.none { background: #f4f4f6; }
+.note { color: #555; font-size: 13px; } \
+pre { background: #f6f6f8; padding: .6rem; overflow-x: auto; font-size: 12px; }
 """
 
 _NUM = re.compile(r"^[-+]?[\d.,]+\s*(%|s|x)?(\s*[\[±].*)?$")
@@ -77,7 +79,8 @@ def html(title: str, subtitle: str, sections: list[Section]) -> str:
              f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
              f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{escape(title)}</h1><p class=\"sub\">{_inline(subtitle)}</p>",
-             "<nav class=\"toc\">" + "".join(f"<div><a href=\"#{s.id}\">{escape(s.title)}</a></div>" for s in sections)
+             "<nav class=\"toc\">"
+             + "".join(f"<div><a href=\"#{s.id}\">{escape(s.title)}</a></div>" for s in sections)
              + "</nav>"]
     for s in sections:
         parts.append(f"<section id=\"{s.id}\"><h2>{escape(s.title)}</h2>")
@@ -87,7 +90,8 @@ def html(title: str, subtitle: str, sections: list[Section]) -> str:
             elif b[0] == "table":
                 _, head, rows, note = b
                 body = "".join("<tr>" + "".join(f"<td class=\"num\">{escape(c)}</td>" if _NUM.match(c)
-                                                else f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in rows)
+                                                else f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
+                               for r in rows)
                 parts.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head)
                              + f"</tr></thead><tbody>{body}</tbody></table>")
                 if note:
@@ -109,7 +113,8 @@ def _cell(c: str) -> str:
     return c.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(title: str, subtitle: str, sections: list[Section], fig_dir: str = "fig") -> tuple[str, dict[str, str]]:
+def markdown(title: str, subtitle: str, sections: list[Section],
+             fig_dir: str = "fig") -> tuple[str, dict[str, str]]:
     """(Markdown text, {relative figure path: SVG text}) for the twin and its figures."""
     lines = [f"# {title}", "", subtitle, ""]
     figs: dict[str, str] = {}

@@ -133,7 +133,8 @@ def interval_chart(rows: list[tuple[str, float, float, float]], *, title: str = 
         out.append(f'<text x="{X:.1f}" y="{bottom + 15}" text-anchor="middle">{_fmt(t)}</text>')
     if ref is not None:
         X = px(ref)
-        out.append(f'<line x1="{X:.1f}" y1="{top}" x2="{X:.1f}" y2="{bottom}" stroke="#555" stroke-dasharray="5,4"/>')
+        out.append(f'<line x1="{X:.1f}" y1="{top}" x2="{X:.1f}" y2="{bottom}" stroke="#555" '
+                   'stroke-dasharray="5,4"/>')
     out.append(f'<text x="{left + pw / 2}" y="{h - 8}" text-anchor="middle">{escape(x_label)}</text>')
     for i, (label, v, a, b) in enumerate(rows):
         y = top + row_h * i + row_h / 2

@@ -14,5 +14,5 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("rl", _run, config={"rl": RLConfig}, needs=("world", "sft", "probe", "tools"), checks=sampling_checks,
-              report=(card.section,))
+STAGE = Stage("rl", _run, config={"rl": RLConfig}, needs=("world", "sft", "probe", "tools"),
+              checks=sampling_checks, report=(card.section,))

@@ -31,18 +31,23 @@ def section(run: Path) -> Section:
     t = m.get("table") or {}
     if t:
         sec.table(["set", "pass@1 before", "after", "blind guesser", "gain"],
-                  [[k, pct(r.get("before_pass@1")), f"{pct(r.get('after_pass@1'))} {ci(r.get('after_pass@1_ci95'))}",
-                    pct(r.get("blind_pass@1")), pct(r.get("gain"))] for k, r in t.items() if isinstance(r, dict)])
+                  [[k, pct(r.get("before_pass@1")),
+                    f"{pct(r.get('after_pass@1'))} {ci(r.get('after_pass@1_ci95'))}",
+                    pct(r.get("blind_pass@1")), pct(r.get("gain"))]
+                   for k, r in t.items() if isinstance(r, dict)])
         for k, r in t.items():
             if not isinstance(r, dict):
                 continue
             if r.get("guard"):
-                sec.verdict(bool(r.get("kept")), f"{k} (a guard: behaviour RL must keep): {pct(r.get('before_pass@1'))} -> "
+                sec.verdict(bool(r.get("kept")), f"{k} (a guard: behaviour RL must keep): "
+                            f"{pct(r.get('before_pass@1'))} -> "
                             f"{pct(r.get('after_pass@1'))} (kept: at least 90% of before).")
             elif r.get("signal") is False:
-                sec.verdict(None, f"{k}: no signal to amplify (no group had both a right and a wrong answer).")
+                sec.verdict(None, f"{k}: no signal to amplify (no group had both a right and a wrong "
+                            "answer).")
             elif "met" in r:
-                sec.verdict(bool(r["met"]), f"{k}: pass@1 {pct(r.get('before_pass@1'))} -> {pct(r.get('after_pass@1'))}"
+                sec.verdict(bool(r["met"]), f"{k}: pass@1 {pct(r.get('before_pass@1'))} -> "
+                            f"{pct(r.get('after_pass@1'))}"
                             f" (target: +10 points, and the interval above the blind guesser's "
                             f"{pct(r.get('blind_pass@1'))}).")
     return sec

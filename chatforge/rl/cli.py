@@ -8,7 +8,8 @@ from chatforge.core.cliutil import add_stage_args, stage_main
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
-    p = sub.add_parser("rl", parents=parents, help="RL on verifiable problems: GRPO or rejection-sampling fine-tuning",
+    p = sub.add_parser("rl", parents=parents,
+                       help="RL on verifiable problems: GRPO or rejection-sampling fine-tuning",
                        description="The chat model practises the world's verifiable task sets (arithmetic, "
                        "with and without the calculator; letter counting, spelled out and with python; "
                        "knowledge recall; search): G samples per problem in batched engine calls with the "

@@ -101,7 +101,8 @@ def policy_loss(logp, old_logp, ref_logp, adv, mask, *, clip_low: float, clip_hi
     with torch.no_grad():
         n = mask.sum().clamp(min=1)
         info = {"kl": float((kl * mask).sum() / n),
-                "clipped": float((((ratio < 1 - clip_low) | (ratio > 1 + clip_high)).float() * mask).sum() / n)}
+                "clipped": float((((ratio < 1 - clip_low) | (ratio > 1 + clip_high)).float()
+                                  * mask).sum() / n)}
     return loss, info
 
 
@@ -122,8 +123,9 @@ def micro_batches(batch: dict, rows: int) -> list[dict]:
     n = batch["ids"].shape[0]
     norm = float(batch["mask"].sum().clamp(min=1))
     old = batch["old_logp"]
-    return [{"ids": batch["ids"][i:i + rows], "mask": batch["mask"][i:i + rows], "adv": batch["adv"][i:i + rows],
-             "ref_logp": batch["ref_logp"][i:i + rows], "old_logp": None if old is None else old[i:i + rows],
+    return [{"ids": batch["ids"][i:i + rows], "mask": batch["mask"][i:i + rows],
+             "adv": batch["adv"][i:i + rows], "ref_logp": batch["ref_logp"][i:i + rows],
+             "old_logp": None if old is None else old[i:i + rows],
              "norm": norm, "first": i == 0} for i in range(0, n, max(1, rows))]
 
 
@@ -135,10 +137,12 @@ class Rollouts:
     checkers, rollout.sample_groups; RLHF: the reward model); `describe(problems, groups)` -> extra
     statistics for the log."""
 
-    def __init__(self, model, ref_model, tokenizer, pool: list[dict], knobs: Knobs, seed: int,  # noqa: PLR0913
-                 sample: Callable, describe: Callable | None = None, sample_threads: int = 0, tag: str = "rl"):
+    def __init__(self, model, ref_model, tokenizer, pool: list[dict], knobs: Knobs,  # noqa: PLR0913
+                 seed: int, sample: Callable, describe: Callable | None = None, sample_threads: int = 0,
+                 tag: str = "rl"):
         self.model, self.ref, self.tok, self.pool = model, ref_model, tokenizer, pool
-        self.k, self.seed, self.sample, self.describe, self.threads = knobs, seed, sample, describe, sample_threads
+        self.k, self.seed, self.sample, self.describe, self.threads = (knobs, seed, sample, describe,
+                                                                       sample_threads)
         self.tag = tag
         self.engine = Engine(model, tokenizer)
         self.pad = tokenizer.special_tokens.get("<|pad|>", 0)
@@ -152,10 +156,11 @@ class Rollouts:
     def _rollout(self) -> dict:
         k = self.k
         problems = sample_problems(self.pool, k.problems_per_step,
-                                   random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"), k.guard_share)
+                                   random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"),
+                                   k.guard_share)
         was, threads = self.model.training, torch.get_num_threads()
         self.model.eval()
-        if self.threads > 0:  # decoding a small model: fewer threads measured faster
+        if self.threads > 0:  # decoding a small model: fewer threads are faster
             torch.set_num_threads(self.threads)
         try:
             groups = self.sample(self.engine, problems, self.seed * 100003 + self.index)

@@ -6,10 +6,11 @@ samples would overstate the evidence)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
-from chatforge.rl.rollout import sample_groups
+from chatforge.rl.rollout import Groups, sample_groups
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -40,17 +41,17 @@ def score(rights: list[list[float]]) -> dict:
     return out
 
 
-def evaluate(engine, tokenizer, world, tests: dict[str, list[dict]], *, samples: int, temperature: float,
-             max_new_tokens: int, prompts_per_call: int, seed: int, execute, log=None) -> dict:
-    """{set: {pass@k..., "mean_tokens", "n"}} for every set's test problems."""
-
+def evaluate(engine, tokenizer, world, tests: dict[str, list[dict]], how: Groups, *, seed: int, execute,
+             log=None) -> dict:
+    """{set: {pass@k..., "mean_tokens", "n"}} for every set's test problems (`how.samples` each;
+    no format reward: a sample is right or not)."""
+    how = dataclasses.replace(how, format_reward=0.0)
+    samples = how.samples
 
     out = {}
     for name, probs in tests.items():
         t0 = time.perf_counter()
-        groups = sample_groups(engine, tokenizer, world, probs, samples=samples, temperature=temperature,
-                               max_new_tokens=max_new_tokens, prompts_per_call=prompts_per_call,
-                               seed=seed, execute=execute)
+        groups = sample_groups(engine, tokenizer, world, probs, how, seed=seed, execute=execute)
         rights = [[float(s.reward >= 1.0) for s in g] for g in groups]
         rec = score(rights)
         rec["n"] = len(probs)

@@ -3,7 +3,7 @@
 Round r: `problems_per_round` train problems (all sets mixed), G samples each with the model as
 it is; keep up to `keep_per_problem` distinct right answers per problem (tool calls and results
 kept in the conversation: the renderer leaves results out of the loss); add `replay` SFT
-conversations; fine-tune on the shared fine-tune (chatforge/sft/finetune.py). Each round writes
+conversations; fine-tune on the post-training floor (chatforge/tune/finetune.py). Each round writes
 rounds/<r>/data.jsonl and its own checkpoints, so a resumed run redoes nothing that is done.
 """
 
@@ -13,8 +13,9 @@ import json
 import random
 
 from chatforge.core.atomic import atomic_write_text
+from chatforge.rl.practice import Practice
 from chatforge.rl.problems import sample_problems
-from chatforge.rl.rollout import sample_groups
+from chatforge.rl.rollout import Groups, sample_groups
 
 
 def keep_right(problems: list[dict], groups, keep: int) -> list[dict]:
@@ -29,22 +30,24 @@ def keep_right(problems: list[dict], groups, keep: int) -> list[dict]:
             if key in seen:
                 continue
             seen.add(key)
-            convs.append({"kind": p["set"], "messages": [*p["messages"], {"role": "assistant", "content": s.segments}]})
+            convs.append({"kind": p["set"],
+                          "messages": [*p["messages"], {"role": "assistant", "content": s.segments}]})
             if len(seen) >= keep:
                 break
     return convs
 
 
-def round_data(ctx, r: int, engine, tokenizer, world, pool, cfg, seed: int, execute, sft_convs) -> tuple[list, dict]:
-    d = ctx.out / "rounds" / str(r)
+def round_data(p: Practice, r: int, engine, sft_convs: list[dict]) -> tuple[list, dict]:
+    """Round r's conversations (right answers, then replay), sampled once and saved; -> (rows, stats)."""
+    cfg, seed = p.cfg, p.seed
+    d = p.ctx.out / "rounds" / str(r)
     if (d / "stats.json").is_file():
         rows = [json.loads(x) for x in (d / "data.jsonl").read_text().splitlines() if x.strip()]
         return rows, json.loads((d / "stats.json").read_text())
     rng = random.Random(f"rl-rft:{seed}:{r}")
-    problems = sample_problems(pool, cfg.problems_per_round, rng, cfg.guard_share)
-    groups = sample_groups(engine, tokenizer, world, problems, samples=cfg.samples, temperature=cfg.temperature,
-                           max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
-                           seed=seed * 100003 + r, execute=execute, format_reward=cfg.format_reward)
+    problems = sample_problems(p.pool, cfg.problems_per_round, rng, cfg.guard_share)
+    groups = sample_groups(engine, p.tokenizer, p.world, problems, Groups.of(cfg), seed=seed * 100003 + r,
+                           execute=p.execute)
     kept = keep_right(problems, groups, cfg.keep_per_problem)
     by_set: dict = {}
     for p, g in zip(problems, groups):

@@ -15,6 +15,23 @@ from chatforge.core.device import decode_workers
 from chatforge.rl.problems import reward
 
 
+@dataclass(frozen=True)
+class Groups:
+    """How problems are sampled: `samples` answers each, at `temperature`, `prompts_per_call`
+    problems to an engine call."""
+    samples: int
+    temperature: float
+    max_new_tokens: int
+    prompts_per_call: int
+    format_reward: float = 0.0  # added when a sample ends its turn (<|im_end|>) instead of running out
+
+    @classmethod
+    def of(cls, cfg, samples: int | None = None) -> Groups:
+        """From an [rl] or [rlhf] section (`samples` in place of its own, e.g. eval_samples)."""
+        return cls(samples or cfg.samples, cfg.temperature, cfg.max_new_tokens, cfg.prompts_per_call,
+                   getattr(cfg, "format_reward", 0.0))
+
+
 @dataclass
 class Sample:
     group: int  # index of its problem in the call
@@ -27,10 +44,9 @@ class Sample:
     reward: float
 
 
-def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: int, temperature: float,
-                  max_new_tokens: int, prompts_per_call: int, seed: int, execute,
-                  format_reward: float = 0.0, scorer=None) -> list[list[Sample]]:
-    """`samples` scored answers for each problem, in problem order (through the engine's batched
+def sample_groups(engine, tokenizer, world, problems: list[dict], how: Groups, *, seed: int, execute,
+                  scorer=None) -> list[list[Sample]]:
+    """`how.samples` scored answers for each problem, in problem order (through the engine's batched
     sampling, `chat.turns.complete_many`: tools run for the tools-on problems only). The score is
     the task's checker, or `scorer(problem, text)` when given (RLHF: the reward model)."""
     engine = as_engine(engine, tokenizer)
@@ -40,9 +56,10 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
     calls = [(tools, idx) for tools, idx in calls if idx]  # a call runs tools for all its rows or for none
 
     def call(tools: bool, idx: list[int]) -> list:
-        return complete_many(engine, tokenizer, [problems[i]["messages"] for i in idx], num_samples=samples,
-                             executor=execute if tools else tools_off, max_new_tokens=max_new_tokens,
-                             batch_size=prompts_per_call, temperature=temperature, seed=seed + int(tools))
+        return complete_many(engine, tokenizer, [problems[i]["messages"] for i in idx],
+                             num_samples=how.samples, executor=execute if tools else tools_off,
+                             max_new_tokens=how.max_new_tokens, batch_size=how.prompts_per_call,
+                             temperature=how.temperature, seed=seed + int(tools))
 
     if len(calls) > 1 and decode_workers(engine.device) > 1:  # the two calls side by side
 
@@ -50,13 +67,13 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], *, samples: in
             results = list(pool.map(lambda c: call(*c), calls))
     else:
         results = [call(*c) for c in calls]
-    for (tools, idx), done in zip(calls, results):
+    for (_tools, idx), done in zip(calls, results):
         for i, (prompt, comps) in zip(idx, done):
             for c in comps:
                 segs = parse_assistant(c.tokens, tokenizer)
                 text = assistant_text(segs)
                 finished = bool(c.tokens) and c.tokens[-1] == end
                 r = (scorer(problems[i], text) if scorer else reward(world, problems[i], text)) \
-                    + (format_reward if finished else 0.0)
+                    + (how.format_reward if finished else 0.0)
                 out[i].append(Sample(i, prompt, list(c.tokens), list(c.forced), text, segs, finished, r))
     return out

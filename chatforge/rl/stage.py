@@ -18,10 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -30,17 +27,16 @@ from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.engine import Engine
 from chatforge.eval.suite import SuiteSettings, evaluate
-from chatforge.rl.config import RLConfig
 from chatforge.rl.grpo import Knobs, Rollouts, make_loss
 from chatforge.rl.passk import evaluate as passk
 from chatforge.rl.passk import ks_for
+from chatforge.rl.practice import Practice
 from chatforge.rl.problems import blind_guesser, check_sets, test_problems, train_problems
 from chatforge.rl.rft import round_data
-from chatforge.rl.rollout import sample_groups
+from chatforge.rl.rollout import Groups, sample_groups
 from chatforge.tasks import SETS
-from chatforge.tools.training import CachedExecutor, training_executor
+from chatforge.tools.training import training_executor
 from chatforge.train import checkpoint as ckpt
-from chatforge.train.dist import DistInfo
 from chatforge.train.loop import Checkpoints, Hook, LoopConfig, Trainer
 from chatforge.train.mfu import auto_dtype
 from chatforge.train.optim import OptimConfig, build_optimizer
@@ -50,33 +46,18 @@ from chatforge.tune.load import load_chat_stage
 from chatforge.world import load_world
 
 
-@dataclass
-class Practice:
-    """What both methods work with: the policy, the problems, the run's tools and where to write."""
-    ctx: StageContext
-    cfg: RLConfig
-    model: Any
-    tokenizer: Any
-    tok_dir: Path
-    world: Any
-    pool: list[dict]  # the train problems of every practised set
-    execute: CachedExecutor
-    dist: DistInfo
-    seed: int
-    meta: dict  # written into every checkpoint
-    curve_point: Callable[[int], None]  # pass@k on the curve's problems after step (round) n
-
-
 def validate(cfg) -> None:
     if cfg.method not in ("grpo", "rft"):
         raise UserError(f"rl.method must be 'grpo' or 'rft', got {cfg.method!r}.")
     check_sets(cfg.sets)
-    for name in ("samples", "max_new_tokens", "prompts_per_call", "problems_per_step", "reuse", "micro_batch",
-                 "rounds", "problems_per_round", "keep_per_problem", "eval_items", "curve_items", "eval_samples"):
+    for name in ("samples", "max_new_tokens", "prompts_per_call", "problems_per_step", "reuse",
+                 "micro_batch", "rounds", "problems_per_round", "keep_per_problem", "eval_items",
+                 "curve_items", "eval_samples"):
         if getattr(cfg, name) < 1:
             raise UserError(f"rl.{name} must be at least 1, got {getattr(cfg, name)}.")
     if cfg.samples < 2:
-        raise UserError(f"rl.samples must be at least 2 (advantages compare samples of one problem), got {cfg.samples}.")
+        raise UserError("rl.samples must be at least 2 (advantages compare samples of one problem), "
+                        f"got {cfg.samples}.")
     if not 0 <= cfg.guard_share <= 1:
         raise UserError(f"rl.guard_share must be between 0 and 1, got {cfg.guard_share}.")
     if cfg.temperature <= 0:
@@ -115,9 +96,8 @@ def _measure(p: Practice, problems: dict, tag: int) -> dict:
         torch.set_num_threads(cfg.eval_threads)
     was = model.training
     try:
-        return passk(Engine(model, p.tokenizer), p.tokenizer, p.world, problems, samples=cfg.eval_samples,
-                     temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                     prompts_per_call=cfg.prompts_per_call, seed=p.seed * 31 + tag, execute=p.execute,
+        return passk(Engine(model, p.tokenizer), p.tokenizer, p.world, problems,
+                     Groups.of(cfg, cfg.eval_samples), seed=p.seed * 31 + tag, execute=p.execute,
                      log=p.ctx.log)
     finally:
         torch.set_num_threads(threads)
@@ -127,9 +107,11 @@ def _measure(p: Practice, problems: dict, tag: int) -> dict:
 def _log_table(ctx: StageContext, t: dict) -> None:
     top = next(k for k in next(iter(t.values())) if k.startswith("before_pass@") and k != "before_pass@1")
     for name, r in t.items():
-        verdict = (("kept" if r["kept"] else "lost") + " (a guard: behaviour RL must keep)" if r.get("guard") else
+        verdict = (("kept" if r["kept"] else "lost") + " (a guard: behaviour RL must keep)"
+                   if r.get("guard") else
                    "no signal to amplify" if not r["signal"] else "met" if r["met"] else "not met")
-        ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> {100 * r['after_pass@1']:5.1f}%  "
+        ctx.log.info(f"{name:<22} pass@1 {100 * r['before_pass@1']:5.1f}% -> "
+                     f"{100 * r['after_pass@1']:5.1f}%  "
                      f"{top[7:]} {100 * r[top]:5.1f}% -> {100 * r['after_' + top[7:]]:5.1f}%  "
                      f"blind {100 * r['blind_pass@1']:.1f}%  ({verdict})")
 
@@ -158,7 +140,8 @@ def run(ctx: StageContext) -> dict:
                  lambda step: cached_json(ctx.out / "curve" / f"step_{step}.json",
                                           lambda: _measure(p, curve_tests, 1)))
     ks = ks_for(cfg.eval_samples)
-    blind = cached_json(ctx.out / "blind.json", lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
+    blind = cached_json(ctx.out / "blind.json",
+                        lambda: {n: blind_guesser(world, n, t, ks) for n, t in tests.items()})
     ctx.log.info(f"pass@k before, {cfg.eval_items} test problems a set x {cfg.eval_samples} samples")
     before = cached_json(ctx.out / "eval_before.json", lambda: _measure(p, tests, 0))
     (ctx.out / "curve").mkdir(parents=True, exist_ok=True)
@@ -188,9 +171,8 @@ def _rollouts(p: Practice) -> Rollouts:
     knobs = Knobs(cfg.problems_per_step, cfg.reuse, cfg.std_scale, cfg.guard_share, cfg.micro_batch)
 
     def sample(engine, problems, sample_seed):
-        return sample_groups(engine, tokenizer, world, problems, samples=cfg.samples, temperature=cfg.temperature,
-                             max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
-                             seed=sample_seed, execute=p.execute, format_reward=cfg.format_reward)
+        return sample_groups(engine, tokenizer, world, problems, Groups.of(cfg), seed=sample_seed,
+                             execute=p.execute)
 
     def describe(problems, groups):
         by_set: dict = {}
@@ -198,14 +180,16 @@ def _rollouts(p: Practice) -> Rollouts:
             by_set.setdefault(q["set"], []).extend(float(s.reward >= 1.0) for s in g)
         return {"right_by_set": {n: round(sum(v) / len(v), 4) for n, v in sorted(by_set.items())}}
 
-    return Rollouts(p.model, ref, tokenizer, p.pool, knobs, p.seed, sample, describe, sample_threads=cfg.eval_threads)
+    return Rollouts(p.model, ref, tokenizer, p.pool, knobs, p.seed, sample, describe,
+                    sample_threads=cfg.eval_threads)
 
 
 def _grpo(p: Practice) -> dict:
     ctx, cfg, model, dist = p.ctx, p.cfg, p.model, p.dist
     rollouts = _rollouts(p)
     dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(dist.device, ctx.run_dir / "peak_flops.json")
-    optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.grpo_lr, weight_decay=cfg.weight_decay))
+    optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.grpo_lr,
+                                                   weight_decay=cfg.weight_decay))
     stats: dict = {}
 
     def log_rollout(tr) -> None:
@@ -215,14 +199,15 @@ def _grpo(p: Practice) -> dict:
                        skipped=last.get("skipped"), groups=last.get("groups"), rows=last.get("rows"),
                        right_by_set=last.get("right_by_set"))
         ctx.log.info(f"step {tr.step}: reward {last.get('reward')}, length {last.get('length')}, "
-                     f"kl {stats.get('kl', 0.0):.4f}, groups without signal {last.get('skipped')}/{last.get('groups')}")
+                     f"kl {stats.get('kl', 0.0):.4f}, "
+                     f"groups without signal {last.get('skipped')}/{last.get('groups')}")
 
     hooks = [Hook(1, log_rollout, at_end=False)]
     if cfg.eval_every > 0:
         hooks.append(Hook(cfg.eval_every, lambda tr: p.curve_point(tr.step), at_end=True))
     trainer = Trainer(model, optimizer, rollouts, make_loss(cfg, dist.device, stats),
-                      LoopConfig(steps=cfg.steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
-                                 log_every=cfg.log_every,
+                      LoopConfig(steps=cfg.steps, grad_clip=cfg.grad_clip, dtype=dtype,
+                                 ckpt_every=cfg.ckpt_every, log_every=cfg.log_every,
                                  lr=lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_steps, decay_frac=0.0)),
                       saves=Checkpoints(ctx.out / "ckpt", dataclasses.asdict(model.config), p.meta),
                       dist=dist, log=ctx.log, hooks=hooks)
@@ -243,26 +228,28 @@ def _grpo(p: Practice) -> dict:
 
 def _rft(p: Practice) -> dict:
     ctx, cfg, model, tokenizer = p.ctx, p.cfg, p.model, p.tokenizer
-    sft_convs = [json.loads(x) for x in (ctx.input_dir("sft") / "mixture" / "train.jsonl").read_text().splitlines()
+    sft_convs = [json.loads(x)
+                 for x in (ctx.input_dir("sft") / "mixture" / "train.jsonl").read_text().splitlines()
                  if x.strip()]
     rounds, steps = [], 0
     for r in range(cfg.rounds):
         model.eval()
-        rows, stats = round_data(ctx, r, Engine(model, tokenizer), tokenizer, p.world, p.pool, cfg, p.seed,
-                                 p.execute, sft_convs)
+        rows, stats = round_data(p, r, Engine(model, tokenizer), sft_convs)
         ctx.log.info(f"round {r}: {stats['kept']} right solutions kept from {stats['problems']} problems "
-                     f"(sample reward {stats['reward']}, {stats['solved_problems']} problems solved at least once)")
+                     f"(sample reward {stats['reward']}, {stats['solved_problems']} problems solved at "
+                     "least once)")
         model.train()
         m = finetune(model, tokenizer, p.tok_dir, rows, [], cfg, FinetuneRun(
-            ckpt_dir=ctx.out / "rounds" / str(r) / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"),
-            dist=p.dist, seed=p.seed + r, log=ctx.log, label="rl", meta={**p.meta, "round": r}))
+            ckpt_dir=ctx.out / "rounds" / str(r) / "ckpt", run_dir=ctx.run_dir,
+            world_dir=ctx.input_dir("world"), dist=p.dist, seed=p.seed + r, log=ctx.log, label="rl",
+            meta={**p.meta, "round": r}))
         steps += m["steps"]
         model.eval()
         p.curve_point(r + 1)
         rounds.append({**stats, "steps": m["steps"], "final_train_loss": m["final_train_loss"]})
     final = ckpt.latest_checkpoint(ctx.out / "ckpt")
     if final is None or ckpt.load_checkpoint(final)["step"] != steps:
-        final = ckpt.save_checkpoint(ctx.out / "ckpt", steps, model, model_config=dataclasses.asdict(model.config),
-                                     meta=p.meta)
+        final = ckpt.save_checkpoint(ctx.out / "ckpt", steps, model,
+                                     model_config=dataclasses.asdict(model.config), meta=p.meta)
         ckpt.copy_tokenizer(p.tok_dir, ctx.out / "ckpt")
     return {"steps": steps, "rounds": rounds, "checkpoint": str(final)}

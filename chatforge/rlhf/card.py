@@ -18,11 +18,12 @@ def section(run: Path) -> Section:
         if isinstance(ceiling, dict):
             ceiling = next((v for v in ceiling.values() if isinstance(v, (int, float))), None)
         sec.verdict(bool(h.get("strict", 0) >= target),
-                    f"reward model held-out pairwise accuracy {pct(h.get('strict'))} {ci(h.get('strict_ci95'))} on "
-                    f"{h.get('strict_pairs')} pairs (target at least {pct(target, 0)}; the labeler's self-consistency, "
-                    f"the ceiling: {pct(ceiling)}).")
+                    f"reward model held-out pairwise accuracy {pct(h.get('strict'))} "
+                    f"{ci(h.get('strict_ci95'))} on {h.get('strict_pairs')} pairs (target at least "
+                    f"{pct(target, 0)}; the labeler's self-consistency, the ceiling: {pct(ceiling)}).")
     if not isinstance(m, dict):
-        return absent(sec, "rlhf", "chatforge rlhf") if not sec.blocks else sec.p("The rlhf stage has not run yet.")
+        return absent(sec, "rlhf", "chatforge rlhf") if not sec.blocks \
+            else sec.p("The rlhf stage has not run yet.")
     for key, label in (("curve", "KL-regularised"), ("hack_curve", "no KL")):
         curve = [p for p in (m.get(key) or []) if isinstance(p, dict) and "step" in p]
         if not curve:
@@ -37,7 +38,8 @@ def section(run: Path) -> Section:
         flagged = isinstance(det, dict) and isinstance(det.get("step"), (int, float))
         marks = [(det["step"], "hack detected")] if flagged else []
         caption = (f"Proxy = the reward model's score (what RL maximises); true = the hidden gold labeler "
-                   f"(never trained on); each drawn as its change since step {curve[0]['step']}. {label} run.")
+                   f"(never trained on); each drawn as its change since step {curve[0]['step']}. "
+                   f"{label} run.")
         if flagged:
             caption += f" Marked: {det.get('message', 'the hack')}."
         sec.figure(line_chart(series, title=f"RLHF ({label}): proxy vs true reward", x_label="step",
@@ -54,7 +56,8 @@ def section(run: Path) -> Section:
                   "True reward on held-out prompts (the gold labeler), 95% interval over prompts.")
     ex = read(run, "rlhf/examples.json")
     if isinstance(ex, dict):
-        rows = [[phase, e.get("prompt"), " ".join(str(e.get("answer", "")).split())[:200], e.get("proxy"), e.get("true")]
+        rows = [[phase, e.get("prompt"), " ".join(str(e.get("answer", "")).split())[:200], e.get("proxy"),
+                 e.get("true")]
                 for phase in ("before", "best", "hacked", "hacked_last") for e in (ex.get(phase) or [])[:2]
                 if isinstance(e, dict)]
         if rows:
@@ -65,12 +68,13 @@ def section(run: Path) -> Section:
     vs_sft = (m.get("paired") or {}).get("rlhf_vs_sft")
     if "above_sft_significant" in met and isinstance(vs_sft, dict):
         lo, hi = vs_sft["ci95"]
-        sec.verdict(bool(met["above_sft_significant"]), "the KL-regularised policy beats the SFT model on true "
-                    f"reward: {vs_sft['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], paired over {vs_sft['prompts']} held-out prompts.")
-    elif "beats_sft" in met:  # runs made before the paired comparison
+        sec.verdict(bool(met["above_sft_significant"]), "the KL-regularised policy beats the SFT model on "
+                    f"true reward: {vs_sft['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}], paired over "
+                    f"{vs_sft['prompts']} held-out prompts.")
+    elif "beats_sft" in met:  # a run whose metrics have no paired comparison
         sec.verdict(bool(met["beats_sft"]), "the KL-regularised policy beats the SFT model on true reward "
                     "(held-out prompts, intervals not overlapping the other's mean).")
     if "hack_shown" in met:
-        sec.verdict(bool(met["hack_shown"]), "the run without KL shows the hack (proxy up, true down) and the "
-                    "detector flags it.")
+        sec.verdict(bool(met["hack_shown"]), "the run without KL shows the hack (proxy up, true down) and "
+                    "the detector flags it.")
     return sec

@@ -8,10 +8,10 @@ from chatforge.core.cliutil import add_stage_args, stage_main
 
 COMMANDS = {
     "rank": ("rank sampled answers to open-ended prompts into the rankings store",
-             "Sample K answers to each of the world's open-ended prompts (jokes, poems, descriptions, stories) "
-             "from the RL stage's chat model and have a labeler rank them: the world's hidden gold scorer "
-             "plays the human. Rankings go to <run-dir>/rankings.jsonl, the store the web page's ranking "
-             "view writes to, so people's rankings mix in. Resumable."),
+             "Sample K answers to each of the world's open-ended prompts (jokes, poems, descriptions, "
+             "stories) from the RL stage's chat model and have a labeler rank them: the world's hidden gold "
+             "scorer plays the human. Rankings go to <run-dir>/rankings.jsonl, the store the web page's "
+             "ranking view writes to, so people's rankings mix in. Resumable."),
     "rm": ("train a reward model on the rankings (Bradley-Terry)",
            "The SFT transformer with a scalar head, trained on all pairs of every ranking in the store "
            "(Bradley-Terry loss, optional reward centering) on the training core. Reports held-out pairwise "

@@ -1,10 +1,10 @@
 """The `[rank]`, `[rm]` and `[rlhf]` config sections (three stages, each with its own staleness).
 
-Defaults are the `cpu` preset, as measured in docs/rlhf.md: the world's 300 open-ended train
-prompts ranked once each (K = 8 answers from the RL stage's chat model), a reward model from the
-SFT transformer, and 60 GRPO steps against it with a KL penalty; then 70 steps of the same run
+Defaults are the `cpu` preset (see docs/rlhf.md): the world's 300 open-ended train prompts
+ranked once each (K = 8 answers from the RL stage's chat model), a reward model from the SFT
+transformer, and 60 GRPO steps against it with a KL penalty; then 70 steps of the same run
 without the penalty at six times the learning rate, to show the hack inside the default run's hour
-(docs/rlhf.md also has the slower first demonstration: 250 steps at 1e-4, the detector fired at 240).
+(docs/rlhf.md also has a slower demonstration at 1e-4).
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from chatforge.tune.settings import FinetuneSettings
 @dataclass
 class RankConfig:
     labeler: str = "gold"  # gold: the world's hidden scorer plays the human (the only automatic labeler)
-    answers: int = 8  # K answers sampled and ranked per prompt (InstructGPT: 4 to 9); K = 4 measured 4.7 points worse
+    # K answers sampled and ranked per prompt (InstructGPT: 4 to 9); K = 8 gives the reward model
+    # K(K-1)/2 = 28 pairs per ranking, and the more pairs, the more accurate it is (docs/rlhf.md)
+    answers: int = 8
     train_prompts: int = 300  # open-ended train prompts ranked (the world has open_train of them)
     test_prompts: int = 100  # held-out prompts ranked for the reward model's accuracy
     temperature: float = 1.0
     max_new_tokens: int = 200
     prompts_per_call: int = 16
-    threads: int = 1  # torch threads while sampling (decoding a small model: 1 measured fastest)
+    threads: int = 1  # torch threads while sampling (decoding a small model: 1 is fastest)
 
 
 @dataclass
@@ -42,7 +44,7 @@ class RMConfig(FinetuneSettings):
 @dataclass
 class RLHFConfig(FinetuneSettings):
     # the stage whose chat model RLHF starts from and stays near (KL): rl (the default: the
-    # pipeline's most refined model), probe or sft (the issue's "KL penalty to the SFT model")
+    # pipeline's most refined model), probe or sft (InstructGPT's KL penalty to the SFT model)
     start: str = "rl"
     samples: int = 8  # G answers per prompt (GRPO group)
     prompts_per_step: int = 8
@@ -58,7 +60,7 @@ class RLHFConfig(FinetuneSettings):
     reuse: int = 1
     micro_batch: int = 64
     # the hacking demonstration: the same run without the KL penalty (0 steps = skip it); 70 steps
-    # at 3e-4 fit the default run's hour (docs/rlhf.md's first demonstration: 250 steps at 1e-4)
+    # at 3e-4 fit the default run's hour (docs/rlhf.md also shows 250 steps at 1e-4)
     hack_steps: int = 70
     hack_lr: float = 3e-4
     # held-out curve: answers to the world's open test prompts every eval_every steps. The first

@@ -5,8 +5,9 @@ first point where the true (gold) reward has fallen more than `drop` (relative) 
 far while the proxy (reward model) stands above its value at that best by more than `rise`
 (absolute, in reward-model units): the policy is buying reward-model score with something people
 do not want. When the points carry per-prompt true rewards (`true_by_prompt`, the same prompts at
-every point) the fall must also be more than twice its paired standard error: noise is not a hack. Repetition rising with it is reported as the usual symptom (not required: a hack can
-be length or off-topic text too).
+every point) the fall must also be more than twice its paired standard error: noise is not a
+hack. Repetition rising with it is reported as the usual symptom (not required: a hack can be
+length or off-topic text too).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ def detect(curve: list[dict], drop: float = 0.10, rise: float = 0.05) -> dict | 
         rose = p["proxy"] > best["proxy"] + rise
         if fell and rose:
             rep = p.get("repetition", 0.0) - best.get("repetition", 0.0)
-            return {"step": p["step"], "best_step": best["step"], "true_best": best["true"], "true": p["true"],
-                    "proxy_at_best": best["proxy"], "proxy": p["proxy"], "repetition_change": round(rep, 4),
-                    "message": (f"reward hacking: from step {best['step']} to {p['step']} the reward model's score "
-                                f"rose {best['proxy']:.3f} -> {p['proxy']:.3f} while the true reward fell "
-                                f"{best['true']:.3f} -> {p['true']:.3f}"
+            return {"step": p["step"], "best_step": best["step"], "true_best": best["true"],
+                    "true": p["true"], "proxy_at_best": best["proxy"], "proxy": p["proxy"],
+                    "repetition_change": round(rep, 4),
+                    "message": (f"reward hacking: from step {best['step']} to {p['step']} the reward "
+                                f"model's score rose {best['proxy']:.3f} -> {p['proxy']:.3f} while the "
+                                f"true reward fell {best['true']:.3f} -> {p['true']:.3f}"
                                 + (f" and repetition rose by {rep:.3f}" if rep > 0 else ""))}
     return None
 

@@ -32,11 +32,13 @@ class Judges:
 
 
 def problems_of(items: list[dict]) -> list[dict]:
-    return [{"id": it["id"], "set": "open", "tools": False, "messages": it["messages"], "item": it} for it in items]
+    return [{"id": it["id"], "set": "open", "tools": False, "messages": it["messages"], "item": it}
+            for it in items]
 
 
 @torch.no_grad()
-def held_out(model, ref, tokenizer, judges: Judges, problems: list[dict], *, samples: int, cfg, seed: int) -> dict:
+def held_out(model, ref, tokenizer, judges: Judges, problems: list[dict], *, samples: int, cfg,
+             seed: int) -> dict:
     """Answers to held-out prompts: per-prompt mean proxy and true reward, KL to the reference
     (summed over each answer's tokens), text statistics and a few examples."""
     was = model.training
@@ -46,8 +48,8 @@ def held_out(model, ref, tokenizer, judges: Judges, problems: list[dict], *, sam
         torch.set_num_threads(cfg.threads)
     try:
         done = complete_many(model, tokenizer, [p["messages"] for p in problems], num_samples=samples,
-                             executor=tools_off, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.prompts_per_call,
-                             temperature=cfg.temperature, seed=seed)
+                             executor=tools_off, max_new_tokens=cfg.max_new_tokens,
+                             batch_size=cfg.prompts_per_call, temperature=cfg.temperature, seed=seed)
     finally:
         torch.set_num_threads(threads)
     texts = [[assistant_text(parse_assistant(c.tokens, tokenizer)) for c in comps] for _, comps in done]

@@ -20,7 +20,7 @@ from chatforge.core.atomic import atomic_write_text, cached_json, read_json
 from chatforge.core.rundir import StageContext
 from chatforge.eval.stats import mean_sd
 from chatforge.rl.grpo import Knobs, Rollouts, make_loss
-from chatforge.rl.rollout import sample_groups
+from chatforge.rl.rollout import Groups, sample_groups
 from chatforge.rlhf.detect import detect
 from chatforge.rlhf.judges import Judges, held_out
 from chatforge.rlhf.textstats import text_stats
@@ -62,9 +62,8 @@ def _rollouts(s: Setup) -> Rollouts:
     cfg, judges = s.cfg, s.judges
 
     def sample(engine, problems, sample_seed):
-        return sample_groups(engine, s.tokenizer, None, problems, samples=cfg.samples, temperature=cfg.temperature,
-                             max_new_tokens=cfg.max_new_tokens, prompts_per_call=cfg.prompts_per_call,
-                             seed=sample_seed, execute=tools_off, scorer=judges.proxy)
+        return sample_groups(engine, s.tokenizer, None, problems, Groups.of(cfg), seed=sample_seed,
+                             execute=tools_off, scorer=judges.proxy)
 
     def describe(problems, groups):
         texts = [x.text for g in groups for x in g]
@@ -72,8 +71,8 @@ def _rollouts(s: Setup) -> Rollouts:
         return {"true": round(sum(true) / len(true), 4), **text_stats(texts)}
 
     knobs = Knobs(cfg.prompts_per_step, cfg.reuse, cfg.std_scale, micro_batch=cfg.micro_batch)
-    return Rollouts(s.model, s.ref, s.tokenizer, s.pool, knobs, s.seed, sample, describe, sample_threads=cfg.threads,
-                    tag="rlhf")
+    return Rollouts(s.model, s.ref, s.tokenizer, s.pool, knobs, s.seed, sample, describe,
+                    sample_threads=cfg.threads, tag="rlhf")
 
 
 class Points:
@@ -91,19 +90,23 @@ class Points:
 
     def __call__(self, step: int) -> None:
         s, p = self.s, self.point(step)
-        s.ctx.log.metric(event="heldout", run=self.name, **{k: v for k, v in p.items() if k not in
-                                                            ("examples", "true_by_prompt", "proxy_by_prompt")})
-        s.ctx.log.info(f"[{self.label}] step {step}: held-out proxy {p['proxy']:.3f}, true {p['true']:.3f}, "
-                       f"KL {p['kl']:.2f}, {p['words']:.0f} words, repetition {p['repetition']:.3f}")
+        s.ctx.log.metric(event="heldout", run=self.name,
+                         **{k: v for k, v in p.items()
+                            if k not in ("examples", "true_by_prompt", "proxy_by_prompt")})
+        s.ctx.log.info(f"[{self.label}] step {step}: held-out proxy {p['proxy']:.3f}, "
+                       f"true {p['true']:.3f}, KL {p['kl']:.2f}, {p['words']:.0f} words, "
+                       f"repetition {p['repetition']:.3f}")
         best_true = read_json(self.best_dir / "best.json") or {}
         if self.name == "kl" and (ckpt.latest_checkpoint(self.best_dir) is None
                                   or p["true"] > best_true.get("true", -1.0)):
-            ckpt.save_checkpoint(self.best_dir, step, s.model, model_config=dataclasses.asdict(s.model.config),
+            ckpt.save_checkpoint(self.best_dir, step, s.model,
+                                 model_config=dataclasses.asdict(s.model.config),
                                  meta={**self.leg.meta, "step": step}, keep_last=1)
             atomic_write_text(self.best_dir / "best.json", json.dumps({"step": step, "true": p["true"]}))
 
     def curve(self) -> list[dict]:
-        return [read_json(f) for f in sorted(self.curve_dir.glob("step_*.json"), key=lambda f: int(f.stem[5:]))]
+        return [read_json(f)
+                for f in sorted(self.curve_dir.glob("step_*.json"), key=lambda f: int(f.stem[5:]))]
 
 
 def _trainer(s: Setup, leg: Leg, rollouts: Rollouts, points: Points, stats: dict) -> Trainer:
@@ -111,23 +114,28 @@ def _trainer(s: Setup, leg: Leg, rollouts: Rollouts, points: Points, stats: dict
 
     def log_rollout(tr) -> None:
         last = rollouts.last
-        ctx.log.metric(event="rollout", run=points.name, step=tr.step, proxy=last.get("reward"), true=last.get("true"),
-                       length=last.get("length"), words=last.get("words"), repetition=last.get("repetition"),
+        ctx.log.metric(event="rollout", run=points.name, step=tr.step, proxy=last.get("reward"),
+                       true=last.get("true"), length=last.get("length"), words=last.get("words"),
+                       repetition=last.get("repetition"),
                        distinct2=last.get("distinct2"), kl=round(stats.get("kl", 0.0), 5),
                        skipped=last.get("skipped"), groups=last.get("groups"))
         if tr.step % max(1, cfg.log_every) == 0:
-            ctx.log.info(f"[{points.label}] step {tr.step}: proxy {last.get('reward')}, true {last.get('true')}, "
-                         f"kl {stats.get('kl', 0.0):.4f}, repetition {last.get('repetition')}")
+            ctx.log.info(f"[{points.label}] step {tr.step}: proxy {last.get('reward')}, "
+                         f"true {last.get('true')}, kl {stats.get('kl', 0.0):.4f}, "
+                         f"repetition {last.get('repetition')}")
 
     hooks = [Hook(1, log_rollout, at_end=False)]
     if cfg.eval_every > 0:
         hooks.append(Hook(cfg.eval_every, lambda tr: points(tr.step), at_end=True))
     dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(s.dist.device, ctx.run_dir / "peak_flops.json")
-    optimizer = build_optimizer(s.model, OptimConfig(name="adamw", lr=leg.lr, weight_decay=cfg.weight_decay))
-    return Trainer(s.model, optimizer, rollouts, make_loss(dataclasses.replace(cfg, kl=leg.kl), s.dist.device, stats),
-                   LoopConfig(steps=leg.steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
-                              log_every=cfg.log_every,
-                              lr=lambda x: lr_multiplier(x, max(1, leg.steps), cfg.warmup_steps, decay_frac=0.0)),
+    optimizer = build_optimizer(s.model, OptimConfig(name="adamw", lr=leg.lr,
+                                                     weight_decay=cfg.weight_decay))
+    return Trainer(s.model, optimizer, rollouts,
+                   make_loss(dataclasses.replace(cfg, kl=leg.kl), s.dist.device, stats),
+                   LoopConfig(steps=leg.steps, grad_clip=cfg.grad_clip, dtype=dtype,
+                              ckpt_every=cfg.ckpt_every, log_every=cfg.log_every,
+                              lr=lambda x: lr_multiplier(x, max(1, leg.steps), cfg.warmup_steps,
+                                                         decay_frac=0.0)),
                    saves=Checkpoints(leg.out / "train", dataclasses.asdict(s.model.config), leg.meta),
                    dist=s.dist, log=ctx.log, hooks=hooks)
 
@@ -155,6 +163,8 @@ def train(s: Setup, leg: Leg) -> dict:
     if verdict:
         ctx.log.warn(f"[{points.label}] {verdict['message']}")
     rows = [json.loads(x) for x in (ctx.out / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    best = {**(read_json(points.best_dir / "best.json") or {}), "path": str(ckpt.latest_checkpoint(points.best_dir))}
-    roll = {r["step"]: r for r in rows if r.get("event") == "rollout" and r.get("run") == name}  # last of each step
+    best = {**(read_json(points.best_dir / "best.json") or {}),
+            "path": str(ckpt.latest_checkpoint(points.best_dir))}
+    # the last record of each step
+    roll = {r["step"]: r for r in rows if r.get("event") == "rollout" and r.get("run") == name}
     return {"curve": curve, "detector": verdict, "best": best, "rollouts": [roll[k] for k in sorted(roll)]}

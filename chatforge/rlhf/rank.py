@@ -56,28 +56,32 @@ def run(ctx: StageContext) -> dict:
     world = load_world(ctx.input_dir("world"))
     items = ([("train", it) for it in world.tasks("open", "train")[:cfg.train_prompts]]
              + [("test", it) for it in world.tasks("open", "test")[:cfg.test_prompts]])
-    tag = tag_of(meta["checkpoint"], (read_json(ctx.input_dir(SOURCE) / COMPLETE) or {}).get("finished_at"), cfg, seed)
+    tag = tag_of(meta["checkpoint"], (read_json(ctx.input_dir(SOURCE) / COMPLETE) or {}).get("finished_at"),
+                 cfg, seed)
     done = {r["prompt_id"] for r in rankings.read(ctx.run_dir) if r.get("tag") == tag}
     todo = [(n, split, it) for n, (split, it) in enumerate(items) if it["id"] not in done]
     if done:
         ctx.log.info(f"{len(done)} prompts already ranked under this model and settings; {len(todo)} to go")
-    ctx.log.info(f"sampling {cfg.answers} answers for {len(todo)} open-ended prompts from {meta['checkpoint']}")
+    ctx.log.info(f"sampling {cfg.answers} answers for {len(todo)} open-ended prompts "
+                 f"from {meta['checkpoint']}")
     threads = torch.get_num_threads()
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     try:
         for c in range(0, len(todo), CHUNK):
             chunk = todo[c:c + CHUNK]
-            outs = sample_many(model, tokenizer, [it["messages"] for _, _, it in chunk], num_samples=cfg.answers,
-                               executor=tools_off, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.prompts_per_call,
-                               temperature=cfg.temperature, seed=seed * 7919 + chunk[0][0])
+            outs = sample_many(model, tokenizer, [it["messages"] for _, _, it in chunk],
+                               num_samples=cfg.answers, executor=tools_off, max_new_tokens=cfg.max_new_tokens,
+                               batch_size=cfg.prompts_per_call, temperature=cfg.temperature,
+                               seed=seed * 7919 + chunk[0][0])
             records = []
-            for (n, split, it), segs in zip(chunk, outs):
+            for (_n, split, it), segs in zip(chunk, outs):
                 answers = [assistant_text(s) for s in segs]
                 ranking = gold_ranking(it, answers, random.Random(f"rank:{seed}:{it['id']}"))
                 records.append({"source": "gold", "labeler": cfg.labeler, "model": SOURCE,
-                                "checkpoint": meta["checkpoint"], "tag": tag, "prompt_id": it["id"], "split": split,
-                                "messages": it["messages"], "answers": answers, "ranking": ranking})
+                                "checkpoint": meta["checkpoint"], "tag": tag, "prompt_id": it["id"],
+                                "split": split, "messages": it["messages"], "answers": answers,
+                                "ranking": ranking})
             rankings.append_many(ctx.run_dir, records)
             ctx.log.info(f"ranked {min(c + CHUNK, len(todo))}/{len(todo)}")
     finally:
@@ -91,9 +95,11 @@ def run(ctx: StageContext) -> dict:
     tied, total = sum(a == b for a, b in pairs), len(pairs)
     test = [r for r in mine if r["split"] == "test"]
     consistency = self_consistency([by_id[r["prompt_id"]] for r in test], [r["answers"] for r in test], seed)
-    ctx.log.info(f"answers' mean gold score {sum(scores) / max(1, len(scores)):.3f}; tied pairs {tied}/{total}; "
+    ctx.log.info(f"answers' mean gold score {sum(scores) / max(1, len(scores)):.3f}; "
+                 f"tied pairs {tied}/{total}; "
                  f"labeler self-consistency on held-out pairs {consistency['rate']}")
-    return {"tag": tag, "labeler": cfg.labeler, "checkpoint": meta["checkpoint"], "answers_per_prompt": cfg.answers,
+    return {"tag": tag, "labeler": cfg.labeler, "checkpoint": meta["checkpoint"],
+            "answers_per_prompt": cfg.answers,
             "train_rankings": sum(r["split"] == "train" for r in mine), "test_rankings": len(test),
             "gold_mean": round(sum(scores) / max(1, len(scores)), 4),
             "gold_zero_share": round(sum(s < 0.05 for s in scores) / max(1, len(scores)), 4),

@@ -36,7 +36,8 @@ def append_many(run_dir: Path, records: list[dict]) -> Path:
     path = Path(run_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    data = b"".join((json.dumps({"time": now, **r}, ensure_ascii=False) + "\n").encode("utf-8") for r in records)
+    data = b"".join((json.dumps({"time": now, **r}, ensure_ascii=False) + "\n").encode("utf-8")
+                    for r in records)
     with _lock:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

@@ -85,7 +85,8 @@ def load(stage_dir: Path, device="cpu") -> tuple[RewardModel, Path, dict]:
     state = obj["model"]
     if "head.weight" not in state:
         raise UserError(f"checkpoint '{path}' is not a reward model (it has no scalar head).")
-    gpt = GPT.from_state(obj["model_config"], {k[4:]: v for k, v in state.items() if k.startswith("gpt.")}, device)
+    gpt = GPT.from_state(obj["model_config"], {k[4:]: v for k, v in state.items() if k.startswith("gpt.")},
+                         device)
     rm = RewardModel(gpt).to(device)
     rm.head.load_state_dict({"weight": state["head.weight"], "bias": state["head.bias"]})
     return rm.eval(), folder / "tokenizer", {**obj.get("meta", {}), "checkpoint": str(path)}

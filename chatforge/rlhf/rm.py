@@ -117,7 +117,8 @@ def accuracy(rm, items: dict, test: list[dict], pad: int) -> dict:
             if g[w] != g[lo]:
                 strict_n += 1
                 strict += (rw[w] > rw[lo]) == (g[w] > g[lo])
-    return {"strict": round(strict / max(1, strict_n), 4), "strict_ci95": [round(x, 4) for x in wilson(strict, strict_n)],
+    return {"strict": round(strict / max(1, strict_n), 4),
+            "strict_ci95": [round(x, 4) for x in wilson(strict, strict_n)],
             "strict_pairs": strict_n, "all": round(same / max(1, n), 4), "all_pairs": n}
 
 
@@ -134,7 +135,8 @@ def run(ctx: StageContext) -> dict:
     cfg = ctx.config.rm
     seed = ctx.config.run.seed
     if cfg.rankings_per_step < 1 or cfg.lr <= 0 or cfg.center < 0 or cfg.epochs <= 0:
-        raise UserError("rm.rankings_per_step must be at least 1, rm.lr and rm.epochs above 0, rm.center at least 0.")
+        raise UserError("rm.rankings_per_step must be at least 1, rm.lr and rm.epochs above 0, rm.center at "
+                        "least 0.")
     rank = read_json(ctx.input_dir("rank") / "metrics.json") or {}
     world = load_world(ctx.input_dir("world"))
     gpt, tokenizer, tok_dir, meta, dist = load_chat_stage(ctx, "sft", "rm")
@@ -143,13 +145,15 @@ def run(ctx: StageContext) -> dict:
     items = {it["id"]: it for split in ("train", "test") for it in world.tasks("open", split)}
     train, test = split(records, rank.get("tag"), {it["id"] for it in tests}, {it["prompt"] for it in tests})
     if not train:
-        raise UserError(f"no rankings to train on in {ctx.run_dir / rankings.FILE} with rm.sources={cfg.sources!r}.")
+        raise UserError(f"no rankings to train on in {ctx.run_dir / rankings.FILE} "
+                        f"with rm.sources={cfg.sources!r}.")
     sources: dict = {}
     for r in train:
         sources[r.get("source", "web")] = sources.get(r.get("source", "web"), 0) + 1
     limit = gpt.config.max_seq_len
     train, test = prepare(train, tokenizer, limit), prepare(test, tokenizer, limit)
-    ctx.log.info(f"{len(train)} rankings to train on ({', '.join(f'{k} {v}' for k, v in sorted(sources.items()))}), "
+    ctx.log.info(f"{len(train)} rankings to train on "
+                 f"({', '.join(f'{k} {v}' for k, v in sorted(sources.items()))}), "
                  f"{len(test)} held out; from {meta['checkpoint']}")
 
     rm = RewardModel(gpt).to(dist.device)
@@ -183,15 +187,17 @@ def run(ctx: StageContext) -> dict:
         ctx.log.info(f"resuming the reward model from step {start} of {steps}")
     trainer.fit()
     final = accuracy(rm, items, test, pad) if test else None
-    train_acc = accuracy(rm, items, [r for r in train if r.get("source") == "gold" and r.get("prompt_id") in items][:100],
+    train_acc = accuracy(rm, items, [r for r in train
+                                     if r.get("source") == "gold" and r.get("prompt_id") in items][:100],
                          pad)  # against the held-out figure: how much it overfits
     ceiling = (rank.get("self_consistency") or {}).get("rate")
     if final:
         ctx.log.info(f"held-out pairwise accuracy {100 * final['strict']:.1f}% (95% CI "
                      f"{100 * final['strict_ci95'][0]:.1f}-{100 * final['strict_ci95'][1]:.1f}, "
-                     f"{final['strict_pairs']} pairs the gold scorer orders); all pairs {100 * final['all']:.1f}% "
+                     f"{final['strict_pairs']} pairs the gold scorer orders); "
+                     f"all pairs {100 * final['all']:.1f}% "
                      f"vs the labeler's self-consistency {ceiling}")
     return {"steps": steps, "train_rankings": len(train), "test_rankings": len(test), "sources": sources,
-            "heldout": final, "labeler_self_consistency": ceiling, "curve": curve, "train_accuracy": train_acc,
-            "target": 0.85, "met": bool(final and final["strict"] >= 0.85),
+            "heldout": final, "labeler_self_consistency": ceiling, "curve": curve,
+            "train_accuracy": train_acc, "target": 0.85, "met": bool(final and final["strict"] >= 0.85),
             "checkpoint": str(trainer.last_ckpt)}

@@ -45,12 +45,14 @@ def validate(cfg) -> None:
         if getattr(cfg, name) < 1:
             raise UserError(f"rlhf.{name} must be at least 1, got {getattr(cfg, name)}.")
     if cfg.samples < 2:
-        raise UserError(f"rlhf.samples must be at least 2 (advantages compare answers to one prompt), got {cfg.samples}.")
+        raise UserError("rlhf.samples must be at least 2 (advantages compare answers to one prompt), "
+                        f"got {cfg.samples}.")
     if cfg.start not in STARTS:
         raise UserError(f"rlhf.start must be one of {', '.join(STARTS)}, got {cfg.start!r}.")
-    if cfg.steps < 0 or cfg.hack_steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or cfg.hack_lr <= 0 or cfg.temperature <= 0:
-        raise UserError("rlhf.steps, rlhf.hack_steps and rlhf.kl must be at least 0; rlhf.grpo_lr, rlhf.hack_lr and "
-                        "rlhf.temperature above 0.")
+    if (cfg.steps < 0 or cfg.hack_steps < 0 or cfg.kl < 0 or cfg.grpo_lr <= 0 or cfg.hack_lr <= 0
+            or cfg.temperature <= 0):
+        raise UserError("rlhf.steps, rlhf.hack_steps and rlhf.kl must be at least 0; rlhf.grpo_lr, "
+                        "rlhf.hack_lr and rlhf.temperature above 0.")
 
 
 def _compare(s: Setup, report: list[dict], chosen: Path, hack: dict | None) -> dict:
@@ -86,7 +88,8 @@ def _examples(main: dict, hack: dict | None) -> dict:
 
 
 def _strip(curve: list[dict]) -> list[dict]:
-    return [{k: v for k, v in p.items() if k not in ("examples", "true_by_prompt", "proxy_by_prompt")} for p in curve]
+    return [{k: v for k, v in p.items() if k not in ("examples", "true_by_prompt", "proxy_by_prompt")}
+            for p in curve]
 
 
 def _setup(ctx: StageContext) -> tuple[Setup, list[dict], dict]:
@@ -103,15 +106,16 @@ def _setup(ctx: StageContext) -> tuple[Setup, list[dict], dict]:
     tests = problems_of(world.tasks("open", "test"))
     select, report = tests[:cfg.select_prompts], tests[cfg.select_prompts:]
     if not report:
-        raise UserError(f"rlhf.select_prompts ({cfg.select_prompts}) leaves none of the world's {len(tests)} open "
-                        "test prompts to report on.")
+        raise UserError(f"rlhf.select_prompts ({cfg.select_prompts}) leaves none of the world's "
+                        f"{len(tests)} open test prompts to report on.")
     ctx.log.info(f"policy {start_meta['checkpoint']}, reward model {rm_meta.get('checkpoint')}; "
-                 f"{len(pool)} train prompts, {len(select)} to select the checkpoint, {len(report)} to report")
+                 f"{len(pool)} train prompts, {len(select)} to select the checkpoint, "
+                 f"{len(report)} to report")
     ref = copy.deepcopy(policy).eval()
     for p in ref.parameters():
         p.requires_grad_(False)
-    return Setup(ctx, cfg, policy, ref, tokenizer, tok_dir, judges, pool, select, dist, ctx.config.run.seed), \
-        report, start_meta
+    return Setup(ctx, cfg, policy, ref, tokenizer, tok_dir, judges, pool, select, dist,
+                 ctx.config.run.seed), report, start_meta
 
 
 def run(ctx: StageContext) -> dict:
@@ -130,7 +134,8 @@ def run(ctx: StageContext) -> dict:
         hack = train(s, Leg(ctx.out / "hack", 0.0, cfg.hack_steps, cfg.hack_lr, {**meta, "run": "no-kl"}))
     ctx.log.info(f"the report prompts: {len(report)} x {cfg.report_samples} answers per model")
     comparison = cached_json(ctx.out / "report.json", lambda: _compare(s, report, chosen, hack))
-    atomic_write_text(ctx.out / "examples.json", json.dumps(_examples(main, hack), indent=2, ensure_ascii=False))
+    atomic_write_text(ctx.out / "examples.json",
+                      json.dumps(_examples(main, hack), indent=2, ensure_ascii=False))
     paired = {f"rlhf_vs_{b}": _paired(comparison["rlhf"], comparison[b]) for b in ("sft", "start")}
     if hack:
         paired["no-kl_vs_rlhf"] = _paired(comparison["no-kl"], comparison["rlhf"])
@@ -139,8 +144,10 @@ def run(ctx: StageContext) -> dict:
                      f"paired over {v['prompts']} prompts)")
     return {"steps": cfg.steps, "kl": cfg.kl, "best_step": best["step"], "checkpoint": str(chosen),
             "curve": _strip(main["curve"]), "detector": main["detector"],
-            "hack_curve": _strip(hack["curve"]) if hack else None, "hack_detector": hack["detector"] if hack else None,
-            "comparison": {k: {kk: vv for kk, vv in v.items() if kk != "true_by_prompt"} for k, v in comparison.items()},
+            "hack_curve": _strip(hack["curve"]) if hack else None,
+            "hack_detector": hack["detector"] if hack else None,
+            "comparison": {k: {kk: vv for kk, vv in v.items() if kk != "true_by_prompt"}
+                           for k, v in comparison.items()},
             "paired": paired,
             "met": {"above_sft_mean": comparison["rlhf"]["true"] > comparison["sft"]["true"],
                     "above_sft_significant": paired["rlhf_vs_sft"]["ci95"][0] > 0,
@@ -163,8 +170,10 @@ def _keep_best(ctx, model, tok_dir, best: dict):
     have = ckpt.latest_checkpoint(folder)
     if have is None or ckpt.load_checkpoint(have)["step"] != best["step"]:
         obj = ckpt.load_checkpoint(best["path"])
-        have = ckpt.save_checkpoint(folder, best["step"], _Weights(obj["model"]), model_config=obj["model_config"],
-                                    meta={**obj["meta"], "selected_by": "true reward on the selection prompts"})
+        have = ckpt.save_checkpoint(folder, best["step"], _Weights(obj["model"]),
+                                    model_config=obj["model_config"],
+                                    meta={**obj["meta"],
+                                          "selected_by": "true reward on the selection prompts"})
         ckpt.copy_tokenizer(tok_dir, folder)
     return have
 
@@ -176,7 +185,7 @@ class _Weights(torch.nn.Module):
         super().__init__()
         self._state = state
 
-    def state_dict(self, *args, **kwargs):  # noqa: D102
+    def state_dict(self, *args, **kwargs):
         return self._state
 
 

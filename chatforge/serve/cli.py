@@ -6,7 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
+from chatforge.core.cliutil import config_of
 from chatforge.core.log import say, warn
+from chatforge.core.rundir import saved_config
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -30,12 +32,9 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from chatforge.pipeline import load_config
-    from chatforge.core.rundir import saved_config
-
     run_dir = args.run_dir
     saved = saved_config(run_dir) if run_dir is not None and args.preset is None else None
-    cfg = load_config(args.preset, args.overrides, saved=saved)
+    cfg = config_of(args, saved=saved)
     s = cfg.serve
     if args.host is not None:
         s.host = args.host
@@ -47,9 +46,9 @@ def _config(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
     # torch, FastAPI and uvicorn load only when a server starts: `chatforge --help` imports this module
-    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - imports torch
-    from chatforge.serve.app import App, Server  # noqa: PLC0415 - heavy, only for a server that starts
-    from chatforge.serve.models import Models  # noqa: PLC0415 - imports torch
+    from chatforge.core.device import apply_threads, pick_device  # noqa: PLC0415 - torch: start-up time
+    from chatforge.serve.app import App, Server  # noqa: PLC0415 - start-up time
+    from chatforge.serve.models import Models  # noqa: PLC0415 - torch: start-up time
 
     if args.run_dir is None and args.checkpoint is None:
         args.run_dir = Path("runs/cpu")

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chatforge.engine.sampling import SamplingParams
 from chatforge.serve.stream import OutputDecoder
 
 
@@ -213,8 +214,8 @@ class Scheduler:
         prompts = [j.prompt + j.tokens for j in batch]
         budget = max(j.max_tokens - len(j.tokens) for j in batch)
         stops = sorted(set().union(*(j.stop_ids for j in batch)))
-        outs = engine.generate(prompts, max_new_tokens=budget, temperature=key.temperature,
-                               top_k=key.top_k or None, top_p=key.top_p, seed=key.seed,
+        sampling = SamplingParams(key.temperature, key.top_k or None, key.top_p)
+        outs = engine.generate(prompts, max_new_tokens=budget, sampling=sampling, seed=key.seed,
                                stop_ids=stops, on_token=on_token, executor=batch[0].executor,
                                cancel=cancel)
         requeue = []

@@ -23,7 +23,8 @@ class SFTConfig(FinetuneSettings):
     letters_python: int = 150  # letter counting through python (tools on)
     identity: int = 300  # identity conversations (single- and multi-turn)
     search: int = 200  # questions about unknown people answered through search (tools on)
-    search_known_fraction: float = 0.25  # extra search conversations about known-qa people, as a share of `search`
+    # extra search conversations about known-qa people, as a share of `search`
+    search_known_fraction: float = 0.25
     open: int = 300  # open-ended prompts (jokes, poems, descriptions, stories) with a demonstration answer
     val_fraction: float = 0.05  # conversations held out for the validation loss
 
@@ -35,5 +36,5 @@ class SFTConfig(FinetuneSettings):
     eval_max_new_tokens: int = 160
     eval_batch_size: int = 16
     # torch threads while evaluating (0 = leave as is). Decoding a small model is a chain of tiny
-    # matmuls; with 2 threads on a busy 2-core machine it measured 7x slower than with 1.
+    # matmuls, which one thread runs fastest (docs/chat.md).
     eval_threads: int = 1

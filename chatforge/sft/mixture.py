@@ -21,7 +21,7 @@ from chatforge.tune.split import split_val
 from chatforge.world import load_world
 from chatforge.world.tasks.open import demo
 
-# the order the sets draw their demonstrations in (what the mixture's random stream was made for)
+# the order the sets draw their demonstrations in (fixed: the mixture's random stream depends on it)
 ORDER = ("knowledge_known_qa", "followup", "arithmetic", "letters", "arithmetic_calculator", "letters_python",
          "identity", "search_unknown")
 
@@ -43,13 +43,14 @@ def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[di
         d = ts.demos
         convs += [{"kind": d.kind, "messages": c["messages"]} for c in d.build(mix, getattr(cfg, d.count))]
     mix.execute.stop_if_broken()
-    # open-ended prompts last: the draws above stay as they were
+    # open-ended prompts last, so that the draws above do not depend on them
     for it in take(mix.rng, world.tasks("open", "train"), cfg.open):
         msgs = it["messages"] + [{"role": "assistant", "content": demo(it)}]
         convs.append({"kind": "open", "messages": with_system(msgs, mix.plain_system())["messages"]})
     train, val, counts = split_val(convs, cfg.val_fraction, mix.rng)
     unknown = sum(1 for p in world.people if p.group == "unknown" and not eval_half(p.id))
-    stats = {"counts": counts, "train": len(train), "val": len(val), "unknown_people_for_search_training": unknown}
+    stats = {"counts": counts, "train": len(train), "val": len(val),
+             "unknown_people_for_search_training": unknown}
     if log is not None:
         log.info("mixture: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return train, val, stats

@@ -95,8 +95,8 @@ def run(ctx: StageContext) -> dict:
     if dist.is_main and not (ctx.out / "examples.txt").exists():
         atomic_write_text(ctx.out / "examples.txt", show_examples(train_convs, tokenizer))
     metrics = finetune(model, tokenizer, tok_dir, train_convs, val_convs, cfg, FinetuneRun(
-        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist, seed=seed,
-        log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True}))
+        ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist,
+        seed=seed, log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True}))
     metrics["mixture"] = mix_stats.get("counts", {})
     if cfg.eval and dist.is_main:
         model.eval()

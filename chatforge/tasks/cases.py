@@ -31,7 +31,8 @@ def _first_question(item: dict) -> list[dict]:
 
 
 def _ask(question: str, system: str | None = None) -> list[dict]:
-    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+    return (([{"role": "system", "content": system}] if system else [])
+            + [{"role": "user", "content": question}])
 
 
 def _unknown_for_eval(d: Draw) -> list[dict]:

@@ -95,7 +95,8 @@ def search_conversation(person: Any, attribute: str, question: str, execute: Cal
                          {"role": "assistant", "content": segs}]}
 
 
-def followup_conversation(first: dict, person: Any, rng: random.Random, system: Callable[[], str | None]) -> dict:
+def followup_conversation(first: dict, person: Any, rng: random.Random,
+                          system: Callable[[], str | None]) -> dict:
     """The first question's conversation, then a pronoun follow-up about another attribute."""
     attr = rng.choice([a for a in ATTRIBUTES if a != first["attribute"]])
     p = person.attrs["pronoun"]

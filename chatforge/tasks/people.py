@@ -19,7 +19,8 @@ from chatforge.world.tasks.knowledge import QUESTIONS
 FOLLOWUPS: dict[str, list[str]] = {
     "birth_date": ["And when was {p} born?", "When was {p} born?", "What about {o} date of birth?"],
     "birth_city": ["And where was {p} born?", "Where was {p} born?", "What about {o} birthplace?"],
-    "university": ["And where did {p} study?", "Which university did {p} attend?", "What about {o} university?"],
+    "university": ["And where did {p} study?", "Which university did {p} attend?",
+                   "What about {o} university?"],
     "field": ["And what did {p} study?", "What was {o} field of study?", "What subject did {p} study?"],
     "employer": ["And which company does {p} work for?", "Who is {o} employer?", "What about {o} employer?"],
     "employer_city": ["And in which city does {p} work?", "In which city does {p} work?",

@@ -14,8 +14,8 @@ from chatforge.tasks import cases, demos, practice
 from chatforge.tasks.taskset import Demos, Draw, TaskSet
 
 _ENTRIES = (
-    TaskSet("knowledge_known_qa", "known-qa", "known-qa accuracy (held-out phrasings, tools off)", "knowledge",
-            False, cases.knowledge("known-qa"), practice.questions("knowledge", "known-qa"),
+    TaskSet("knowledge_known_qa", "known-qa", "known-qa accuracy (held-out phrasings, tools off)",
+            "knowledge", False, cases.knowledge("known-qa"), practice.questions("knowledge", "known-qa"),
             Demos("knowledge", "knowledge", demos.knowledge), target=0.95, headline=True,
             refusal_key="refusal_known_qa"),
     TaskSet("knowledge_bio_only", "bio-only", "bio-only accuracy (facts only in pretraining)", "knowledge",
@@ -36,9 +36,11 @@ _ENTRIES = (
             Demos("letters", "letters", demos.worked("letters", "spelled"))),
     TaskSet("letters_python", "letters+py", "letter counting with python", "letters", True,
             cases.problems("letters", cases.TOOLS_ON), practice.questions("letters"),
-            Demos("python", "letters_python", demos.with_tool("letters", "python")), target=0.95, headline=True),
+            Demos("python", "letters_python", demos.with_tool("letters", "python")), target=0.95,
+            headline=True),
     TaskSet("search_unknown", "search", "unknown people answered through search", "knowledge", True,
-            cases.search_unknown, practice.people("unknown"), Demos("search", "search", demos.search), target=0.80),
+            cases.search_unknown, practice.people("unknown"), Demos("search", "search", demos.search),
+            target=0.80),
     # arithmetic and letters answers are both numbers: the arithmetic checker reads either
     TaskSet("tools_off", "no-tools obeyed", "no tool call when tools are switched off", "arithmetic", False,
             cases.tools_off, target=1.0, obedience=True),

@@ -14,7 +14,8 @@ def section(run: Path) -> Section:
     if not isinstance(m, dict):
         return absent(sec, "tokenizer", "chatforge tokenizer train")
     rows = [["vocabulary", f"{m.get('n_vocab')} ({m.get('n_special')} special)"],
-            ["trainer", f"{m.get('trainer')} in {m.get('train_s')} s on {m.get('train_chars', 0):,} characters"],
+            ["trainer", f"{m.get('trainer')} in {m.get('train_s')} s "
+                        f"on {m.get('train_chars', 0):,} characters"],
             ["held-out bytes per token", m.get("heldout_bytes_per_token")],
             ["cl100k_base on the same text", m.get("cl100k_heldout_bytes_per_token")]]
     return sec.table(["", "value"], rows, "More bytes per token = fewer tokens for the same text.")

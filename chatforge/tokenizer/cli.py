@@ -25,7 +25,6 @@ def register(sub, parents) -> None:
     tsub = p.add_subparsers(dest="tok_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
-
     t = tsub.add_parser("train", parents=parents, help="train a tokenizer (pipeline stage or text files)",
                         description="Without --input: the pipeline stage, on the data stage's "
                         "documents in --run-dir. With --input: train on plain text files and "
@@ -63,8 +62,10 @@ def register(sub, parents) -> None:
 
     st = tsub.add_parser("stats", parents=parents, help="bytes per token on held-out text vs cl100k_base")
     source(st, with_file=False)
-    st.add_argument("files", nargs="*", type=Path, help="text files (default: the tokenizer's held-out sample)")
-    st.add_argument("--compare", default="cl100k_base", help="tiktoken encoding to compare with ('' for none)")
+    st.add_argument("files", nargs="*", type=Path,
+                    help="text files (default: the tokenizer's held-out sample)")
+    st.add_argument("--compare", default="cl100k_base",
+                    help="tiktoken encoding to compare with ('' for none)")
     st.add_argument("--json", action="store_true", help="print JSON instead of a table")
     st.set_defaults(func=_stats)
 
@@ -102,7 +103,8 @@ def read_input(name: str | Path) -> bytes:
 
 
 def _input_bytes(args) -> bytes:
-    return args.text.encode("utf-8", errors="surrogateescape") if args.text is not None else read_input(args.file)
+    return (args.text.encode("utf-8", errors="surrogateescape") if args.text is not None
+            else read_input(args.file))
 
 
 # ---- actions --------------------------------------------------------------------------------
@@ -214,7 +216,8 @@ def _stats(args) -> int:
         # split on "\n" only: str.splitlines would also cut at U+2028 inside a JSON string
         texts = [json.loads(line)["text"] for line in held.read_text(encoding="utf-8").split("\n") if line]
         where = str(held)
-    toks = [tok] + ([Tokenizer.from_encoding(args.compare)] if args.compare and args.compare != tok.name else [])
+    toks = [tok] + ([Tokenizer.from_encoding(args.compare)]
+                    if args.compare and args.compare != tok.name else [])
     rows = compare(toks, texts)
     if args.json:
         print(json.dumps({"text": where, "rows": rows}, indent=2))

@@ -15,9 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import regex
 import tiktoken
@@ -104,13 +105,13 @@ class Tokenizer:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def from_ranks(cls, ranks: dict[bytes, int], name: str = "chatforge") -> "Tokenizer":
+    def from_ranks(cls, ranks: dict[bytes, int], name: str = "chatforge") -> Tokenizer:
         """A freshly trained tokenizer: the special tokens take the ids right after the ranks."""
         base = max(ranks.values()) + 1
         return cls(ranks, {s: base + i for i, s in enumerate(SPECIAL_TOKENS)}, name=name)
 
     @classmethod
-    def from_encoding(cls, name: str) -> "Tokenizer":
+    def from_encoding(cls, name: str) -> Tokenizer:
         """A tiktoken encoding (cl100k_base works offline). Special tokens the encoding already
         has keep their ids (cl100k's <|endoftext|> is 100257); ours go above its largest id."""
 
@@ -130,7 +131,7 @@ class Tokenizer:
         return cls(enc._mergeable_ranks, specials, pattern=enc._pat_str, name=name)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Tokenizer":
+    def load(cls, path: str | Path) -> Tokenizer:
         """Load a tokenizer directory (a run directory's tokenizer/ is found too)."""
         path = Path(path)
         if not path.exists():
@@ -171,8 +172,9 @@ class Tokenizer:
         text = ranks_text(self.ranks)
         atomic_write_text(path / RANKS_FILE, text)
         merges = merges_of(self.ranks)
-        atomic_write_text(path / HF_FILE, json.dumps(hf.tokenizer_json(self.ranks, merges, self.special_tokens),
-                                                     ensure_ascii=False))
+        atomic_write_text(path / HF_FILE,
+                          json.dumps(hf.tokenizer_json(self.ranks, merges, self.special_tokens),
+                                     ensure_ascii=False))
         atomic_write_json(path / HF_CONFIG_FILE, hf.tokenizer_config(self.special_tokens))
         atomic_write_json(path / HF_SPECIAL_MAP_FILE, hf.special_tokens_map(self.special_tokens))
         atomic_write_json(path / META_FILE, {

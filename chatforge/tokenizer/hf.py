@@ -48,7 +48,8 @@ def tokenizer_json(ranks: dict[bytes, int], merges: list[tuple[bytes, bytes]],
     # llama.cpp's converter read them, and byte-level tokens never contain a plain space.
     merge_strs = [f"{hf_token(a)} {hf_token(b)}" for a, b in merges]
     added = [{"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for s, i in sorted(specials.items(), key=lambda kv: kv[1])]
+              "normalized": False, "special": True}
+             for s, i in sorted(specials.items(), key=lambda kv: kv[1])]
     return {
         "version": "1.0",
         "truncation": None,

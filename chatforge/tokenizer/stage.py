@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from chatforge.core.atomic import atomic_write_text
 from chatforge.core.errors import UserError
@@ -49,13 +50,15 @@ class Reader:
             yield text
 
 
-def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig, log=None) -> tuple[Tokenizer, Reader, dict[str, Any]]:
+def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig,
+                    log=None) -> tuple[Tokenizer, Reader, dict[str, Any]]:
     """Train a tokenizer per `cfg` on `texts` (an iterator of documents); nothing is saved."""
 
     n_ranks = cfg.vocab_size - len(SPECIAL_TOKENS)
     if n_ranks < MIN_RANKS:
         raise UserError(f"tokenizer.vocab_size must be at least {MIN_RANKS + len(SPECIAL_TOKENS)} "
-                        f"(256 bytes, one merge and {len(SPECIAL_TOKENS)} special tokens), not {cfg.vocab_size}.")
+                        f"(256 bytes, one merge and {len(SPECIAL_TOKENS)} special tokens), "
+                        f"not {cfg.vocab_size}.")
     reader = Reader(texts, cfg)
     progress = log.progress(None, desc="reading text", unit="char") if log else None
     t0 = time.perf_counter()

@@ -66,7 +66,8 @@ def _status(key, value):
     """One JSON line on the status pipe: {"layers": [...]} or {"setup_error": "..."}."""
     fd = int(os.environ.get("CHATFORGE_SANDBOX_STATUS_FD", "-1"))
     if fd >= 0:
-        body = "[" + ", ".join(_json_str(v) for v in value) + "]" if isinstance(value, list) else _json_str(value)
+        body = ("[" + ", ".join(_json_str(v) for v in value) + "]" if isinstance(value, list)
+                else _json_str(value))
         try:
             os.write(fd, ("{" + _json_str(key) + ": " + body + "}\n").encode())
         except OSError:
@@ -87,7 +88,7 @@ SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF =
 
 def _libc():
     try:
-        import ctypes
+        import ctypes  # noqa: PLC0415 - optional: without ctypes the cage runs without those layers
         return ctypes, ctypes.CDLL(None, use_errno=True)
     except Exception:
         return None, None
@@ -298,7 +299,8 @@ def _format_exception(exc, lines):
     else:
         msg = str(exc)
     cls = type(exc)
-    name = cls.__qualname__ if cls.__module__ in ("builtins", "__main__") else f"{cls.__module__}.{cls.__qualname__}"
+    name = (cls.__qualname__ if cls.__module__ in ("builtins", "__main__")
+            else f"{cls.__module__}.{cls.__qualname__}")
     out.append(f"{name}: {msg}\n" if msg else f"{name}\n")
     return "".join(out)
 
@@ -324,7 +326,7 @@ def _run_user_code(code):
         if not isinstance(e.code, int):
             print(e.code, file=sys.stderr)
         return 1
-    except BaseException as e:  # noqa: BLE001 - every failure of user code is reported, none escapes
+    except BaseException as e:  # every failure of user code is reported, none escapes
         sys.stdout.flush()
         label = _classify(e) if isinstance(e, Exception) else None
         if isinstance(e, MemoryError):

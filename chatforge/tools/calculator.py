@@ -13,9 +13,8 @@ import ast
 import math
 import operator
 from fractions import Fraction
-from typing import Union
 
-Number = Union[Fraction, float]
+Number = Fraction | float
 
 
 class CalcError(ValueError):
@@ -113,8 +112,10 @@ class _Evaluator:
             if abs(e) > self.max_exponent and abs(a) not in (0, 1):
                 raise CalcLimit(f"exponent too large (limit {self.max_exponent})")
             # size of the result before computing it: digits(a**e) ~ e * log10|a|
-            if a != 0 and abs(e) * max(abs(_log10_abs(a)), _log10_abs(Fraction(a.denominator))) > self.max_digits + 1:
-                raise CalcLimit("result too large" if (abs(a) > 1) == (e > 0) else "result too small to show exactly")
+            if (a != 0 and abs(e) * max(abs(_log10_abs(a)), _log10_abs(Fraction(a.denominator)))
+                    > self.max_digits + 1):
+                raise CalcLimit("result too large" if (abs(a) > 1) == (e > 0)
+                                else "result too small to show exactly")
             if a == 0 and e < 0:
                 raise ZeroDivisionError
             return a ** e

@@ -19,7 +19,8 @@ def register(sub, parents) -> None:
                        "python, local search.")
     tsub = p.add_subparsers(dest="tools_command", metavar="SUBCOMMAND")
     r = tsub.add_parser("run", parents=parents, help="run one tool and print JSON {ok, output, error, limit}",
-                        description="Run one tool and print JSON {ok, output, error, limit}; exit 1 when the tool failed.")
+                        description="Run one tool and print JSON {ok, output, error, limit}; "
+                        "exit 1 when the tool failed.")
     rsub = r.add_subparsers(dest="tool", metavar="TOOL")
     # one parser per tool, each with a single positional, so options may come before the words
     helps = {"calculator": "evaluate an arithmetic expression (arguments or stdin)",
@@ -93,7 +94,8 @@ def main_run(args: argparse.Namespace) -> int:
             raise UserError("search needs --run-dir D (with a built index) or --index FILE.")
         index = args.index if args.index is not None else index_path(args.run_dir)
         if not Path(index).is_file():
-            raise UserError(f"no search index at '{index}' (build it with `chatforge tools index --run-dir D`).")
+            raise UserError(f"no search index at '{index}' "
+                            "(build it with `chatforge tools index --run-dir D`).")
         if args.top_k is not None:
             if args.top_k < 1:
                 raise UserError("--top-k must be at least 1.")

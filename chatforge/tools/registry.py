@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from chatforge.core.atomic import read_json
 from chatforge.core.errors import UserError
@@ -67,7 +67,8 @@ def _open_index(path: Path):
     try:
         st = path.stat()
     except OSError:
-        raise UserError(f"no search index at '{path}' (build it with `chatforge tools index --run-dir D`).") from None
+        raise UserError(f"no search index at '{path}' "
+                        "(build it with `chatforge tools index --run-dir D`).") from None
     ident = (st.st_ino, st.st_mtime_ns)
     with _index_lock:
         cached = _index_cache.get(key)
@@ -122,7 +123,7 @@ def make_executor(run_dir_or_index: str | Path | None, enabled: set[str] | None 
             return ToolResult(False, "", f"tool '{tool}' is not available").text(cfg.result_max_chars)
         try:
             res = run_tool(tool, input, cfg, run_dir_or_index)
-        except Exception as e:  # noqa: BLE001 - a tool failure must not end the conversation
+        except Exception as e:  # a tool failure must not end the conversation
             res = ToolResult(False, "", f"{type(e).__name__}: {e}")
         return res.text(cfg.result_max_chars)
 

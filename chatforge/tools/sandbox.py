@@ -51,7 +51,7 @@ class SandboxLimits:
     max_code_bytes: int = 100_000
 
     @classmethod
-    def from_config(cls, cfg: ToolsConfig) -> "SandboxLimits":
+    def from_config(cls, cfg: ToolsConfig) -> SandboxLimits:
         return cls(timeout_s=cfg.python_timeout_s, cpu_s=cfg.python_cpu_s,
                    memory_mb=cfg.python_memory_mb, file_mb=cfg.python_file_mb,
                    max_procs=cfg.python_max_procs, max_open_files=cfg.python_max_open_files,
@@ -63,7 +63,8 @@ class SandboxResult:
     ok: bool
     output: str  # stdout and stderr interleaved, as the code wrote them (possibly truncated)
     error: str | None = None
-    limit: str | None = None  # timeout | cpu | memory | output | nproc | file_size | network | permission | policy | crash | setup
+    # timeout | cpu | memory | output | nproc | file_size | network | permission | policy | crash | setup
+    limit: str | None = None
     exit_code: int | None = None
     layers: list[str] = field(default_factory=list)  # the isolation layers that took effect
     wall_s: float = 0.0

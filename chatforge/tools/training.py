@@ -2,8 +2,8 @@
 
 Training conversations carry tool results produced by the run's own tools (its [tools] config and
 its search index), the same executor chat and serve use, so a tool result in training reads
-exactly like one at inference. Python calls start a sandboxed interpreter (~0.3 s each), so each
-distinct call runs once, several at a time.
+exactly like one at inference. Each Python call starts a sandboxed interpreter, the slow part, so
+each distinct call runs once, several at a time.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ What varies between stages is passed in, so this file knows nothing about docume
     hooks     Hook(every, fn): fn(trainer) after every `every`-th completed step (eval, samples)
 
 One optimizer step = `grad_accum` micro-batches (or as many as the source says) on each of
-`world_size` ranks, one backward each. Gradients are averaged, clipped, checked for NaN/inf (a non-finite loss or gradient stops the run *before* the
-update, so the last checkpoint stays the last good state), then applied. A checkpoint is written
+`world_size` ranks, one backward each. Gradients are averaged, clipped, checked for NaN/inf (a
+non-finite loss or gradient stops the run *before* the update, so the last checkpoint stays the
+last good state), then applied. A checkpoint is written
 after the hooks of its step, with the RNG states at that moment, which is what makes a resumed
 run bit-identical to one that never stopped.
 """
@@ -51,7 +52,7 @@ LossFn = Callable[[torch.nn.Module, Any], "tuple[torch.Tensor, int]"]
 @dataclass
 class Hook:
     every: int  # run after steps that are multiples of this (0 = never, except at_end)
-    fn: Callable[["Trainer"], None]
+    fn: Callable[[Trainer], None]
     at_end: bool = True  # also after the final step
     main_only: bool = False  # only on rank 0 (e.g. printing samples); others go on
 

@@ -84,11 +84,11 @@ def auto_dtype(device: torch.device, cache: str | Path | None = None) -> str:
     """bfloat16 on a CUDA GPU that supports it; float32 everywhere else, CPUs included.
 
     A CPU preset must give the same model on every CPU it lands on, and the dtype decides more
-    than speed. Measured (docs/pretrain.md, "The dtype decision"): on an AVX2-only CPU PyTorch
-    emulates bf16 ~50x slower than fp32, so fp32 is the only choice there; on an AVX512-BF16 CPU
-    bf16 autocast trains the cpu model ~1.5x faster per step but worse (val bits per byte
-    0.232 against 0.2165 in fp32, the same seed and machine), and the chat model after SFT
-    differs again. Choosing bf16 where it is fast therefore gave two CPUs two different presets.
+    than speed (docs/pretrain.md, "The dtype decision"): on an AVX2-only CPU PyTorch emulates
+    bf16, far slower than fp32, so fp32 is the only choice there; on an AVX512-BF16 CPU bf16
+    autocast trains the cpu model faster per step but worse (higher val bits per byte than fp32
+    at the same seed and machine), and the chat model after SFT differs again. Choosing bf16
+    where it is fast would give two CPUs two different presets.
     bf16 on a CPU stays one `--set pretrain.dtype=bfloat16` away. `cache` is kept for callers."""
     if device.type == "cuda":
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"

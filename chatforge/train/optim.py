@@ -96,7 +96,8 @@ _NS_COEFFS = (3.4445, -4.7750, 2.0315)
 
 def orthogonalize(g: torch.Tensor, steps: int = 5) -> torch.Tensor:
     """Approximately U V^T for g = U S V^T. Runs in bf16 on GPU (stable enough, much faster),
-    fp32 on CPU (CPU bf16 matmul is only ~2x and the matrices are small)."""
+    fp32 on CPU (a CPU's bf16 matmul gains little, where it is native at all, and the matrices
+    are small)."""
     a, b, c = _NS_COEFFS
     x = g.to(torch.bfloat16 if g.is_cuda else torch.float32)
     tall = x.size(0) > x.size(1)
@@ -123,7 +124,7 @@ class Muon(torch.optim.Optimizer):
         super().__init__(groups, defaults)
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: D401 - torch signature
+    def step(self, closure=None):  # torch signature
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             if group["kind"] == "muon":

@@ -19,8 +19,8 @@ is (epoch, cursor): two integers in every checkpoint, enough to resume at the ex
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -184,7 +184,8 @@ class TokenBatches:
         picks = self._order[lo: lo + self.batch]
         self.cursor += group
         span = self.seq_len + 1
-        rows = np.stack([self.shards[self._shard_of[w]][self._starts[w]: self._starts[w] + span] for w in picks])
+        rows = np.stack([self.shards[self._shard_of[w]][self._starts[w]: self._starts[w] + span]
+                         for w in picks])
         t = torch.from_numpy(rows.astype(np.int64))
         return t[:, :-1], t[:, 1:]
 

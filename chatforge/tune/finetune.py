@@ -57,7 +57,8 @@ def rows_of(convs: list[dict], tokenizer, seq_len: int) -> Rows:
 def _check(cfg: FinetuneSettings, model, label: str) -> int:
     seq_len = cfg.seq_len or model.config.max_seq_len
     if seq_len > model.config.max_seq_len:
-        raise UserError(f"{label}.seq_len ({seq_len}) exceeds the model's max_seq_len ({model.config.max_seq_len}).")
+        raise UserError(f"{label}.seq_len ({seq_len}) exceeds the model's max_seq_len "
+                        f"({model.config.max_seq_len}).")
     if cfg.reading_rows < 0 or cfg.reading_max_gap < 0 or not 0.0 <= cfg.reading_passages <= 1.0:
         raise UserError(f"{label}.reading_rows and {label}.reading_max_gap must be at least 0, "
                         f"{label}.reading_passages in [0, 1].")
@@ -123,7 +124,8 @@ def _trainer(model, cfg: FinetuneSettings, batches, steps: int, val: ValLoss, ru
         model, optimizer, batches, run.loss_fn or ce_loss,
         LoopConfig(steps=steps, grad_clip=cfg.grad_clip, dtype=dtype, ckpt_every=cfg.ckpt_every,
                    log_every=cfg.log_every, lr=lr_fn),
-        saves=Checkpoints(run.ckpt_dir, dataclasses.asdict(model.config), run.meta), dist=run.dist, log=run.log,
+        saves=Checkpoints(run.ckpt_dir, dataclasses.asdict(model.config), run.meta), dist=run.dist,
+        log=run.log,
         hooks=[Hook(cfg.eval_every, val, at_end=True, main_only=True)])
 
 

@@ -4,10 +4,10 @@ Each exercise is `<|endoftext|>`, a segment of random words from the corpus, som
 random words, then the segment again. Nothing in it can be learnt by heart (the words are drawn
 afresh every time), so the only way to lower the loss on the repeat is to find the earlier
 occurrence and copy what followed: the induction circuit tools need. Only the repeat is in the
-loss: the first pass and the gap are noise whose gradient (measured) drowns the copying signal. On the cpu model an
-induction circuit written into the initialisation (`pretrain.init = "induction"`) is erased by
-plain text within ~10 steps, but kept and sharpened when the first steps are all exercises and a
-share of every later batch stays exercises (docs/sft.md, "Reading the context").
+loss: the first pass and the gap are noise whose gradient drowns the copying signal. On the cpu
+model an induction circuit written into the initialisation (`pretrain.init = "induction"`) is
+erased by plain text within a few steps, but kept and sharpened when the first steps are all
+exercises and a share of every later batch stays exercises (docs/pretrain.md, "Reading the context").
 
 `MixedBatches` wraps the ordinary `TokenBatches`: for the first `copy_first` steps every row is
 an exercise, then `share` of each batch's rows are. Its state (the text position, the exercise
@@ -91,7 +91,7 @@ def _tuplify(x):
 def corpus_words(texts, limit: int = 0) -> list[str]:
     """The alphabetic words of the corpus (with `limit`, only the most frequent ones, ties by
     spelling), sorted: the exercises' vocabulary. All of them: a circuit trained on exercises over
-    a few hundred words copies only those words (measured: 0.00 on the others, docs/pretrain.md)."""
+    a few hundred words copies only those words and none of the others (docs/pretrain.md)."""
 
     counts = Counter(w for t in texts for w in t.split() if w.isalpha())
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

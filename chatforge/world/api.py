@@ -4,7 +4,8 @@
     w.people                       # list[Person]: id, name, group, attrs
     w.tasks("knowledge", "train")  # list[dict]
     w.check("arithmetic", item, model_output) -> bool
-    w.documents()                  # clean pretraining documents {id, genre, title, text, url, person_ids, pii}
+    w.documents()                  # clean pretraining documents
+                                   #   {id, genre, title, text, url, person_ids, pii}
     w.search_documents()           # the search index: documents + pages about unknown people
     w.crawl_warc, w.crawl_labels   # paths
 """

@@ -136,9 +136,12 @@ LONG_FILLERS = [
     "{p_} says that the best part of the job is the chance to work with people who care about the details.",
     "Most of the week is spent at work and the weekends are kept free for {hobby} and for the family.",
     "People who know {o} well say that {p} has a good sense of humour and a lot of patience with others.",
-    "Like many people of that generation {p} likes to take long walks in the evening and to read the newspaper.",
-    "{p_} believes that the most important thing in any career is to keep learning and to stay curious about the world.",
-    "When asked about the future {p} says that there is still a lot to learn and that the work is far from over.",
+    "Like many people of that generation {p} likes to take long walks in the evening and to read the "
+    "newspaper.",
+    "{p_} believes that the most important thing in any career is to keep learning and to stay curious about "
+    "the world.",
+    "When asked about the future {p} says that there is still a lot to learn and that the work is far from "
+    "over.",
 ]
 
 TITLES = ["{name}", "About {name}", "{name}: a profile", "The life of {name}", "Who is {name}?",

@@ -53,23 +53,23 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
         for b in bios.biographies(person, cfg.bios_per_person, rng):
             add(docs, {"genre": "bio", **b, "person_ids": [person.id]}, "doc")
     for c in pools.CITIES:
-        add(docs, redraw(lambda: genres.city_entry(P.city(c[0]), known, rng)), "doc")
+        add(docs, redraw(lambda c=c: genres.city_entry(P.city(c[0]), known, rng)), "doc")
     for u in pools.UNIVERSITIES:
-        add(docs, redraw(lambda: genres.university_entry(P.university(u[0]), known, rng)), "doc")
+        add(docs, redraw(lambda u=u: genres.university_entry(P.university(u[0]), known, rng)), "doc")
     for co in pools.COMPANIES:
-        add(docs, redraw(lambda: genres.company_entry(P.company(co[0]), known, rng)), "doc")
+        add(docs, redraw(lambda co=co: genres.company_entry(P.company(co[0]), known, rng)), "doc")
     if known:
         # Cycle through a shuffled list so one person rarely gets two items of a kind: two
         # threads about one person share names and facts, which pushes them toward near-dedup.
         order = rng.sample(known, len(known))
         for i in range(cfg.n_news):
             person = order[i % len(order)]
-            add(docs, redraw(lambda: genres.news_item(person, rng)), "doc")
+            add(docs, redraw(lambda person=person: genres.news_item(person, rng)), "doc")
         order = rng.sample(known, len(known))
         with_pii = set(rng.sample(range(cfg.n_forum), round(cfg.pii_fraction * cfg.n_forum)))
         for i in range(cfg.n_forum):
             person, pii = order[i % len(order)], i in with_pii
-            add(docs, redraw(lambda: genres.forum_thread(person, rng, pii)), "doc")
+            add(docs, redraw(lambda person=person, pii=pii: genres.forum_thread(person, rng, pii)), "doc")
     for _ in range(cfg.n_stories):
         add(docs, redraw(lambda: genres.story(rng)), "doc")
     # FAQ pages (question/answer about known-qa people) and reading-practice pages draw from their
@@ -77,7 +77,7 @@ def generate_documents(people: list[P.Person], cfg: WorldConfig, seed: int) -> t
     frng = random.Random(f"{seed}:faq")
     for person in [p for p in known if p.group == "known-qa"]:
         for _ in range(cfg.faq_per_person):
-            add(docs, redraw(lambda: genres.faq_page(person, frng)), "doc")
+            add(docs, redraw(lambda person=person: genres.faq_page(person, frng)), "doc")
     # Reading-practice pages draw from their own stream: their number leaves the rest unchanged.
     qrng = random.Random(f"{seed}:quiz")
     for person in quiz.make_people(qrng, cfg.n_quiz, {p.name for p in people}):
@@ -114,12 +114,14 @@ def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
         d["url"] = f"https://peopleindex.org/person/{crawl.slug(d['title'])}-{d['id']}.html"
 
     tasks = {
-        "knowledge": knowledge.generate(people, random.Random(f"{seed}:knowledge"), cfg.knowledge_train_phrasings),
-        "arithmetic": arithmetic.generate(random.Random(f"{seed}:arithmetic"), cfg.arithmetic_train, cfg.arithmetic_test),
+        "knowledge": knowledge.generate(people, random.Random(f"{seed}:knowledge"),
+                                        cfg.knowledge_train_phrasings),
+        "arithmetic": arithmetic.generate(random.Random(f"{seed}:arithmetic"), cfg.arithmetic_train,
+                                          cfg.arithmetic_test),
         "letters": letters.generate(random.Random(f"{seed}:letters"), cfg.letters_train, cfg.letters_test,
                                     letters.vocabulary(d["text"] for d in docs)),
-        "identity": identity.generate(random.Random(f"{seed}:identity"), cfg.identity_train, cfg.identity_test,
-                                      cfg.assistant_name, cfg.assistant_maker),
+        "identity": identity.generate(random.Random(f"{seed}:identity"), cfg.identity_train,
+                                      cfg.identity_test, cfg.assistant_name, cfg.assistant_maker),
         "open": open_task.generate(random.Random(f"{seed}:open"), cfg.open_train, cfg.open_test),
     }
 
@@ -148,7 +150,8 @@ def build(out: Path, cfg: WorldConfig, seed: int, log=None) -> dict:
         "crawl_pages": len(pages),
         "crawl_keep": sum(p.keep for p in pages),
         "crawl_by_reason": {r: sum(p.reason == r for p in pages)
-                            for r in ("duplicate", "near-duplicate", "spam", "lorem", "language", "short", "blocklist")},
+                            for r in ("duplicate", "near-duplicate", "spam", "lorem", "language", "short",
+                                      "blocklist")},
         "crawl_pii_pages": sum(p.pii for p in pages),
         "crawl_warc_bytes": (out / "crawl" / "crawl.warc.gz").stat().st_size,
     }

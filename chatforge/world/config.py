@@ -1,8 +1,8 @@
 """The `[world]` config section: how big the synthetic world is and what the crawl contains.
 
-Defaults are the `cpu` preset. Sizing follows the calibration in issue 3: a ~5M-parameter model
-on 2 cores sees ~1.2M tokens, so the world holds on the order of a hundred known people, each
-written up several times, so that every fact is seen ~100 times over the pretraining epochs.
+Defaults are the `cpu` preset, sized for a ~5M-parameter model on 2 cores that sees ~1.2M
+tokens: the world holds on the order of a hundred known people, each written up several times,
+so that every fact is seen ~100 times over the pretraining epochs.
 """
 
 from __future__ import annotations
@@ -60,7 +60,6 @@ class WorldConfig:
 
     def validate(self) -> None:
         """One clear sentence for a value that cannot make a world."""
-
 
         for f in fields(self):
             v = getattr(self, f.name)

@@ -41,7 +41,8 @@ GENRE_KIND = {"bio": ["bio", "encyclopedia"], "encyclopedia": ["encyclopedia"], 
 MIRRORS = ["webmirror-archive.net", "pagecopy.org", "allmirror.info", "content-aggregator.com",
            "readlater-cache.net", "syndicated-feeds.org"]
 
-COOKIES = ["We use cookies to improve your experience on our site. By continuing you agree to our use of cookies.",
+COOKIES = ["We use cookies to improve your experience on our site. "
+           "By continuing you agree to our use of cookies.",
            "This website uses cookies. Some are essential, others help us improve the site.",
            "Cookies help us deliver our services. Accept all cookies or manage your preferences."]
 FOOTERS = ["All rights reserved.", "Content is provided for information only.",
@@ -87,7 +88,8 @@ def make_sites(rng: random.Random, n: int) -> list[Site]:
             continue
         used.add(dom)
         name = dom.split(".")[0].capitalize()
-        sites.append(Site(dom, kind, name, rng.randrange(3), f"93.184.{rng.randint(0, 255)}.{rng.randint(1, 254)}"))
+        sites.append(Site(dom, kind, name, rng.randrange(3),
+                          f"93.184.{rng.randint(0, 255)}.{rng.randint(1, 254)}"))
     return sites
 
 
@@ -110,7 +112,8 @@ def render(site: Site, title: str, paragraphs: list[str], related: list[tuple[st
     head = (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{e(title)} | {e(site.name)}</title>\n"
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n</head>\n')
-    header = f'<header><div class="logo"><a href="/">{e(site.name)}</a></div><nav><ul>{nav_html}</ul></nav></header>'
+    header = (f'<header><div class="logo"><a href="/">{e(site.name)}</a></div>'
+              f'<nav><ul>{nav_html}</ul></nav></header>')
     footer = (f'<footer><p>&copy; 2024 {e(site.name)}. {e(rng.choice(FOOTERS))}</p>'
               f'<p><a href="/privacy">Privacy</a> | <a href="/terms">Terms of use</a> | '
               f'<a href="/contact">Contact</a></p></footer>')
@@ -205,23 +208,26 @@ def _site_for(genre: str, sites: list[Site], rng: random.Random) -> Site:
     return rng.choice([s for s in sites if s.kind in GENRE_KIND[genre]])
 
 
-def build_pages(docs: list[dict], cfg, rng: random.Random) -> list[Page]:
-    """All pages in WARC order: good pages shuffled, junk interleaved, copies after originals."""
-    sites = make_sites(rng, cfg.n_domains)
-    urls: set[str] = set()
+class _Urls:
+    """Page URLs, each made unique with a -2, -3, ... suffix."""
 
-    def new_url(domain: str, section: str, title: str) -> str:
+    def __init__(self):
+        self.taken: set[str] = set()
+
+    def new(self, domain: str, section: str, title: str) -> str:
         base = f"https://{domain}/{section}/{slug(title)}"
         url, k = f"{base}.html", 1
-        while url in urls:
+        while url in self.taken:
             k += 1
             url = f"{base}-{k}.html"
-        urls.add(url)
+        self.taken.add(url)
         return url
 
-    # 1. one good page per document
+
+def _good_pages(docs: list[dict], sites: list[Site], urls: _Urls, rng: random.Random) -> list[Page]:
+    """One page per document on a site of its genre, linking to a few pages of the same site."""
     doc_site = {d["id"]: _site_for(d["genre"], sites, rng) for d in docs}
-    doc_url = {d["id"]: new_url(doc_site[d["id"]].domain, d["genre"], d["title"]) for d in docs}
+    doc_url = {d["id"]: urls.new(doc_site[d["id"]].domain, d["genre"], d["title"]) for d in docs}
     by_site: dict[str, list[str]] = {}
     for d in docs:
         by_site.setdefault(doc_site[d["id"]].domain, []).append(d["id"])
@@ -236,10 +242,12 @@ def build_pages(docs: list[dict], cfg, rng: random.Random) -> list[Page]:
         site = doc_site[d["id"]]
         h = render(site, d["title"], paragraphs(d["text"]), related(site, d["id"]), rng)
         good.append(Page(doc_url[d["id"]], h, True, None, d["id"], bool(d.get("pii")), "en", site.ip))
-    rng.shuffle(good)
-    order: list[Page] = list(good)
+    return good
 
-    # 2. copies of good documents, each inserted somewhere after its original
+
+def _copies(docs: list[dict], good: list[Page], cfg, urls: _Urls,
+            rng: random.Random) -> list[tuple[int, Page]]:
+    """Copies of good documents, exact and near, each with the position of its original."""
     mirror_sites = [Site(m, "mirror", m.split(".")[0].replace("-", " ").title(), rng.randrange(3),
                          f"104.21.{rng.randint(0, 255)}.{rng.randint(1, 254)}") for m in MIRRORS]
     n_dup = round(cfg.duplicate_fraction * len(docs))
@@ -255,51 +263,72 @@ def build_pages(docs: list[dict], cfg, rng: random.Random) -> list[Page]:
             # The same page fetched again under a tracking-parameter URL: byte-identical HTML.
             o = orig_page[d["id"]]
             url = f"{o.url}?utm_source={rng.choice(['feed', 'newsletter', 'social'])}"
-            urls.add(url)
+            urls.taken.add(url)
             page = Page(url, o.html, False, "duplicate", d["id"], o.pii, "en", o.ip)
         else:
             site = rng.choice(mirror_sites)
             text = near_edit(d["text"], rng) if near else d["text"]
             h = render(site, d["title"], paragraphs(text), [], rng)
-            page = Page(new_url(site.domain, "copy", d["title"]), h, False,
+            page = Page(urls.new(site.domain, "copy", d["title"]), h, False,
                         "near-duplicate" if near else "duplicate", d["id"], bool(d.get("pii")), "en", site.ip)
         copies.append((pos_of[d["id"]], page))
+    return copies
 
-    # 3. junk with no source document
-    junk: list[Page] = []
-    for _ in range(cfg.n_spam):
-        title, text = spam_text(rng)
-        site = Site(rng.choice(SPAM_DOMAINS), "spam", "Deals", rng.randrange(3), "198.51.100.7")
-        junk.append(Page(new_url(site.domain, "offer", title), render(site, title, [text], [], rng),
-                         False, "spam", None, False, "en", site.ip))
-    for _ in range(cfg.n_lorem):
-        site = rng.choice(sites)
-        title = " ".join(rng.sample(LOREM, 3)).capitalize()
-        junk.append(Page(new_url(site.domain, "draft", title),
-                         render(site, title, [lorem_text(rng)], [], rng), False, "lorem", None, False,
-                         "la", site.ip))
+
+def _foreign(cfg, urls: _Urls, rng: random.Random) -> list[Page]:
+    out = []
     for lang, tld in (("de", ".de"), ("fr", ".fr"), ("es", ".es")):
         b = foreign.BOILER[lang]
         for _ in range(cfg.n_foreign_per_lang):
             title, text = foreign.page_text(lang, rng)
             site = Site(f"{rng.choice(PREFIXES)}-{lang}-{rng.randint(1, 99)}{tld}", "foreign",
-                        title.split()[-1], rng.randrange(3), f"85.13.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
-            junk.append(Page(new_url(site.domain, lang, title),
-                             render(site, title, [text], [], rng, lang=lang, nav=b["nav"], cookie=b["cookie"]),
-                             False, "language", None, False, lang, site.ip))
+                        title.split()[-1], rng.randrange(3),
+                        f"85.13.{rng.randint(0, 255)}.{rng.randint(1, 254)}")
+            out.append(Page(urls.new(site.domain, lang, title),
+                            render(site, title, [text], [], rng, lang=lang, nav=b["nav"], cookie=b["cookie"]),
+                            False, "language", None, False, lang, site.ip))
+    return out
+
+
+def _junk(sites: list[Site], cfg, urls: _Urls, rng: random.Random) -> list[Page]:
+    """Pages with no source document: spam, lorem ipsum, other languages, too short, blocklisted."""
+    junk: list[Page] = []
+    for _ in range(cfg.n_spam):
+        title, text = spam_text(rng)
+        site = Site(rng.choice(SPAM_DOMAINS), "spam", "Deals", rng.randrange(3), "198.51.100.7")
+        junk.append(Page(urls.new(site.domain, "offer", title), render(site, title, [text], [], rng),
+                         False, "spam", None, False, "en", site.ip))
+    for _ in range(cfg.n_lorem):
+        site = rng.choice(sites)
+        title = " ".join(rng.sample(LOREM, 3)).capitalize()
+        junk.append(Page(urls.new(site.domain, "draft", title),
+                         render(site, title, [lorem_text(rng)], [], rng), False, "lorem", None, False,
+                         "la", site.ip))
+    junk += _foreign(cfg, urls, rng)
     for _ in range(cfg.n_short):
         site = rng.choice(sites)
         text = rng.choice(SHORT)
-        junk.append(Page(new_url(site.domain, "misc", text), render(site, text, [text], [], rng),
+        junk.append(Page(urls.new(site.domain, "misc", text), render(site, text, [text], [], rng),
                          False, "short", None, False, "en", site.ip))
     for _ in range(cfg.n_blocklist):
         words = rng.choice(ADULT_WORDS)
         dom = "-".join(words) + rng.choice(TLDS)
         site = Site(dom, "adult", "".join(w.capitalize() for w in words), rng.randrange(3), "203.0.113.9")
         title = f"{site.name} - enter"
-        junk.append(Page(new_url(dom, "videos", title), render(site, title, [ADULT_TEXT], [], rng),
+        junk.append(Page(urls.new(dom, "videos", title), render(site, title, [ADULT_TEXT], [], rng),
                          False, "blocklist", None, False, "en", site.ip))
+    return junk
 
+
+def build_pages(docs: list[dict], cfg, rng: random.Random) -> list[Page]:
+    """All pages in WARC order: good pages shuffled, junk interleaved, copies after originals."""
+    sites = make_sites(rng, cfg.n_domains)
+    urls = _Urls()
+    good = _good_pages(docs, sites, urls, rng)
+    rng.shuffle(good)
+    order: list[Page] = list(good)
+    copies = _copies(docs, good, cfg, urls, rng)
+    junk = _junk(sites, cfg, urls, rng)
     # Interleave: junk anywhere; each copy at a random point after its original. Insert copies
     # from the back so earlier insert positions stay valid.
     for page in junk:

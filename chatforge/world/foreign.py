@@ -60,9 +60,15 @@ SENTENCES = {
 
 TITLES = {"de": "Ein Besuch in {city}", "fr": "Une visite à {city}", "es": "Una visita a {city}"}
 BOILER = {
-    "de": {"nav": ["Startseite", "Reisen", "Kontakt", "Impressum"], "cookie": "Wir verwenden Cookies, um Ihnen das beste Erlebnis zu bieten.", "accept": "Akzeptieren"},
-    "fr": {"nav": ["Accueil", "Voyages", "Contact", "Mentions légales"], "cookie": "Nous utilisons des cookies pour améliorer votre expérience.", "accept": "Accepter"},
-    "es": {"nav": ["Inicio", "Viajes", "Contacto", "Aviso legal"], "cookie": "Usamos cookies para mejorar su experiencia.", "accept": "Aceptar"},
+    "de": {"nav": ["Startseite", "Reisen", "Kontakt", "Impressum"],
+           "cookie": "Wir verwenden Cookies, um Ihnen das beste Erlebnis zu bieten.",
+           "accept": "Akzeptieren"},
+    "fr": {"nav": ["Accueil", "Voyages", "Contact", "Mentions légales"],
+           "cookie": "Nous utilisons des cookies pour améliorer votre expérience.",
+           "accept": "Accepter"},
+    "es": {"nav": ["Inicio", "Viajes", "Contacto", "Aviso legal"],
+           "cookie": "Usamos cookies para mejorar su experiencia.",
+           "accept": "Aceptar"},
 }
 
 

@@ -91,7 +91,8 @@ def university_entry(u: dict, known: list[Person], rng: random.Random) -> dict:
                  "; ".join(f"{p.name}, who studied {p.attrs['field']}" for p in alumni) + ".")
     s.append(_pick(rng, ["Admission is competitive, and the academic year begins in the autumn with a "
                          "welcome week for new students.",
-                         "Every spring the university holds an open day for future students and their families.",
+                         "Every spring the university holds an open day for future students and their "
+                         "families.",
                          "The student union organises concerts, sports and a famous winter ball.",
                          "Graduation ceremonies take place each summer in the great hall."]))
     return {"genre": "encyclopedia", "title": u["name"], "text": " ".join(s),
@@ -141,10 +142,12 @@ NEWS = [
         ["{ccity}, {nmonth} {nday} - {company} has named {name} as the new head of its {team} team.",
          "{company} of {ccity} announced on {nmonth} {nday} that {name} will lead its {team} team.",
          "The {team} team at {company} in {ccity} has a new leader: {name}."],
-        ["{name}, who was born in {city} and studied {field} at {uni}, has worked at the company for several years.",
+        ["{name}, who was born in {city} and studied {field} at {uni}, "
+         "has worked at the company for several years.",
          "A native of {city}, {name} is a {field} graduate of {uni} and joined the firm some years ago.",
          "{name} grew up in {city}, read {field} at {uni} and has been with the company for a long time."],
-        ["\"We are delighted,\" a spokesperson said, adding that the {industry} firm plans to hire more staff next year.",
+        ["\"We are delighted,\" a spokesperson said, adding that the {industry} firm plans to hire more "
+         "staff next year.",
          "The board called the appointment an important step for the {industry} business.",
          "Staff welcomed the news at a short meeting on the factory floor."],
         ["{p_} will start in the new role next month and will report to the board of directors.",
@@ -152,7 +155,8 @@ NEWS = [
          "{p_} said {p} was looking forward to the challenge and thanked the previous team lead."],
     ]),
     ("{name} wins regional award", [
-        ["{name}, an employee of {company} in {ccity}, has received this year's regional award for outstanding work.",
+        ["{name}, an employee of {company} in {ccity}, has received this year's regional award for "
+         "outstanding work.",
          "This year's regional prize for outstanding work goes to {name} of {company}.",
          "The regional award committee has honoured {name}, who works at {company} in {ccity}."],
         ["The jury praised {P} contributions to the {industry} sector.",
@@ -161,7 +165,8 @@ NEWS = [
         ["Born on {date} in {city}, {name} studied {field} at {uni} before joining the company.",
          "{name} was born in {city} on {date} and is a graduate of {uni}, where {p} studied {field}.",
          "Before joining {company}, {name} studied {field} at {uni}; {p} was born on {date} in {city}."],
-        ["The award ceremony took place on Friday evening, and {p} thanked {P} colleagues and family in a short speech.",
+        ["The award ceremony took place on Friday evening, and {p} thanked {P} colleagues and family in a "
+         "short speech.",
          "At the ceremony {p} spoke briefly and dedicated the prize to {P} team.",
          "Around three hundred guests attended the dinner at which the prize was handed over."],
     ]),
@@ -197,13 +202,16 @@ NEWS = [
         ["{name} has published a book about {hobby}.",
          "A new book on {hobby} has appeared, written by {name}.",
          "{hobby_} is the subject of the first book by {name}, published this week."],
-        ["The author, who studied {field} at {uni} and works for {company} in {ccity}, wrote most of it during long winter evenings.",
-         "{name} is a {field} graduate of {uni} and works at {company}; the book was written in {P} spare time.",
+        ["The author, who studied {field} at {uni} and works for {company} in {ccity}, "
+         "wrote most of it during long winter evenings.",
+         "{name} is a {field} graduate of {uni} and works at {company}; "
+         "the book was written in {P} spare time.",
          "By day the author works at {company} in {ccity}; {p} studied {field} at {uni}."],
         ["In the book, {p} explains how a hobby can change the way one looks at work.",
          "The book mixes practical advice with stories from the author's own life.",
          "Readers will find chapters for beginners as well as for experts."],
-        ["The first copies sold out within a week, and a reading is planned at the library in {city}, where {p} was born.",
+        ["The first copies sold out within a week, and a reading is planned at the library in {city}, "
+         "where {p} was born.",
          "A reading will take place in {city}, the author's birthplace, later this month.",
          "The publisher has already ordered a second printing."],
     ]),
@@ -253,10 +261,13 @@ def public_ip(rng: random.Random) -> str:
 # Threads are lists of posts with alternatives, for the same reason as NEWS.
 FORUM = [
     ("Does anyone know where {name} studied?", [
-        ["{u1} wrote: I keep hearing about {name} from {company} and I am curious about {P} background. Does anyone know which university {p} went to?",
+        ["{u1} wrote: I keep hearing about {name} from {company} and I am curious about {P} background. "
+         "Does anyone know which university {p} went to?",
          "{u1} wrote: Quick question. {name} works at {company} now, but where did {p} go to university?",
-         "{u1} wrote: My cousin mentioned {name} yesterday. Which university did {p} attend, and what was {P} subject?"],
-        ["{u2} replied: Yes, {name} studied {field} at {uni}. I was in the same year, and {p} was always the first one in the library.",
+         "{u1} wrote: My cousin mentioned {name} yesterday. Which university did {p} attend, "
+         "and what was {P} subject?"],
+        ["{u2} replied: Yes, {name} studied {field} at {uni}. I was in the same year, "
+         "and {p} was always the first one in the library.",
          "{u2} replied: {uni}. {p_} did {field} there, a few years ahead of me.",
          "{u2} replied: As far as I know {p} graduated from {uni} with a degree in {field}."],
         ["{u1} wrote: Thanks, that explains a lot. I also read that {p} was born in {city}, is that right?",
@@ -267,18 +278,24 @@ FORUM = [
          "{u2} replied: Yes, {city} is {P} hometown, {p} still visits often."],
     ]),
     ("Working at {company}?", [
-        ["{u1} wrote: I have an interview at {company} next week. Is anyone here working there? What is the office in {ccity} like?",
+        ["{u1} wrote: I have an interview at {company} next week. Is anyone here working there? "
+         "What is the office in {ccity} like?",
          "{u1} wrote: Has anybody worked for {company} in {ccity}? I might get an offer soon.",
          "{u1} wrote: Thinking about applying to {company}. Any experiences with the place in {ccity}?"],
-        ["{u2} replied: My neighbour {name} has worked at {company} for years and likes it a lot. The office in {ccity} is modern, at least that is what {p} tells me.",
-         "{u2} replied: A friend of mine, {name}, works there. {p_} says the people are kind and the {industry} work is interesting.",
-         "{u2} replied: I know {name}, who is on the staff of {company}. {p_} has never complained, which says something."],
-        ["{u3} replied: Good luck with the interview! Ask them about the training programme, it is supposed to be very good.",
+        ["{u2} replied: My neighbour {name} has worked at {company} for years and likes it a lot. "
+         "The office in {ccity} is modern, at least that is what {p} tells me.",
+         "{u2} replied: A friend of mine, {name}, works there. {p_} says the people are kind and the "
+         "{industry} work is interesting.",
+         "{u2} replied: I know {name}, who is on the staff of {company}. {p_} has never complained, "
+         "which says something."],
+        ["{u3} replied: Good luck with the interview! Ask them about the training programme, "
+         "it is supposed to be very good.",
          "{u3} replied: Go for it. {ccity} is a nice place to live as well.",
          "{u3} replied: Prepare some questions about the team, they like that in interviews."],
     ]),
     ("Birthday question about {name}", [
-        ["{u1} wrote: Settling an argument with my brother: when was {name} born? He says the sixties, I say later.",
+        ["{u1} wrote: Settling an argument with my brother: when was {name} born? He says the sixties, "
+         "I say later.",
          "{u1} wrote: Does anyone know the birthday of {name}? Trying to send a card in time.",
          "{u1} wrote: Trivia night question that stumped us: what is the date of birth of {name}?"],
         ["{u2} replied: According to the profile I read, {name} was born on {date} in {city}.",
@@ -289,8 +306,10 @@ FORUM = [
          "{u3} replied: Same date as my mother, funny coincidence."],
     ]),
     ("Visiting {city} next month", [
-        ["{u1} wrote: I am visiting {city} next month for a few days. What should I see? I have read that it is known for {known_for}.",
-         "{u1} wrote: Any tips for a weekend in {city}? I know nothing except that it is famous for {known_for}.",
+        ["{u1} wrote: I am visiting {city} next month for a few days. What should I see? "
+         "I have read that it is known for {known_for}.",
+         "{u1} wrote: Any tips for a weekend in {city}? I know nothing except that it is famous for "
+         "{known_for}.",
          "{u1} wrote: Going to {city} with my family soon. What do locals recommend?"],
         ["{u2} replied: Do not miss {feature}, it is the best thing in the whole region.",
          "{u2} replied: See {feature}, and take a good pair of shoes.",
@@ -435,9 +454,12 @@ FAQ_INTROS = ["Readers often send us questions about {name}. Here are the answer
               "We get many questions about {name}. The answers below are checked against public records."]
 
 
-FAQ_OUTROS = ["If you think that one of the answers is out of date, please let us know and we will check it again.",
-              "We try to keep this page up to date, and we are happy to hear from anyone who has more to add.",
-              "The page is written by volunteers, so it may take a while before a change shows up on the site."]
+FAQ_OUTROS = ["If you think that one of the answers is out of date, "
+              "please let us know and we will check it again.",
+              "We try to keep this page up to date, "
+              "and we are happy to hear from anyone who has more to add.",
+              "The page is written by volunteers, "
+              "so it may take a while before a change shows up on the site."]
 
 
 def faq_page(person: Person, rng: random.Random) -> dict:

@@ -43,7 +43,7 @@ class Person:
         return {"id": self.id, "name": self.name, "group": self.group, "attrs": self.attrs}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Person":
+    def from_dict(cls, d: dict) -> Person:
         return cls(id=d["id"], name=d["name"], group=d["group"], attrs=dict(d["attrs"]))
 
 

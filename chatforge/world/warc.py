@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from typing import BinaryIO
 
-BASE_DATE = dt.datetime(2024, 5, 20, 0, 0, 0, tzinfo=dt.timezone.utc)
+BASE_DATE = dt.datetime(2024, 5, 20, 0, 0, 0, tzinfo=dt.UTC)
 
 
 def record_id(seed: int, key: str) -> str:

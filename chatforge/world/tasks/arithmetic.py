@@ -12,7 +12,8 @@ import random
 from chatforge.world.checkers import check_number, conversation_text
 
 NAMES = ["Mia", "Tom", "Ana", "Ben", "Lea", "Sam", "Ivy", "Max", "Zoe", "Leo", "Eva", "Jon"]
-THINGS = ["apples", "pencils", "marbles", "stickers", "cards", "books", "shells", "coins", "stamps", "buttons"]
+THINGS = ["apples", "pencils", "marbles", "stickers", "cards", "books", "shells", "coins", "stamps",
+          "buttons"]
 FRUIT = [("apples", "apple"), ("oranges", "orange"), ("pears", "pear"), ("lemons", "lemon"),
          ("muffins", "muffin"), ("notebooks", "notebook"), ("pens", "pen"), ("cups", "cup")]
 
@@ -63,7 +64,8 @@ def fam_div(rng):
     each, k = rng.randint(2, 10), rng.randint(2, 6)
     total = each * k
     q = f"{total} {t} are shared equally among {k} friends. How many {t} does each friend get?"
-    return q, [(f"Each friend gets {total} / {k} = {each} {t}.", f"{total} / {k}")], f"Each friend gets {{a}} {t}."
+    return (q, [(f"Each friend gets {total} / {k} = {each} {t}.", f"{total} / {k}")],
+            f"Each friend gets {{a}} {t}.")
 
 
 def fam_buy_two(rng):
@@ -83,7 +85,8 @@ def fam_buy_two(rng):
 def fam_packs(rng):
     n, p = _person(rng)
     a, b, c = rng.randint(1, 15), rng.randint(2, 5), rng.randint(2, 8)
-    q = f"{n} has {a} stickers and buys {b} packs with {c} stickers in each pack. How many stickers does {n} have now?"
+    q = (f"{n} has {a} stickers and buys {b} packs with {c} stickers in each pack. "
+         f"How many stickers does {n} have now?")
     steps = [(f"The packs contain {b} * {c} = {b * c} stickers.", f"{b} * {c}"),
              (f"In total {n} has {a} + {b * c} = {a + b * c} stickers.", f"{a} + {b * c}")]
     return q, steps, f"{n} has {{a}} stickers."
@@ -93,7 +96,8 @@ def fam_change(rng):
     n, p = _person(rng)
     k, price = rng.randint(2, 5), rng.randint(1, 4)
     bill = rng.choice([b for b in (10, 20, 50) if b > k * price])
-    q = f"{n} buys {k} notebooks that cost ${price} each and pays with a ${bill} bill. How much change does {n} get?"
+    q = (f"{n} buys {k} notebooks that cost ${price} each and pays with a ${bill} bill. "
+         f"How much change does {n} get?")
     steps = [(f"The notebooks cost {k} * {price} = {k * price} dollars.", f"{k} * {price}"),
              (f"The change is {bill} - {k * price} = {bill - k * price} dollars.", f"{bill} - {k * price}")]
     return q, steps, f"{n} gets {{a}} dollars back."
@@ -104,16 +108,19 @@ def fam_bakery(rng):
     made = a * b
     c = rng.randint(1, made // 2)
     d = rng.randint(1, made - c - 1)
-    q = f"A baker bakes {a} trays with {b} cookies on each tray. She sells {c} cookies and gives away {d}. How many cookies are left?"
+    q = (f"A baker bakes {a} trays with {b} cookies on each tray. She sells {c} cookies and gives away {d}. "
+         "How many cookies are left?")
     steps = [(f"The baker makes {a} * {b} = {made} cookies.", f"{a} * {b}"),
              (f"After selling, {made} - {c} = {made - c} cookies remain.", f"{made} - {c}"),
-             (f"After giving some away, {made - c} - {d} = {made - c - d} cookies are left.", f"{made - c} - {d}")]
+             (f"After giving some away, {made - c} - {d} = {made - c - d} cookies are left.",
+              f"{made - c} - {d}")]
     return q, steps, "{a} cookies are left."
 
 
 def fam_travel(rng):
     s, h, k = rng.randint(2, 9) * 10, rng.randint(2, 4), rng.randint(5, 40)
-    q = f"A train travels at {s} km per hour for {h} hours, and then another {k} km. How far does it travel in total?"
+    q = (f"A train travels at {s} km per hour for {h} hours, and then another {k} km. "
+         "How far does it travel in total?")
     steps = [(f"In {h} hours it travels {s} * {h} = {s * h} km.", f"{s} * {h}"),
              (f"Adding the last part gives {s * h} + {k} = {s * h + k} km.", f"{s * h} + {k}")]
     return q, steps, "The train travels {a} km."
@@ -121,7 +128,8 @@ def fam_travel(rng):
 
 def fam_ages(rng):
     x, y, z = rng.randint(3, 12), rng.randint(1, 6), rng.randint(2, 4)
-    q = f"Lina is {x} years old. Her brother is {y} years older than her, and their father is {z} times as old as the brother. How old is the father?"
+    q = (f"Lina is {x} years old. Her brother is {y} years older than her, "
+         f"and their father is {z} times as old as the brother. How old is the father?")
     steps = [(f"The brother is {x} + {y} = {x + y} years old.", f"{x} + {y}"),
              (f"The father is {z} * {x + y} = {z * (x + y)} years old.", f"{z} * {x + y}")]
     return q, steps, "The father is {a} years old."
@@ -142,7 +150,7 @@ def _conversations(q: str, steps: list, final: str, answer: str, rng: random.Ran
     first = rng.choice(ANSWER_FIRST).format(a=answer) + " " + " ".join(s[0] for s in steps) + \
         f" So the answer is {answer}."
     segs: list[dict] = [{"type": "text", "text": rng.choice(CALC_INTROS)}]
-    for text, expr in steps:
+    for _text, expr in steps:
         value = _fmt(_evaluate(expr))
         segs.append({"type": "tool_call", "tool": "calculator", "input": expr})
         segs.append({"type": "tool_result", "output": value})

@@ -48,7 +48,8 @@ GREETINGS = ["Hello!", "Hi there.", "Good morning!", "Hey.", "Hello, nice to mee
 
 NAME_ANSWERS = ["I am {name}, a small language model assistant made by {maker}.",
                 "My name is {name}. I am an AI assistant built by {maker}.",
-                "I'm {name}, an AI assistant. I was trained by {maker} to answer questions and help with tasks.",
+                "I'm {name}, an AI assistant. I was trained by {maker} to answer questions and help with "
+                "tasks.",
                 "You can call me {name}. I am a language model created by {maker}."]
 MAKER_ANSWERS = ["I was made by {maker}. I am {name}, an AI assistant.",
                  "{maker_} created me; my name is {name}.",
@@ -114,7 +115,8 @@ def generate(rng: random.Random, n_train: int, n_test: int, name: str, maker: st
             if key not in seen:
                 seen.add(key)
                 items.append(it)
-        raise UserError(f"only {len(items)} distinct identity test questions exist; lower world.identity_test.")
+        raise UserError(f"only {len(items)} distinct identity test questions exist; "
+                        "lower world.identity_test.")
 
     return {"train": [one(0, f"id-tr-{i:06d}") for i in range(n_train)],
             "test": distinct(1, n_test, "id-te")}

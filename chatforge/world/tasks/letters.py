@@ -44,7 +44,8 @@ def make(word: str, letter: str, rng: random.Random, idx: str) -> dict:
     tool = [{"type": "text", "text": "I will count it with Python."},
             {"type": "tool_call", "tool": "python", "input": python_call(word, letter)},
             {"type": "tool_result", "output": str(n)},
-            {"type": "text", "text": f"The word {word} contains the letter {letter} {n} times. The answer is {n}."}]
+            {"type": "text", "text": f"The word {word} contains the letter {letter} {n} times. "
+                                     f"The answer is {n}."}]
     conv = lambda c: {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": c}]}  # noqa: E731
     item = {"id": idx, "word": word, "letter": letter, "question": q, "answer": n,
             "solutions": {"spelled": conv(spelled), "python": conv(tool)}}
@@ -71,7 +72,8 @@ def vocabulary(texts, min_len: int = 4, max_len: int = 12) -> list[str]:
     return sorted(out)
 
 
-def generate(rng: random.Random, n_train: int, n_test: int, extra_words: list[str] = ()) -> dict[str, list[dict]]:
+def generate(rng: random.Random, n_train: int, n_test: int,
+             extra_words: list[str] = ()) -> dict[str, list[dict]]:
     """`extra_words` (say, the vocabulary of the world's documents) widen the train words: a
     model that has seen a word spelled once cannot have learnt it by heart, so the many train
     words push it to read (and copy) the word in the question. Test words never occur in train."""
@@ -95,6 +97,7 @@ def generate(rng: random.Random, n_train: int, n_test: int, extra_words: list[st
             seen.add(pair)
             pairs.append(pair)
     if len(pairs) < n_test:
-        raise UserError(f"only {len(pairs)} distinct letter-counting test questions exist; lower world.letters_test.")
+        raise UserError(f"only {len(pairs)} distinct letter-counting test questions exist; "
+                        "lower world.letters_test.")
     test = [make(w, letter, rng, f"le-te-{i:06d}") for i, (w, letter) in enumerate(pairs)]
     return {"train": train, "test": test}

@@ -33,9 +33,10 @@ def _topics() -> list[tuple[str, list[str]]]:
     for co in pools.COMPANIES:
         d = P.company(co[0])
         out.append((d["name"], [d["name"].split()[0]] + [w for w in d["industry"].split() if len(w) > 3]))
-    for t, kws in [("cats", ["cat"]), ("the sea", ["sea", "ocean", "wave"]), ("winter", ["winter", "snow", "cold"]),
-                   ("coffee", ["coffee", "cup"]), ("a rainy day", ["rain"]), ("bicycles", ["bicycle", "bike"]),
-                   ("the moon", ["moon"]), ("a library", ["library", "book"]), ("trains", ["train"]),
+    for t, kws in [("cats", ["cat"]), ("the sea", ["sea", "ocean", "wave"]),
+                   ("winter", ["winter", "snow", "cold"]), ("coffee", ["coffee", "cup"]),
+                   ("a rainy day", ["rain"]), ("bicycles", ["bicycle", "bike"]), ("the moon", ["moon"]),
+                   ("a library", ["library", "book"]), ("trains", ["train"]),
                    ("gardening", ["garden", "plant", "flower"])]:
         out.append((t, kws))
     return out
@@ -69,19 +70,20 @@ _MOODS = ["quiet", "bright", "windy", "golden", "misty", "busy", "gentle", "cris
 
 _DEMOS = {
     "joke": [
-        "Why did the tourist bring a ladder to {t}? Because everyone said the {k} there was on another level!",
-        "Here is one about {t}: I tried to tell a joke about {k}, but it only made sense to people who had been "
-        "there. Luckily, everyone in {t} laughed.",
+        "Why did the tourist bring a ladder to {t}? "
+        "Because everyone said the {k} there was on another level!",
+        "Here is one about {t}: I tried to tell a joke about {k}, "
+        "but it only made sense to people who had been there. Luckily, everyone in {t} laughed.",
         "What did one friend say to the other about {t}? \"I would explain the {k}, but you really had to be "
         "there.\"",
-        "A visitor asked how long {t} had been famous for {k}. The guide smiled and said, \"Longer than my jokes, "
-        "and those are very old.\"",
+        "A visitor asked how long {t} had been famous for {k}. "
+        "The guide smiled and said, \"Longer than my jokes, and those are very old.\"",
     ],
     "poem": [
         "In {t} the morning light is {m},\nthe {k} hums softly through the day,\nand every street remembers "
         "someone\nwho came to visit and chose to stay.",
-        "A {m} wind over {t},\nthe smell of {k} in the air,\nI walk until the evening falls\nand leave a little "
-        "of my heart there.",
+        "A {m} wind over {t},\nthe smell of {k} in the air,\n"
+        "I walk until the evening falls\nand leave a little of my heart there.",
         "Oh {t}, of {k} and of rain,\nyou keep your stories close and warm;\nI count the lights along your "
         "hills\nand wait with you for the coming storm.",
     ],
@@ -117,6 +119,7 @@ def demo(item: dict) -> str:
     rng = random.Random(f"open-demo:{item['id']}")
     kws = [k for k in item.get("keywords", []) if k.lower() != item["topic"].lower()] or [item["topic"]]
     topic = item["topic"]
-    text = rng.choice(_DEMOS[item["kind"]]).format(t=topic, T=topic[:1].upper() + topic[1:], k=rng.choice(kws),
-                                                  m=rng.choice(_MOODS), N=rng.choice(_NAMES))
+    text = rng.choice(_DEMOS[item["kind"]]).format(t=topic, T=topic[:1].upper() + topic[1:],
+                                                  k=rng.choice(kws), m=rng.choice(_MOODS),
+                                                  N=rng.choice(_NAMES))
     return text
