@@ -3,6 +3,7 @@ the stage on the smoke run (both methods), its outputs, exact resume and bad set
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shutil
@@ -69,6 +70,71 @@ def test_advantages_masking_and_the_skip_rule_on_a_hand_made_batch():
     _, info3 = policy_loss(torch.zeros(2, 3), torch.zeros(2, 3), ref, adv, m, clip_low=0.2, clip_high=0.28,
                            kl_coef=0.1, norm=3.0)
     assert info3["kl"] == pytest.approx(math.exp(-1) + 1 - 1, rel=1e-5)
+
+
+def test_grpo_micro_batches_go_through_the_training_core_as_one_step():
+    """A step's rows cut into micro-batches: the core runs one backward each and the gradient (and
+    the loss, the KL) are those of the whole batch in one piece."""
+    from types import SimpleNamespace
+
+    from chatforge.model import GPT, ModelConfig
+    from chatforge.rl.grpo import make_loss, micro_batches
+    from chatforge.train.loop import LoopConfig, Trainer
+
+    torch.manual_seed(0)
+    shape = ModelConfig(n_layer=1, d_model=16, n_head=2, n_kv_head=2, ffn_hidden=32, max_seq_len=16)
+    model = GPT.build(shape, 30)
+    ids = torch.randint(0, 30, (7, 9))
+    mask = (torch.rand(7, 8) > 0.3).float()
+    batch = {"ids": ids, "mask": mask, "adv": torch.randn(7), "ref_logp": torch.full((7, 8), -3.0),
+             "old_logp": None}
+    cfg = SimpleNamespace(clip_low=0.2, clip_high=0.28, kl=0.1)
+
+    class Source:  # the shape of rl.grpo.Rollouts as the core sees it
+        def __init__(self, rows):
+            self.rows, self.queue, self.sizes = rows, [], []
+
+        def micro_batches(self):
+            self.queue = micro_batches(batch, self.rows)
+            self.sizes.append(len(self.queue))
+            return len(self.queue)
+
+        def next_batch(self):
+            return self.queue.pop(0)
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state):
+            pass
+
+    grads, losses, kls = [], [], []
+    for rows in (64, 3):  # one micro-batch of 7 rows; three of 3, 3, 1
+        m = copy.deepcopy(model)
+        stats: dict = {}
+        opt = torch.optim.SGD(m.parameters(), lr=0.0)
+        for g in opt.param_groups:
+            g["initial_lr"] = 0.0
+        src = Source(rows)
+        tr = Trainer(m, opt, src, make_loss(cfg, "cpu", stats),
+                     LoopConfig(steps=1, dtype="float32", grad_clip=0.0))
+        captured = {}
+        real_step = opt.step
+
+        def step(*a, _m=m, _c=captured, _real=real_step, **k):
+            _c["grad"] = torch.cat([p.grad.flatten() for p in _m.parameters() if p.grad is not None]).clone()
+            return _real(*a, **k)
+
+        opt.step = step
+        tr.fit()
+        grads.append(captured["grad"])
+        losses.append(tr.stats.loss)
+        kls.append(stats["kl"])
+        assert src.sizes == [1 if rows == 64 else 3]
+        assert tr.stats.tokens == int(mask.sum())
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6) and kls[0] == pytest.approx(kls[1], rel=1e-6)
+    assert micro_batches({"stats": {}}, 3) == [{"stats": {}}]  # a step without signal is one piece
 
 
 def test_pass_at_k_is_the_unbiased_estimator():
