@@ -78,6 +78,26 @@ def test_packages_have_no_two_way_ties():
     assert not ties, ties
 
 
+def test_packages_form_layers():
+    """No package reaches itself through others either: the packages are layers, lowest first."""
+    edges = defaultdict(set)
+    for m, targets in GRAPH.items():
+        for t in targets:
+            if _package(m) != _package(t):
+                edges[_package(m)].add(_package(t))
+    done: set[str] = set()
+
+    def below(p: str, path: tuple[str, ...]) -> None:
+        assert p not in path, " -> ".join((*path, p))
+        if p not in done:
+            for q in edges.get(p, ()):
+                below(q, (*path, p))
+            done.add(p)
+
+    for p in list(edges):
+        below(p, ())
+
+
 def test_no_file_imports_itself_through_others():
     index, low, stack, on, cycles = {}, {}, [], set(), []
 
