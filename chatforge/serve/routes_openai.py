@@ -35,19 +35,13 @@ def _hung_up() -> Response:
     return Response(status_code=499)  # nginx's "client closed request": only the access log sees it
 
 
-@router.post("/v1/chat/completions", responses=STREAMED, summary="chat completion (SSE when stream=true)")
-async def chat_completions(req: ChatRequest, request: Request, app: AppDep) -> Any:
-    events = Events()
-    p = await run_in_threadpool(api.prepare_chat, app, req, events)
-    rid, name = api.new_id("chatcmpl"), p.served.name
-    submit(app.scheduler, p.jobs)
-    if not p.sampling.stream:
-        if not await run_to_end(request, p.jobs, events):
-            return _hung_up()
-        return JSONResponse(api.chat_response(rid, name, p.jobs, len(p.prompt)))
-    created = int(time.time())
-
+def _chunker(chat: bool, rid: str, name: str, created: int):
+    """chunk(index, event kind, payload) -> the SSE chunk of a chat or a text completion (None: nothing)."""
     def chunk(index: int, kind: str, payload: Any) -> dict | None:
+        if not chat:
+            if kind == "text":
+                return api.text_chunk(rid, name, created, index, payload)
+            return api.text_chunk(rid, name, created, index, "", payload) if kind == "done" else None
         if kind == "text":
             return api.chat_chunk(rid, name, created, index, {"content": payload})
         if kind in ("tool_call", "tool_result"):
@@ -55,46 +49,45 @@ async def chat_completions(req: ChatRequest, request: Request, app: AppDep) -> A
         if kind == "done":
             return api.chat_chunk(rid, name, created, index, {}, payload)
         return None
-
-    def last() -> dict | None:
-        if not p.sampling.include_usage:
-            return None
-        return {"id": rid, "object": "chat.completion.chunk", "created": created, "model": name,
-                "choices": [], "usage": api.usage(len(p.prompt), p.jobs)}
-
-    role = {"role": "assistant", "content": ""}
-    first = [api.chat_chunk(rid, name, created, j.index, role) for j in p.jobs]
-    return StreamingResponse(sse_stream(request, p.jobs, events, first, chunk, last),
-                             media_type="text/event-stream", headers=SSE_HEADERS)
+    return chunk
 
 
-@router.post("/v1/completions", responses=STREAMED, summary="text completion (SSE when stream=true)")
-async def completions(req: CompletionRequest, request: Request, app: AppDep) -> Any:
+async def _answer(req, request: Request, app, chat: bool) -> Any:
+    """A chat or text completion: checked and queued, then answered whole or as Server-Sent Events."""
     events = Events()
-    p = await run_in_threadpool(api.prepare_completion, app, req, events)
-    rid, name = api.new_id("cmpl"), p.served.name
+    prepare = api.prepare_chat if chat else api.prepare_completion
+    p = await run_in_threadpool(prepare, app, req, events)
+    rid, name = api.new_id("chatcmpl" if chat else "cmpl"), p.served.name
     submit(app.scheduler, p.jobs)
     if not p.sampling.stream:
         if not await run_to_end(request, p.jobs, events):
             return _hung_up()
-        return JSONResponse(api.text_response(rid, name, p.jobs, len(p.prompt)))
+        whole = api.chat_response if chat else api.text_response
+        return JSONResponse(whole(rid, name, p.jobs, len(p.prompt)))
     created = int(time.time())
-
-    def chunk(index: int, kind: str, payload: Any) -> dict | None:
-        if kind == "text":
-            return api.text_chunk(rid, name, created, index, payload)
-        if kind == "done":
-            return api.text_chunk(rid, name, created, index, "", payload)
-        return None
 
     def last() -> dict | None:
         if not p.sampling.include_usage:
             return None
-        return {"id": rid, "object": "text_completion", "created": created, "model": name,
-                "choices": [], "usage": api.usage(len(p.prompt), p.jobs)}
+        kind = "chat.completion.chunk" if chat else "text_completion"
+        return {"id": rid, "object": kind, "created": created, "model": name, "choices": [],
+                "usage": api.usage(len(p.prompt), p.jobs)}
 
-    return StreamingResponse(sse_stream(request, p.jobs, events, [], chunk, last),
+    role = {"role": "assistant", "content": ""}
+    first = [api.chat_chunk(rid, name, created, j.index, role) for j in p.jobs] if chat else []
+    chunk = _chunker(chat, rid, name, created)
+    return StreamingResponse(sse_stream(request, p.jobs, events, first, chunk, last),
                              media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.post("/v1/chat/completions", responses=STREAMED, summary="chat completion (SSE when stream=true)")
+async def chat_completions(req: ChatRequest, request: Request, app: AppDep) -> Any:
+    return await _answer(req, request, app, chat=True)
+
+
+@router.post("/v1/completions", responses=STREAMED, summary="text completion (SSE when stream=true)")
+async def completions(req: CompletionRequest, request: Request, app: AppDep) -> Any:
+    return await _answer(req, request, app, chat=False)
 
 
 @router.get("/v1/models", summary="the checkpoints this server offers")
