@@ -142,6 +142,7 @@ def main() -> int:
     from chatforge.core.atomic import atomic_write_json
     from chatforge.core.machine import cpu_summary
     from chatforge.engine import Engine
+    from chatforge.engine.sampling import GREEDY
     from chatforge.model.hf_map import to_hf_model
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model
@@ -200,7 +201,7 @@ def main() -> int:
 
     # ---- the two implementations run the same model: greedy decoding agrees --------------------
     n_check = min(N, GREEDY_CHECK_TOKENS)
-    ours_greedy = [o.tokens for o in engine.generate(prompts, max_new_tokens=n_check, temperature=0,
+    ours_greedy = [o.tokens for o in engine.generate(prompts, max_new_tokens=n_check, sampling=GREEDY,
                                                      stop_ids=stops)]
     unpadded = 0
     for p, ref in zip(prompts, ours_greedy):
@@ -211,7 +212,7 @@ def main() -> int:
 
     # ---- the timed workload ---------------------------------------------------------------------
     def ours():
-        outs = engine.generate(prompts, num_samples=G, max_new_tokens=N, temperature=1.0, seed=args.seed,
+        outs = engine.generate(prompts, num_samples=G, max_new_tokens=N, seed=args.seed,
                                stop_ids=stops)
         assert len(outs) == P * G
         lens = [len(o.tokens) for o in outs]
