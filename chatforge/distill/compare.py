@@ -12,6 +12,7 @@ import time
 import torch
 
 from chatforge.chat.render import render
+from chatforge.core.device import torch_threads
 from chatforge.engine import Engine
 from chatforge.engine.sampling import GREEDY
 from chatforge.tune.pack import pack
@@ -39,11 +40,8 @@ def val_loss(model, tokenizer, convs: list[dict], seq_len: int, batch_size: int 
 
 def decode_speed(models: dict, prompt: list[int], tokens: int, trials: int) -> dict[str, float]:
     """{name: greedy tokens/s at batch 1}, best of `trials`, the models interleaved."""
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     best = {k: 0.0 for k in models}
-    try:
+    with torch_threads(1):
         engines = {k: Engine(m) for k, m in models.items()}
         for e in engines.values():  # warm up
             e.generate([prompt], max_new_tokens=8, sampling=GREEDY)
@@ -53,8 +51,6 @@ def decode_speed(models: dict, prompt: list[int], tokens: int, trials: int) -> d
                 out = e.generate([prompt], max_new_tokens=tokens, sampling=GREEDY)
                 dt = time.perf_counter() - t
                 best[k] = max(best[k], len(out[0].tokens) / dt)
-    finally:
-        torch.set_num_threads(threads)
     return {k: round(v, 1) for k, v in best.items()}
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from chatforge.chat.turns import complete_many
+from chatforge.core.device import torch_threads
 
 
 def prompts_of(convs: list[dict]) -> list[list[dict]]:
@@ -86,16 +87,13 @@ class OnPolicyBatches:
 
     def _sample(self, s: int) -> dict:
         convs = random.Random(f"{self.seed}:prompts:{s}").sample(self.prompts, min(self.n, len(self.prompts)))
-        threads = torch.get_num_threads()
-        if self.threads > 0:
-            torch.set_num_threads(self.threads)
         was = self.model.training
         try:
-            done = complete_many(self.model, self.tok, convs, num_samples=1, executor=self.execute,
-                                 max_new_tokens=self.max_new, batch_size=len(convs),
-                                 temperature=self.temperature, seed=self.seed * 100_003 + s)
+            with torch_threads(self.threads):
+                done = complete_many(self.model, self.tok, convs, num_samples=1, executor=self.execute,
+                                     max_new_tokens=self.max_new, batch_size=len(convs),
+                                     temperature=self.temperature, seed=self.seed * 100_003 + s)
         finally:
-            torch.set_num_threads(threads)
             self.model.train(was)
         self.sampled += 1
         return rows_of(done, self.pad)

@@ -33,7 +33,7 @@ import torch
 
 from chatforge.chat.render import render
 from chatforge.core.atomic import atomic_write_text, cached_json, read_json
-from chatforge.core.device import pick_device
+from chatforge.core.device import pick_device, torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.distill.compare import decode_speed, table, val_loss
@@ -273,20 +273,15 @@ def _text_data(c: Classroom) -> list[dict]:
     path = ctx.out / "text" / "train.jsonl"
     if path.is_file():
         return _jsonl(path)
-    threads = torch.get_num_threads()
     if cfg.teacher_url:
         answer = endpoint_teacher(cfg.teacher_url, cfg.teacher_model, cfg.text_max_new_tokens)
         ctx.log.info(f"the teacher answers through {cfg.teacher_url}")
     else:
-        if cfg.eval_threads > 0:
-            torch.set_num_threads(cfg.eval_threads)
         answer = engine_teacher(c.teacher, c.teacher_tok, training_executor(ctx.run_dir),
                                 cfg.text_max_new_tokens, cfg.eval_batch_size * 2)
     t0 = time.perf_counter()
-    try:
+    with torch_threads(0 if cfg.teacher_url else cfg.eval_threads):
         convs = rewrite(c.train, answer, log=ctx.log)
-    finally:
-        torch.set_num_threads(threads)
     ctx.log.info(f"teacher text: {len(convs)} conversations in {time.perf_counter() - t0:.0f}s")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in convs))

@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
+from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.machine import cpu_summary
 from chatforge.engine.source import list_checkpoints, resolve
@@ -234,17 +233,12 @@ def evaluate_checkpoint(b: Board, name: str, path: Path, cached_only: bool = Fal
     tokenizer = Tokenizer.load(tok_dir)
     rec: dict[str, Any] = {"name": name, "checkpoint": str(ckpt_file), "step": meta.get("step"), "kind": kind,
                            "key": key, "source": {}}
-    threads = torch.get_num_threads()
-    if b.cfg.sft.eval_threads > 0:
-        torch.set_num_threads(b.cfg.sft.eval_threads)
-    try:
+    with torch_threads(b.cfg.sft.eval_threads):
         if kind == "chat":
             _chat_row(b, rec, name, model, tokenizer, expected)
         else:
             rec.update(tasks={}, **_probes(b, model, tokenizer))
         _bpb(b, rec, name, model, tokenizer, tok_dir)
-    finally:
-        torch.set_num_threads(threads)
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     cache = Path(b.run_dir) / "eval" / f"{name}.json"
     cache.parent.mkdir(parents=True, exist_ok=True)

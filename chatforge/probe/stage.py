@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from chatforge.core.atomic import atomic_write_text, read_json
+from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.eval.stats import wilson
@@ -99,17 +98,12 @@ def _interrogate(ctx: StageContext, model, tokenizer, world, device) -> list[dic
     items = questions(world, seed)
     ctx.log.info(f"interrogating: {len(items)} questions x {cfg.samples} samples at temperature "
                  f"{cfg.temperature}, judge: {judge.name}")
-    threads = torch.get_num_threads()
-    if cfg.eval_threads > 0:
-        torch.set_num_threads(cfg.eval_threads)
-    try:
+    with torch_threads(cfg.eval_threads):
         answer = model_answerer(model, tokenizer, temperature=cfg.temperature,
                                 max_new_tokens=cfg.max_new_tokens, batch_size=cfg.sample_batch)
         classified = interrogate(items, answer, judge, samples=cfg.samples, known_min=cfg.known_min,
                                  unknown_max=cfg.unknown_max, seed=seed, chunk=8 * cfg.sample_batch,
                                  log=ctx.log)
-    finally:
-        torch.set_num_threads(threads)
     summary = {"judge": judge.name, "samples": cfg.samples, "temperature": cfg.temperature,
                "known_min": cfg.known_min, "unknown_max": cfg.unknown_max, "groups": summarize(classified)}
     atomic_write_text(ctx.out / "classification.json", json.dumps(summary, indent=2))

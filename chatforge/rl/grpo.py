@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from chatforge.core.device import torch_threads
 from chatforge.engine import Engine
 from chatforge.rl.problems import sample_problems
 
@@ -158,14 +159,10 @@ class Rollouts:
         problems = sample_problems(self.pool, k.problems_per_step,
                                    random.Random(f"{self.tag}-problems:{self.seed}:{self.index}"),
                                    k.guard_share)
-        was, threads = self.model.training, torch.get_num_threads()
+        was = self.model.training
         self.model.eval()
-        if self.threads > 0:  # decoding a small model: fewer threads are faster
-            torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             groups = self.sample(self.engine, problems, self.seed * 100003 + self.index)
-        finally:
-            torch.set_num_threads(threads)
         batch = build_rows(groups, k.std_scale, self.pad)
         if "ids" in batch:
             batch["ref_logp"] = token_logprobs(self.ref, batch["ids"])

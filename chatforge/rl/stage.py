@@ -20,9 +20,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-import torch
-
 from chatforge.core.atomic import cached_json, read_json
+from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.engine import Engine
@@ -91,16 +90,13 @@ def table(before: dict, after: dict, blind: dict, samples: int) -> dict:
 def _measure(p: Practice, problems: dict, tag: int) -> dict:
     """pass@k of the policy on `problems`, sampled with the run's tools."""
     cfg, model = p.cfg, p.model
-    threads = torch.get_num_threads()
-    if cfg.eval_threads > 0:
-        torch.set_num_threads(cfg.eval_threads)
     was = model.training
     try:
-        return passk(Engine(model, p.tokenizer), p.tokenizer, p.world, problems,
-                     Groups.of(cfg, cfg.eval_samples), seed=p.seed * 31 + tag, execute=p.execute,
-                     log=p.ctx.log)
+        with torch_threads(cfg.eval_threads):
+            return passk(Engine(model, p.tokenizer), p.tokenizer, p.world, problems,
+                         Groups.of(cfg, cfg.eval_samples), seed=p.seed * 31 + tag, execute=p.execute,
+                         log=p.ctx.log)
     finally:
-        torch.set_num_threads(threads)
         model.train(was)
 
 

@@ -7,6 +7,7 @@ import torch
 
 from chatforge.chat.render import assistant_text, parse_assistant
 from chatforge.chat.turns import complete_many, tools_off
+from chatforge.core.device import torch_threads
 from chatforge.rl.grpo import token_logprobs
 from chatforge.rlhf.reward_model import encode, pad_rows, score
 from chatforge.rlhf.textstats import text_stats
@@ -43,15 +44,10 @@ def held_out(model, ref, tokenizer, judges: Judges, problems: list[dict], *, sam
     (summed over each answer's tokens), text statistics and a few examples."""
     was = model.training
     model.eval()
-    threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         done = complete_many(model, tokenizer, [p["messages"] for p in problems], num_samples=samples,
                              executor=tools_off, max_new_tokens=cfg.max_new_tokens,
                              batch_size=cfg.prompts_per_call, temperature=cfg.temperature, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
     texts = [[assistant_text(parse_assistant(c.tokens, tokenizer)) for c in comps] for _, comps in done]
     flat = [(p, t) for p, ts in zip(problems, texts) for t in ts]
     proxy = judges.proxy_many([(p["messages"], t) for p, t in flat])

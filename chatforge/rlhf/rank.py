@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import random
 
-import torch
-
 from chatforge.chat.render import assistant_text
 from chatforge.chat.turns import sample_many, tools_off
 from chatforge.core.atomic import read_json
+from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import COMPLETE, StageContext
 from chatforge.rlhf import rankings
@@ -64,10 +63,7 @@ def run(ctx: StageContext) -> dict:
         ctx.log.info(f"{len(done)} prompts already ranked under this model and settings; {len(todo)} to go")
     ctx.log.info(f"sampling {cfg.answers} answers for {len(todo)} open-ended prompts "
                  f"from {meta['checkpoint']}")
-    threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         for c in range(0, len(todo), CHUNK):
             chunk = todo[c:c + CHUNK]
             outs = sample_many(model, tokenizer, [it["messages"] for _, _, it in chunk],
@@ -84,8 +80,6 @@ def run(ctx: StageContext) -> dict:
                                 "ranking": ranking})
             rankings.append_many(ctx.run_dir, records)
             ctx.log.info(f"ranked {min(c + CHUNK, len(todo))}/{len(todo)}")
-    finally:
-        torch.set_num_threads(threads)
 
     by_id = {it["id"]: it for _, it in items}
     mine = [r for r in rankings.read(ctx.run_dir) if r.get("tag") == tag and r["prompt_id"] in by_id]
