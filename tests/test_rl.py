@@ -264,7 +264,7 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
 
 
 @pytest.mark.parametrize("setting,words", [
-    ("rl.method=ppo", "rl.method must be"), ('rl.sets=["chess"]', "unknown set 'chess'"),
+    ("rl.method=ppo", "rl.method must be"), ('rl.sets=["chess"]', "unknown task set 'chess'"),
     ("rl.samples=1", "at least 2"), ("rl.temperature=0", "above 0")])
 def test_bad_rl_settings_are_one_sentence(smoke_run, tmp_path, setting, words):
     run = tmp_path / "run"

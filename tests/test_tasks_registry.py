@@ -74,5 +74,5 @@ def test_rl_names_only_sets_it_can_practise():
     from chatforge.rl.problems import check_sets
 
     check_sets(["knowledge_known_qa", "identity"])
-    with pytest.raises(UserError, match="unknown set 'tools_off'"):
+    with pytest.raises(UserError, match="unknown task set 'tools_off'"):
         check_sets(["tools_off"])

@@ -10,7 +10,7 @@ from chatforge.core.atomic import read_json
 from chatforge.core.cliutil import config_of
 from chatforge.core.errors import UserError
 from chatforge.core.log import Logger, say
-from chatforge.tasks import SETS
+from chatforge.tasks import check_names
 
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
@@ -68,9 +68,7 @@ def main(args: argparse.Namespace) -> int:
         ckpts = {n: ckpts[n] for n in want}
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     if tasks:
-        bad = [t for t in tasks if t not in SETS]
-        if bad:
-            raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(SETS)}).")
+        check_names(tasks, "--tasks")
     log = Logger(run_dir / "eval" / "log.jsonl", prefix="eval")
     out = evaluate_run(run_dir, cfg, ckpts, items=args.items or cfg.eval.items or cfg.sft.eval_items,
                        tasks=tasks, force=args.force, device=pick_device(args.device), log=log)

@@ -18,7 +18,7 @@ from chatforge.core.log import say
 from chatforge.core.rundir import StageContext
 from chatforge.eval.board import evaluate_run, run_checkpoints
 from chatforge.eval.table import transposed
-from chatforge.tasks import SETS
+from chatforge.tasks import check_names
 
 
 def carry_cache(ctx: StageContext) -> int:
@@ -46,9 +46,7 @@ def run(ctx: StageContext) -> dict:
         raise UserError("eval.items must be at least 1 (or 0 for the run's sft.eval_items).")
     tasks = list(cfg.eval.tasks) or None
     if tasks:
-        bad = [t for t in tasks if t not in SETS]
-        if bad:
-            raise UserError(f"eval.tasks names unknown task set '{bad[0]}' (sets: {', '.join(SETS)}).")
+        check_names(tasks, "eval.tasks")
     carried = carry_cache(ctx)
     if carried:
         ctx.log.info(f"carried {carried} cached row(s) over from {ctx.name}.prev")

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from chatforge.chat.render import assistant_text
 from chatforge.chat.turns import answer_many, tools_off
-from chatforge.core.errors import UserError
+from chatforge.core.device import torch_threads
 from chatforge.engine import Engine
 from chatforge.eval.copying import (
     GAPS,
@@ -35,7 +33,7 @@ from chatforge.eval.copying import (
     summary,
 )
 from chatforge.eval.stats import wilson
-from chatforge.tasks import SETS, build_cases
+from chatforge.tasks import SETS, build_cases, check_names
 from chatforge.tools import make_executor
 from chatforge.world import load_world
 from chatforge.world.refusals import is_refusal
@@ -133,9 +131,7 @@ def select(sets: dict[str, list[dict]], tasks: list[str] | None) -> dict[str, li
     """Only the named sets (every set when None), or one sentence for a name no set has."""
     if not tasks:
         return sets
-    bad = [t for t in tasks if t not in sets]
-    if bad:
-        raise UserError(f"unknown task set '{bad[0]}' (sets: {', '.join(sets)}).")
+    check_names(tasks, "tasks", list(sets))
     return {k: v for k, v in sets.items() if k in tasks}
 
 
@@ -145,17 +141,12 @@ def evaluate(model, tokenizer, run_dir: Path, settings: SuiteSettings, seed: int
     copy and reading probes."""
     world = load_world(Path(run_dir) / "world")
     sets = select(build_cases(world, settings.items, seed), tasks)
-    threads = torch.get_num_threads()
-    if settings.threads > 0:
-        torch.set_num_threads(settings.threads)
     t0 = time.perf_counter()
-    try:
+    with torch_threads(settings.threads):
         report = run_sets(generator(model, tokenizer, run_dir, settings.max_new_tokens, settings.batch_size),
                           sets, log=log)
         probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
         reading = passage_probe(model, tokenizer, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
     report["summary"].update(summary(probe))
     report["summary"].update(passage_summary(reading))
     report["copy_probe"] = probe

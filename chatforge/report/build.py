@@ -119,7 +119,11 @@ def build(run: Path, pipeline: Pipeline) -> tuple[str, str, list[Section]]:
     run = Path(run)
     cfg = read(run, "config.json") or {}
     body = [_render(fn, run) for fn in pipeline.reports]
-    body += [_render(lambda r: timing(r, pipeline), run), _render(hardware, run)]
+
+    def time_per_stage(r: Path) -> Section:
+        return timing(r, pipeline)
+
+    body += [_render(time_per_stage, run), _render(hardware, run)]
     missed = [(s.title, m) for s in body for m in s.misses()]
     top = Section("summary", "Targets missed")
     if missed:

@@ -26,11 +26,10 @@ ORDER = ("knowledge_known_qa", "followup", "arithmetic", "letters", "arithmetic_
          "identity", "search_unknown")
 
 
-def demonstrated(sets: dict[str, TaskSet] | None = None) -> list[TaskSet]:
+def demonstrated() -> list[TaskSet]:
     """The sets with demonstrations, in mixture order."""
-    sets = SETS if sets is None else sets
-    first = [sets[n] for n in ORDER if n in sets and sets[n].demos is not None]
-    return first + [ts for ts in sets.values() if ts.demos is not None and ts not in first]
+    first = [SETS[n] for n in ORDER if n in SETS and SETS[n].demos is not None]
+    return first + [ts for ts in SETS.values() if ts.demos is not None and ts not in first]
 
 
 def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[dict], list[dict], dict]:

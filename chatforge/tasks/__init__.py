@@ -5,7 +5,7 @@
     build_cases(world, 200, seed)          # {set name: test cases}, the evaluation suite's items
 """
 
-from chatforge.tasks.registry import SETS, build_cases, check_names, get, guards, practised
+from chatforge.tasks.registry import SETS, build_cases, check_names, guards, practised
 from chatforge.tasks.taskset import Demos, Draw, TaskSet
 
-__all__ = ["SETS", "Demos", "Draw", "TaskSet", "build_cases", "check_names", "get", "guards", "practised"]
+__all__ = ["SETS", "Demos", "Draw", "TaskSet", "build_cases", "check_names", "guards", "practised"]

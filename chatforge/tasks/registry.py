@@ -67,19 +67,12 @@ _ENTRIES = (
 SETS: dict[str, TaskSet] = {ts.name: ts for ts in _ENTRIES}
 
 
-def get(name: str, sets: dict[str, TaskSet] | None = None) -> TaskSet:
-    sets = SETS if sets is None else sets
-    if name not in sets:
-        raise UserError(f"unknown task set '{name}' (sets: {', '.join(sets)}).")
-    return sets[name]
-
-
 def check_names(names: list[str], what: str, allowed: list[str] | None = None) -> None:
     """One sentence for a name that is no task set (or none of `allowed`)."""
     allowed = list(SETS) if allowed is None else allowed
     bad = [n for n in names if n not in allowed]
     if bad:
-        raise UserError(f"{what}: unknown set {bad[0]!r} (sets: {', '.join(allowed)}).")
+        raise UserError(f"{what}: unknown task set {bad[0]!r} (sets: {', '.join(allowed)}).")
 
 
 def build_cases(world: Any, n: int, seed: int) -> dict[str, list[dict]]:
