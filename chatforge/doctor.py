@@ -80,6 +80,9 @@ def _dependency_rows(pipeline, rows: list[tuple[str, str]]) -> int:
                 continue
             seen.add(c.label)
             err = outcome(c)
+            if err is not None and c.optional:
+                rows.append((f"[{stage}] {c.label}", f"not installed (optional: {c.fix or c.package})"))
+                continue
             broken += err is not None
             rows.append((f"[{stage}] {c.label}",
                          "ok" if err is None else f"BROKEN: {err} (pip install {c.package})"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import chatforge.eval as evaluation
-from chatforge import data, distill, pretrain, probe, report, rl, rlhf, sft, tokenizer, tools, world
+from chatforge import data, distill, importer, pretrain, probe, report, rl, rlhf, sft, tokenizer, tools, world
 from chatforge.arena import card as arena_card
 from chatforge.core import config
 from chatforge.core.config import Config
@@ -21,8 +21,8 @@ from chatforge.serve.config import ServeConfig
 from chatforge.tokenizer.checks import CL100K
 
 PIPELINE = Pipeline(
-    (world.STAGE, data.STAGE, tokenizer.STAGE, pretrain.STAGE, tools.STAGE, sft.STAGE, probe.STAGE, rl.STAGE,
-     *rlhf.STAGES, distill.STAGE, evaluation.STAGE, report.STAGE),
+    (world.STAGE, data.STAGE, importer.STAGE, tokenizer.STAGE, pretrain.STAGE, tools.STAGE, sft.STAGE,
+     probe.STAGE, rl.STAGE, *rlhf.STAGES, distill.STAGE, evaluation.STAGE, report.STAGE),
     sections={"serve": ServeConfig},
     reports=(arena_card.section,),
     # commands that are not stages; serve's token view needs cl100k (serving works without it)

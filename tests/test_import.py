@@ -8,7 +8,7 @@
 - each pre-tokenizer regex equals the HF pre-tokenizer it stands for, id for id;
 - damaged and unsupported inputs end in one sentence;
 - the real SmolLM2-135M-Instruct GGUF (opt-in: only where the file already is, see
-  chatforge.importer.verify.find_smollm2, or with CHATFORGE_REAL_MODELS=1) answers a question,
+  chatforge.importer.sources.find_smollm2, or with CHATFORGE_REAL_MODELS=1) answers a question,
   tokenizes like its own tokenizer and matches transformers' logits.
 """
 
@@ -296,7 +296,7 @@ def test_cli_error_is_one_line(tmp_path, capsys):
 # ---- the real model (opt-in) ------------------------------------------------------------------
 
 def _smollm2():
-    from chatforge.importer.verify import find_smollm2
+    from chatforge.importer.sources import find_smollm2
 
     path = find_smollm2()
     if path is None:

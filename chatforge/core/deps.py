@@ -31,6 +31,8 @@ class Check:
     label: str  # what doctor prints
     package: str  # the pip distribution to (re)install
     run: Callable[[], None]  # raises on failure
+    fix: str = ""  # the command that installs it, when not the project's own install (FIX)
+    optional: bool = False  # an extra: doctor reports it missing without calling the machine broken
 
 
 def imports(*modules: str) -> Callable[[], None]:
@@ -76,5 +78,5 @@ def require(what: str, checks: list[Check]) -> None:
     if bad:
         c, err = bad[0]
         raise DependencyError(f"the {what} stage cannot start: {c.label} does not work ({err}); "
-                              f"reinstall {c.package} at the tested versions with `{FIX}`, or see "
+                              f"install {c.package} at the tested version with `{c.fix or FIX}`, or see "
                               "`chatforge doctor`.")

@@ -24,6 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from chatforge.chat.render import render
 from chatforge.core.atomic import atomic_dir
 from chatforge.core.errors import UserError
+from chatforge.importer import grow
 from chatforge.importer import tokenizer as tk
 from chatforge.importer.gguf_read import read_gguf
 from chatforge.importer.hf_read import read_hf
@@ -90,12 +91,14 @@ def chat_format(r: Read, tok) -> dict:
     return chat
 
 
-def import_model(src: str | Path, out: str | Path, max_seq_len: int | None = None) -> tuple[Path, dict]:
-    """-> (checkpoint folder, summary). Refuses to overwrite an existing non-empty folder."""
+def import_model(src: str | Path, out: str | Path, max_seq_len: int | None = None,
+                 add_specials: tuple[str, ...] = ()) -> tuple[Path, dict]:
+    """-> (checkpoint folder, summary). Refuses to overwrite an existing non-empty folder.
+    `add_specials`: special tokens to add where the vocabulary lacks them (grow.add_specials)."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out '{out}' already exists; choose a new folder or remove it.")
-    r = read(src, max_seq_len)
+    r, _ = grow.add_specials(read(src, max_seq_len), add_specials)
     name = r.meta.get("source_name") or Path(src).stem
     tok = tk.build(r.vocab, name)
     missing = [s for s in CHATML if s not in tok.special_tokens]

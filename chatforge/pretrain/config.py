@@ -10,7 +10,8 @@ class PretrainConfig:
     # batch: batch_size rows of seq_len tokens per rank, times grad_accum, per optimizer step
     steps: int = 400
     # initialisation: "standard" (random), or "induction" (random plus a previous-token head and
-    # an induction head written into layers 0-1, chatforge/model/circuits.py)
+    # an induction head written into layers 0-1, chatforge/model/circuits.py), or "import": the
+    # import stage's model, trained on (continued pretraining; [model] does not apply)
     init: str = "standard"
     # reading exercises (chatforge/pretrain/reading.py): the first reading_first_steps steps are
     # all exercises, then reading_share of every batch's rows; gaps of up to reading_max_gap words

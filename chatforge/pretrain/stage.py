@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from chatforge.core.atomic import atomic_write_text
+from chatforge.core.atomic import atomic_write_text, read_json
 from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
 from chatforge.data import iter_documents
@@ -88,12 +88,34 @@ def _shards(s: Setup) -> tuple[Path, dict]:
 
 def _model(s: Setup) -> GPT:
     torch.manual_seed(s.ctx.config.run.seed)
+    if s.cfg.init == "import":
+        return _imported(s).to(s.dist.device)
     model = GPT.build(s.ctx.config.model, s.tokenizer.n_vocab)
     if s.cfg.init == "induction":
         built = init_induction_circuit(model)
         if s.main:
             s.ctx.log.info(f"initialisation: induction circuit in layers 0-1 ({built})")
     return model.to(s.dist.device)
+
+
+def _imported(s: Setup) -> GPT:
+    """The import stage's model, continued here ([model] does not apply: the weights decide)."""
+    d = s.ctx.input_dir("import")
+    base = read_json(d / "metrics.json") or {}
+    if not base.get("imported"):
+        raise UserError("pretrain.init is 'import' but the import stage imported nothing; set "
+                        "import.source (e.g. --set import.source=smollm2) or pretrain.init=standard.")
+    model, tok_dir, meta = ckpt.load_model(d / base["model_dir"])
+    theirs = Tokenizer.load(tok_dir) if tok_dir else None
+    ours = s.tokenizer
+    if theirs is None or (theirs.ranks, theirs.special_tokens) != (ours.ranks, ours.special_tokens):
+        raise UserError(f"the imported checkpoint's tokenizer ({theirs.name if theirs else 'none'}) does not "
+                        f"match the tokenizer that cut this run's documents ({s.tokenizer.name}, "
+                        f"{s.tokenizer.n_vocab:,} ids); re-run the tokenizer stage after the import stage.")
+    if s.main:
+        s.ctx.log.info(f"continuing the imported model {meta.get('source_name') or meta['checkpoint']} "
+                       f"({model.num_params() / 1e6:.1f}M parameters)")
+    return model.train()
 
 
 def _batches(s: Setup, tokens_dir: Path):
@@ -221,11 +243,11 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     s = Setup(ctx, cfg, dd.setup(pick_device(ctx.config.run.device)), Tokenizer.load(tokenizer_dir),
               documents)
     tokens_dir, index = _shards(s)
-    mcfg = ctx.config.model
+    model = _model(s)
+    mcfg = model.config
     s.seq_len = cfg.seq_len or mcfg.max_seq_len
     if s.seq_len > mcfg.max_seq_len:
         raise UserError(f"pretrain.seq_len ({s.seq_len}) exceeds model.max_seq_len ({mcfg.max_seq_len}).")
-    model = _model(s)
     train, val = _batches(s, tokens_dir)
     world = s.dist.world_size
     tokens_per_step = cfg.batch_size * s.seq_len * cfg.grad_accum * world
@@ -290,8 +312,8 @@ def _validate(cfg) -> None:
             or cfg.reading_words < 0 or not 0.0 <= cfg.reading_passages <= 1.0):
         raise UserError("pretrain.reading_share must be in [0, 1), reading_passages in [0, 1], "
                         "reading_first_steps, reading_max_gap and reading_words at least 0.")
-    if cfg.init not in ("standard", "induction"):
-        raise UserError(f"pretrain.init must be standard or induction, got {cfg.init!r}.")
+    if cfg.init not in ("standard", "induction", "import"):
+        raise UserError(f"pretrain.init must be standard, induction or import, got {cfg.init!r}.")
     if cfg.dtype not in ("auto", "bfloat16", "float32"):
         raise UserError(f"pretrain.dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
     if not 0.0 <= cfg.val_frac < 1.0:

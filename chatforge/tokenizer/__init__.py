@@ -20,7 +20,7 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("tokenizer", _run, config={"tokenizer": TokenizerConfig}, needs=("data",), checks=checks,
-              report=(card.section,))
+STAGE = Stage("tokenizer", _run, config={"tokenizer": TokenizerConfig}, needs=("data", "import"),
+              checks=checks, report=(card.section,))
 
 __all__ = ["STAGE", "SPECIAL_TOKENS", "Tokenizer"]

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from chatforge.core.atomic import atomic_write_text
+from chatforge.core.atomic import atomic_write_bytes, atomic_write_text, read_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.data import iter_documents
 from chatforge.tokenizer.config import TokenizerConfig
 from chatforge.tokenizer.core import Tokenizer
-from chatforge.tokenizer.spec import HELDOUT_FILE, SPECIAL_TOKENS
+from chatforge.tokenizer.spec import HELDOUT_FILE, META_FILE, SPECIAL_TOKENS
 from chatforge.tokenizer.stats import compare
 from chatforge.tokenizer.train import MIN_RANKS, train_ranks
 
@@ -82,6 +83,9 @@ def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig,
 def run(ctx: StageContext) -> dict[str, Any]:
     cfg: TokenizerConfig = ctx.config.tokenizer
     docs = (d.get("text") or "" for d in iter_documents(ctx.input_dir("data")))
+    base = read_json(ctx.input_dir("import") / "metrics.json") or {}
+    if base.get("imported"):
+        return adopt(ctx, ctx.input_dir("import") / base["tokenizer_dir"], docs, cfg)
     ctx.log.info(f"training a {cfg.vocab_size}-token vocabulary with {cfg.trainer} "
                  f"(at most {cfg.max_chars:,} characters)")
     tok, reader, info = train_tokenizer(docs, cfg, ctx.log)
@@ -94,6 +98,12 @@ def run(ctx: StageContext) -> dict[str, Any]:
                       "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in reader.heldout))
     tok.save(ctx.out, extra_meta={"trained_on": {"docs": reader.docs, "chars": reader.chars}})
     metrics: dict[str, Any] = {**info, "heldout_docs": len(reader.heldout)}
+    _heldout_stats(ctx, tok, reader, metrics)
+    ctx.log.info(f"tokenizer saved to {ctx.out} (tiktoken ranks + tokenizer.json)")
+    return metrics
+
+
+def _heldout_stats(ctx: StageContext, tok: Tokenizer, reader: Reader, metrics: dict[str, Any]) -> None:
     if reader.heldout:
         ours, base = compare([tok, Tokenizer.from_encoding("cl100k_base")], reader.heldout)
         metrics["heldout_bytes_per_token"] = ours["bytes_per_token"]
@@ -101,5 +111,24 @@ def run(ctx: StageContext) -> dict[str, Any]:
         ctx.log.info(f"held-out bytes/token: {ours['bytes_per_token']:.2f} "
                      f"(cl100k_base, 100k vocab: {base['bytes_per_token']:.2f})")
     ctx.log.metric(**metrics)
-    ctx.log.info(f"tokenizer saved to {ctx.out} (tiktoken ranks + tokenizer.json)")
+
+
+def adopt(ctx: StageContext, src: Path, docs: Iterable[str], cfg: TokenizerConfig) -> dict[str, Any]:
+    """An imported model keeps the vocabulary it was trained with: copy it here (later stages
+    read the run's tokenizer from this folder) and measure it on the run's held-out documents."""
+    tok = Tokenizer.load(src)
+    # the meta file last: it marks the folder whole
+    for f in sorted(src.iterdir(), key=lambda f: f.name == META_FILE):
+        if f.is_file():
+            atomic_write_bytes(ctx.out / f.name, f.read_bytes())
+    reader = Reader(docs, cfg)
+    n = sum(1 for _ in reader)  # reads the documents, setting the held-out ones aside
+    atomic_write_text(ctx.out / HELDOUT_FILE,
+                      "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in reader.heldout))
+    ctx.log.info(f"the imported model's own tokenizer ({tok.name}, {tok.n_vocab:,} ids) is this run's; "
+                 f"nothing trained ({n:,} documents read)")
+    metrics: dict[str, Any] = {"trainer": "imported", "name": tok.name, "n_vocab": tok.n_vocab,
+                               "n_ranks": tok.n_ranks, "n_special": len(tok.special_tokens),
+                               "heldout_docs": len(reader.heldout)}
+    _heldout_stats(ctx, tok, reader, metrics)
     return metrics

@@ -1,0 +1,62 @@
+"""The import stage: the run's base model from an existing one, with its own tokenizer.
+
+    import/model/ckpt/step_000000.pt   the imported weights (float32) in chatforge's format
+    import/model/ckpt/tokenizer/       its vocabulary, chat format and the added tool markers
+
+With no `[import] source` the stage records that nothing was imported and the run trains its
+own tokenizer and model (the from-scratch track). The tokenizer stage adopts this vocabulary
+and the pretrain stage (`init = "import"`) continues training these weights on the run's
+documents.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from chatforge.chat.render import CALL_CLOSE, CALL_OPEN, RESULT_CLOSE, RESULT_OPEN
+from chatforge.core.atomic import atomic_write_json
+from chatforge.core.errors import UserError
+from chatforge.importer.convert import import_model
+from chatforge.importer.sources import source_path
+from chatforge.tokenizer.spec import META_FILE
+
+MARKERS = (CALL_OPEN, CALL_CLOSE, RESULT_OPEN, RESULT_CLOSE)
+
+
+def run(ctx) -> dict:
+    cfg = getattr(ctx.config, "import")
+    if not cfg.source:
+        ctx.log.info("no [import] source: this run trains its own tokenizer and model")
+        return {"imported": False}
+    if cfg.max_seq_len < 0:
+        raise UserError(f"import.max_seq_len must be 0 (the model's own) or positive, got {cfg.max_seq_len}.")
+    src = source_path(cfg.source)
+    dest = ctx.out / "model"
+    if dest.exists():  # an interrupted import: it takes seconds, so start it over
+        shutil.rmtree(dest)
+    t0 = time.perf_counter()
+    ckpt, s = import_model(src, dest, cfg.max_seq_len or None, MARKERS if cfg.tool_markers else ())
+    if not cfg.default_system:
+        _drop_default_system(ckpt / "tokenizer" / META_FILE)
+    c = s["config"]
+    ctx.log.info(f"imported {s.get('source_name') or src} ({s['architecture']}, {s['params'] / 1e6:.1f}M "
+                 f"parameters, {c['n_layer']} layers, d_model {c['d_model']}, vocab {c['vocab_size']}) "
+                 f"in {time.perf_counter() - t0:.1f}s; added special tokens: "
+                 f"{', '.join(s.get('added_specials', {})) or 'none'}")
+    return {"imported": True, "source": str(src), "source_name": s.get("source_name"),
+            "architecture": s["architecture"], "params": s["params"], "n_layer": c["n_layer"],
+            "d_model": c["d_model"], "vocab_size": c["vocab_size"], "max_seq_len": c["max_seq_len"],
+            "added_specials": s.get("added_specials", {}),
+            "chat_template_matches": s.get("chat_template_matches"), "checkpoint": str(ckpt),
+            # what the tokenizer and pretrain stages read, relative to this stage's folder
+            "model_dir": str(ckpt.relative_to(ctx.out)),
+            "tokenizer_dir": str((ckpt / "tokenizer").relative_to(ctx.out))}
+
+
+def _drop_default_system(meta_path: Path) -> None:
+    meta = json.loads(meta_path.read_text())
+    meta.get("chat", {}).pop("default_system", None)
+    atomic_write_json(meta_path, meta)
