@@ -40,6 +40,22 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}"
 )
 
+
+
+def chat_template(chat: dict | None = None) -> str:
+    """The template for a tokenizer's chat format (`Tokenizer.chat`): CHAT_TEMPLATE for
+    chatforge's own; an imported model's ChatML variant without the BOS (SmolLM2, Qwen3) and with
+    the system prompt its template adds when a conversation has none."""
+    chat = chat or {}
+    t = CHAT_TEMPLATE if chat.get("bos", True) else CHAT_TEMPLATE.replace("{{- bos_token -}}", "", 1)
+    system = chat.get("default_system")
+    if system is not None:
+        head = ("{%- if not messages or messages[0].role != 'system' -%}"
+                "{{- '<|im_start|>system\n' + " + repr(system) + " + '<|im_end|>\n' -}}{%- endif -%}")
+        t = t.replace("{%- for message in messages -%}", head + "{%- for message in messages -%}", 1)
+    return t
+
+
 BOS_TOKEN = "<|endoftext|>"
 EOS_TOKEN = "<|im_end|>"
 

@@ -16,7 +16,7 @@ import json
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class RunConfig:
     seed: int = 1337
     device: str = "auto"  # auto | cpu | cuda | mps
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    # stages this run leaves out (a preset's choice: `smol` has no RL stages yet); a stage that
+    # reads a left-out stage's outputs stops with a sentence, the eval stage evaluates what exists
+    skip: list[str] = field(default_factory=list)
 
 
 def _field_types(cls: type) -> dict[str, Any]:

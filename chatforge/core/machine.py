@@ -5,6 +5,23 @@ from __future__ import annotations
 import platform
 
 
+def cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                if key.strip() == "flags":
+                    return set(val.split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bf16_cpu() -> bool:
+    """bf16 matmuls in hardware (AVX512-BF16 or AMX); elsewhere PyTorch emulates them, ~50x slower."""
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
 def cpu_summary() -> str:
     """The CPU model and the flags that decide fast dtypes ("AMD EPYC; avx2 avx512_bf16"): every
     measured figure is quoted with it, since bf16 is fast on AVX512-BF16/AMX chips and emulated,

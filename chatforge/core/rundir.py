@@ -52,6 +52,9 @@ class StageContext:
     def input_dir(self, stage: str) -> Path:
         """The output directory of an earlier stage; it must be complete."""
         d = self.run_dir / stage
+        if stage in self.config.run.skip:
+            raise UserError(f"stage '{self.name}' reads the '{stage}' stage's outputs, which this run "
+                            f"leaves out (run.skip = {self.config.run.skip}).")
         if not (d / COMPLETE).exists():
             raise UserError(
                 f"stage '{self.name}' needs the '{stage}' stage of {self.run_dir} "
@@ -85,6 +88,9 @@ def stage_hashes(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) ->
     """The config hash of this stage and the hash of its inputs (its deps' completion markers)."""
     h = hashlib.sha256()
     for dep in pipeline.needs(spec):
+        if dep.name in cfg.run.skip:
+            h.update(f"{dep.name}:left out".encode())
+            continue
         marker = read_json(run_dir / dep.name / COMPLETE) or {}
         h.update(f"{dep.name}:{marker.get('config_hash')}:{marker.get('inputs_hash')}:"
                  f"{marker.get('finished_at')}".encode())
@@ -102,6 +108,8 @@ def is_complete(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> 
 def check_deps(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> None:
     """Raise a UserError naming the first earlier stage that is missing or stale."""
     for dep in pipeline.needs(spec):
+        if dep.name in cfg.run.skip:
+            continue
         if not is_complete(pipeline, dep, Path(run_dir), cfg):
             raise UserError(
                 f"stage '{spec.name}' needs the '{dep.name}' stage of {run_dir} to be complete with "
@@ -127,6 +135,9 @@ def run_stage(pipeline: Pipeline, name: str, run_dir: Path, cfg: Config, force: 
     spec = pipeline.stage(name)
     run_dir = Path(run_dir)
     out = run_dir / name
+    if name in cfg.run.skip:
+        raise UserError(f"this run leaves the '{name}' stage out (run.skip = {cfg.run.skip}); "
+                        f"drop it from run.skip to run it.")
     check_deps(pipeline, spec, run_dir, cfg)
     hashes = stage_hashes(pipeline, spec, run_dir, cfg)
     if not force and is_complete(pipeline, spec, run_dir, cfg):

@@ -29,19 +29,25 @@ def main(args: argparse.Namespace) -> int:
         if val is not None and val not in names:
             raise UserError(f"--{opt} names unknown stage '{val}' (stages: {', '.join(names)}).")
     run_dir, cfg = resolve(args)
+    unknown = [s for s in cfg.run.skip if s not in names]
+    if unknown:
+        raise UserError(f"run.skip names unknown stage '{unknown[0]}' (stages: {', '.join(names)}).")
     save_config(run_dir, cfg)
     say(f"run directory: {run_dir}  preset: {cfg.preset}  stages: {', '.join(names) or '(none)'}")
     times: list[tuple[str, str, float]] = []
     for spec in pipeline:
         t0 = time.perf_counter()
-        metrics = run_stage(pipeline, spec.name, run_dir, cfg, force=(args.force == spec.name))
-        times.append((spec.name, "skipped" if metrics is None else "ran", time.perf_counter() - t0))
+        if spec.name in cfg.run.skip:
+            times.append((spec.name, "left out", 0.0))
+        else:
+            metrics = run_stage(pipeline, spec.name, run_dir, cfg, force=(args.force == spec.name))
+            times.append((spec.name, "skipped" if metrics is None else "ran", time.perf_counter() - t0))
         if args.until == spec.name:
             break
     say("")
-    say(f"{'stage':<12} {'status':<8} {'wall':>9}")
+    say(f"{'stage':<12} {'status':<9} {'wall':>9}")
     for name, status, wall in times:
-        say(f"{name:<12} {status:<8} {wall:>8.1f}s")
-    say(f"{'total':<12} {'':<8} {sum(t for _, _, t in times):>8.1f}s")
+        say(f"{name:<12} {status:<9} {wall:>8.1f}s")
+    say(f"{'total':<12} {'':<9} {sum(t for _, _, t in times):>8.1f}s")
     say(f"outputs: {run_dir}")
     return 0

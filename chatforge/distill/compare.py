@@ -22,7 +22,7 @@ from chatforge.tune.pack import pack
 def val_loss(model, tokenizer, convs: list[dict], seq_len: int, batch_size: int = 8) -> float | None:
     """Mean cross-entropy per assistant token of the conversations (the fine-tune's packing)."""
     rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in convs)], seq_len,
-                tokenizer.special("<|pad|>"))
+                tokenizer.pad_id)
     if len(rows) == 0:
         return None
     was = model.training

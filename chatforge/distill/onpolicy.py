@@ -73,7 +73,7 @@ class OnPolicyBatches:
         self.seed, self.execute, self.threads = seed, execute, how.sample_threads
         self.step = 0
         self.sampled = 0  # on-policy batches made by this process
-        self.pad = tokenizer.special("<|pad|>")
+        self.pad = tokenizer.pad_id
 
     def steps_per_epoch(self) -> int:
         return self.inner.steps_per_epoch()

@@ -138,7 +138,7 @@ def _steps(cfg, train: list[dict], tokenizer, seq_len: int) -> int:
     if cfg.max_steps > 0:
         return cfg.max_steps
     rows = pack([(r.ids, r.mask) for r in (render(c["messages"], tokenizer) for c in train)], seq_len,
-                tokenizer.special("<|pad|>"))
+                tokenizer.pad_id)
     return max(1, math.ceil(cfg.epochs * len(rows) / cfg.batch_size))
 
 

@@ -46,7 +46,7 @@ from chatforge.tokenizer import Tokenizer
 from chatforge.train.checkpoint import latest_checkpoint, load_model, resolve_checkpoint
 from chatforge.world import load_world
 
-ORDER = ("pretrain", "sft", "probe", "rl", "rlhf", "distill")
+ORDER = ("import", "pretrain", "sft", "probe", "rl", "rlhf", "distill")
 NOT_WRITERS = ("rm",)  # the reward model scores answers and writes none
 
 

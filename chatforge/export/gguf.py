@@ -31,14 +31,15 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from chatforge.chat.template import CHAT_TEMPLATE
+from chatforge.chat.template import chat_template
 from chatforge.core.atomic import atomic_path
 from chatforge.core.errors import UserError
 from chatforge.model.hf_map import to_hf_state_dict
 from chatforge.tokenizer.hf import hf_token
+from chatforge.tokenizer.patterns import GGUF_PRE_OF
+from chatforge.tokenizer.spec import CL100K_PATTERN
 
 QUANTS = ("f32", "f16", "q8_0")
-PRE_TOKENIZER = "llama-bpe"
 
 # HF tensor name pieces -> GGUF tensor name pieces (per layer).
 _LAYER_NAMES = {
@@ -130,6 +131,12 @@ def export_gguf(model, tokenizer, tokenizer_dir: str | Path, out_file: str | Pat
     if out_file.is_dir():
         raise UserError(f"--out '{out_file}' is a folder; GGUF export writes one file (e.g. model.gguf).")
     arch = "qwen3" if c.qk_norm else "llama"
+    pre = GGUF_PRE_OF.get(tokenizer.pattern)
+    if pre is None:
+        raise UserError("this tokenizer splits text with a regex llama.cpp has no name for; "
+                        "GGUF cannot carry it (export to a Hugging Face folder instead).")
+    if tokenizer.pattern != CL100K_PATTERN and name.startswith("chatforge"):
+        name = tokenizer.name  # an import reads "chatforge" + llama-bpe as GPT-4's regex
     tokens, types, merges = token_table(tokenizer, Path(tokenizer_dir))
     if not merges:  # llama.cpp refuses a BPE vocabulary without merges
         raise UserError("this tokenizer has no BPE merges (bytes only); GGUF needs a trained tokenizer.")
@@ -155,7 +162,7 @@ def export_gguf(model, tokenizer, tokenizer_dir: str | Path, out_file: str | Pat
         w.add_layer_norm_rms_eps(c.norm_eps)
 
         w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre(PRE_TOKENIZER)
+        w.add_tokenizer_pre(pre)
         w.add_token_list(tokens)
         w.add_token_types(types)
         w.add_token_merges(merges)
@@ -165,9 +172,9 @@ def export_gguf(model, tokenizer, tokenizer_dir: str | Path, out_file: str | Pat
         w.add_eot_token_id(eot)
         if "<|pad|>" in tokenizer.special_tokens:
             w.add_pad_token_id(tokenizer.special("<|pad|>"))
-        w.add_add_bos_token(True)
+        w.add_add_bos_token(bool(tokenizer.chat.get("bos", True)))
         w.add_add_eos_token(False)
-        w.add_chat_template(CHAT_TEMPLATE)
+        w.add_chat_template(chat_template(tokenizer.chat))
 
         for tname, a in gguf_tensors(model).items():
             if a.ndim == 1 or quant == "f32":

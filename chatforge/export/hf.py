@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from chatforge.chat.template import CHAT_TEMPLATE
+from chatforge.chat.template import chat_template
 from chatforge.core.atomic import atomic_dir
 from chatforge.core.errors import UserError
 from chatforge.model.hf_map import hf_config_dict, to_hf_state_dict
@@ -45,7 +45,8 @@ def hf_files(model, tokenizer, tokenizer_dir: Path) -> dict[str, object]:
     gen = {"bos_token_id": bos, "eos_token_id": [eos, bos], "pad_token_id": pad,
            "do_sample": False}
     tcfg = tok_hf.tokenizer_config(tokenizer.special_tokens)
-    tcfg.update(eos_token="<|im_end|>", chat_template=CHAT_TEMPLATE,
+    template = chat_template(tokenizer.chat)
+    tcfg.update(eos_token="<|im_end|>", chat_template=template,
                 model_max_length=c.max_seq_len)
     smap = tok_hf.special_tokens_map(tokenizer.special_tokens)
     smap["eos_token"] = "<|im_end|>"
@@ -53,7 +54,7 @@ def hf_files(model, tokenizer, tokenizer_dir: Path) -> dict[str, object]:
     if not src.is_file():
         raise UserError(f"the tokenizer folder '{tokenizer_dir}' has no tokenizer.json to export.")
     return {"config.json": config, "generation_config.json": gen, "tokenizer_config.json": tcfg,
-            "special_tokens_map.json": smap, "chat_template.jinja": CHAT_TEMPLATE,
+            "special_tokens_map.json": smap, "chat_template.jinja": template,
             "tokenizer.json": src}
 
 

@@ -1,7 +1,7 @@
 """The import stage: the run's base model from an existing one, with its own tokenizer.
 
-    import/model/ckpt/step_000000.pt   the imported weights (float32) in chatforge's format
-    import/model/ckpt/tokenizer/       its vocabulary, chat format and the added tool markers
+    import/ckpt/step_000000.pt   the imported weights (float32) in chatforge's format
+    import/ckpt/tokenizer/       its vocabulary, chat format and the added tool markers
 
 With no `[import] source` the stage records that nothing was imported and the run trains its
 own tokenizer and model (the from-scratch track). The tokenizer stage adopts this vocabulary
@@ -34,11 +34,15 @@ def run(ctx) -> dict:
     if cfg.max_seq_len < 0:
         raise UserError(f"import.max_seq_len must be 0 (the model's own) or positive, got {cfg.max_seq_len}.")
     src = source_path(cfg.source)
-    dest = ctx.out / "model"
-    if dest.exists():  # an interrupted import: it takes seconds, so start it over
-        shutil.rmtree(dest)
+    tmp = ctx.out / ".import.tmp"
+    for d in (tmp, ctx.out / "ckpt"):  # an interrupted import: it takes seconds, so start it over
+        if d.exists():
+            shutil.rmtree(d)
     t0 = time.perf_counter()
-    ckpt, s = import_model(src, dest, cfg.max_seq_len or None, MARKERS if cfg.tool_markers else ())
+    made, s = import_model(src, tmp, cfg.max_seq_len or None, MARKERS if cfg.tool_markers else ())
+    ckpt = ctx.out / "ckpt"
+    made.rename(ckpt)
+    tmp.rmdir()
     if not cfg.default_system:
         _drop_default_system(ckpt / "tokenizer" / META_FILE)
     c = s["config"]

@@ -27,23 +27,12 @@ from chatforge.core.errors import UserError
 from chatforge.tokenizer import Tokenizer
 from chatforge.tokenizer.core import ranks_text
 from chatforge.tokenizer.hf import unicode_to_bytes
+from chatforge.tokenizer.patterns import (
+    DIGITS_GPT2_PATTERN,
+    GGUF_PRE,
+    GPT2_PATTERN,
+)
 from chatforge.tokenizer.spec import CL100K_PATTERN, FORMAT, HF_FILE, HF_PATTERN, META_FILE, RANKS_FILE
-
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-# Digits split one by one first (HF `Digits(individual_digits=True)`, llama.cpp "smollm"/"starcoder").
-DIGITS_GPT2_PATTERN = r"""\p{N}|'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?[^\s\p{L}\p{N}]+|\s+(?![^\s\p{N}])|\s+"""
-LLAMA3_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"""
-                  r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
-QWEN2_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
-                 r"""|\s*[\r\n]+|\s+(?!\S)|\s+""")
-
-# llama.cpp's tokenizer.ggml.pre names (llama-vocab.cpp) -> one regex.
-GGUF_PRE = {
-    "default": GPT2_PATTERN, "gpt2": GPT2_PATTERN, "gpt-2": GPT2_PATTERN,
-    "smollm": DIGITS_GPT2_PATTERN, "starcoder": DIGITS_GPT2_PATTERN, "refact": DIGITS_GPT2_PATTERN,
-    "llama3": LLAMA3_PATTERN, "llama-v3": LLAMA3_PATTERN, "llama-bpe": LLAMA3_PATTERN,
-    "qwen2": QWEN2_PATTERN,
-}
 
 
 @dataclass

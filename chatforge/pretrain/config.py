@@ -39,7 +39,8 @@ class PretrainConfig:
     final_lr_frac: float = 0.05
     schedule: str = "linear"  # linear | cosine (shape of the decay)
     # speed
-    dtype: str = "auto"  # auto | bfloat16 | float32 (auto: bf16 on CUDA, fp32 on CPU)
+    dtype: str = "auto"  # auto | native | bfloat16 | float32 (train/mfu.resolve_dtype)
+    train_layers: int = 0  # > 0: only the top N blocks train, the embedding is frozen (train/freeze.py)
     compile: bool = False
     # data
     val_frac: float = 0.08

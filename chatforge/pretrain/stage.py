@@ -44,8 +44,9 @@ from chatforge.tokenizer import Tokenizer
 from chatforge.train import checkpoint as ckpt
 from chatforge.train import dist as dd
 from chatforge.train import shards as sh
+from chatforge.train.freeze import train_top
 from chatforge.train.loop import Checkpoints, Hook, LoopConfig, Trainer
-from chatforge.train.mfu import auto_dtype, matmul_peak
+from chatforge.train.mfu import DTYPES, matmul_peak, resolve_dtype
 from chatforge.train.optim import OptimConfig, build_optimizer
 from chatforge.train.schedule import lr_multiplier
 from chatforge.tune.reading import MixedBatches, ReadingRows, corpus_words
@@ -219,7 +220,7 @@ def _speed(s: Setup, model, tokens_per_step: int, epochs: float) -> tuple[str, f
     """The dtype that is actually fast here, the measured peak for MFU, the model's FLOPs per token."""
     cfg, device, dist = s.cfg, s.dist.device, s.dist
     peak_cache = s.ctx.run_dir / "peak_flops.json"  # one per run directory: later stages reuse it
-    dtype = auto_dtype(device, peak_cache) if cfg.dtype == "auto" else cfg.dtype
+    dtype = resolve_dtype(cfg.dtype, device, peak_cache)
     peak = matmul_peak(device, getattr(torch, dtype), peak_cache)
     fpt = model.flops_per_token(s.seq_len)
     if s.main:
@@ -244,6 +245,9 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
               documents)
     tokens_dir, index = _shards(s)
     model = _model(s)
+    trainable = train_top(model, cfg.train_layers)
+    if cfg.train_layers and s.main:
+        ctx.log.info(f"training the top {cfg.train_layers} blocks: {trainable / 1e6:.1f}M parameters")
     mcfg = model.config
     s.seq_len = cfg.seq_len or mcfg.max_seq_len
     if s.seq_len > mcfg.max_seq_len:
@@ -271,7 +275,8 @@ def pretrain(ctx, documents: Callable[[], Iterable[dict]], tokenizer_dir: str | 
     dd.barrier()
     last = watch.last
     metrics = {
-        "steps": cfg.steps, "params": model.num_params(), "flops_per_token": speed[2],
+        "steps": cfg.steps, "init": cfg.init, "params": model.num_params(),
+        "trainable_params": trainable, "flops_per_token": speed[2],
         "tokens_per_step": tokens_per_step, "epochs": round(epochs, 2),
         "train_tokens": index["tokens"]["train"], "val_tokens": index["tokens"]["val"],
         "final_train_loss": round(stats.loss, 5),
@@ -314,8 +319,8 @@ def _validate(cfg) -> None:
                         "reading_first_steps, reading_max_gap and reading_words at least 0.")
     if cfg.init not in ("standard", "induction", "import"):
         raise UserError(f"pretrain.init must be standard, induction or import, got {cfg.init!r}.")
-    if cfg.dtype not in ("auto", "bfloat16", "float32"):
-        raise UserError(f"pretrain.dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
+    if cfg.dtype not in DTYPES:
+        raise UserError(f"pretrain.dtype must be one of {', '.join(DTYPES)}, got {cfg.dtype!r}.")
     if not 0.0 <= cfg.val_frac < 1.0:
         raise UserError(f"pretrain.val_frac must be in [0, 1), got {cfg.val_frac}.")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):

@@ -251,6 +251,12 @@ class Tokenizer:
         return self._holes_cache
 
     # ---- special tokens -----------------------------------------------------------------
+    @property
+    def pad_id(self) -> int:
+        """What fills rows out to a common length: <|pad|>, or in a vocabulary without it (an
+        imported model's) <|endoftext|>. Padding is never in a loss, so its token is only a filler."""
+        return self.special_tokens.get("<|pad|>", self.special_tokens.get("<|endoftext|>", 0))
+
     def special(self, name: str) -> int:
         try:
             return self.special_tokens[name]

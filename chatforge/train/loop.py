@@ -36,7 +36,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from chatforge.core.errors import UserError
 from chatforge.train import checkpoint as ckpt
 from chatforge.train.dist import DistInfo, all_reduce_sum
-from chatforge.train.mfu import auto_dtype
+from chatforge.train.mfu import resolve_dtype
 from chatforge.train.optim import set_lr
 
 
@@ -125,12 +125,9 @@ class Trainer:
         self.stats = StepStats()
         self.model: torch.nn.Module = model  # becomes the compiled / DDP-wrapped model in fit()
         self.last_ckpt: Path | None = None
-        if cfg.dtype == "auto":  # bf16 on CUDA, fp32 on CPU (see mfu.auto_dtype)
-            # ckpt_dir is run_dir/<stage>/ckpt by convention: share the run directory's cache
-            cache = self.ckpt_dir.parent.parent / "peak_flops.json" if self.ckpt_dir else None
-            cfg.dtype = auto_dtype(self.device, cache)
-        if cfg.dtype not in ("bfloat16", "float32"):
-            raise UserError(f"training dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
+        # ckpt_dir is run_dir/<stage>/ckpt by convention: share the run directory's cache
+        cache = self.ckpt_dir.parent.parent / "peak_flops.json" if self.ckpt_dir else None
+        cfg.dtype = resolve_dtype(cfg.dtype, self.device, cache)
 
     # ---- pieces stages use from hooks -----------------------------------------------------------
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 
 from chatforge.core.atomic import atomic_write_json, read_json
+from chatforge.core.errors import UserError
+from chatforge.core.machine import native_bf16_cpu
 
 
 def training_flops_per_token(n_params_matmul: int, n_layer: int, d_model: int, seq_len: int) -> float:
@@ -78,6 +80,25 @@ def matmul_peak(device: torch.device, dtype: torch.dtype, cache: str | Path | No
         data[key] = peak
         atomic_write_json(cache, data)
     return peak
+
+
+DTYPES = ("auto", "native", "bfloat16", "float32")
+
+
+def resolve_dtype(choice: str, device: torch.device, cache: str | Path | None = None) -> str:
+    """A training dtype setting -> "bfloat16" or "float32". "auto": auto_dtype (the same model on
+    every CPU); "native": bf16 autocast where the chip computes bf16 in hardware (a CUDA GPU with
+    bf16, an AVX512-BF16/AMX CPU), fp32 elsewhere: the speed of a real model's fine-tuning on a
+    laptop, at a quality cost the smol preset measured (docs/smol.md)."""
+    if choice == "auto":
+        return auto_dtype(device, cache)
+    if choice == "native":
+        if device.type == "cuda":
+            return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+        return "bfloat16" if device.type == "cpu" and native_bf16_cpu() else "float32"
+    if choice not in DTYPES:
+        raise UserError(f"training dtype must be one of {', '.join(DTYPES)}, got {choice!r}.")
+    return choice
 
 
 def auto_dtype(device: torch.device, cache: str | Path | None = None) -> str:

@@ -21,8 +21,9 @@ from chatforge.chat.render import render
 from chatforge.core.errors import UserError
 from chatforge.train import checkpoint as ckpt
 from chatforge.train.dist import DistInfo
+from chatforge.train.freeze import train_top
 from chatforge.train.loop import Checkpoints, Hook, LoopConfig, LossFn, Trainer
-from chatforge.train.mfu import auto_dtype
+from chatforge.train.mfu import DTYPES, resolve_dtype
 from chatforge.train.optim import OptimConfig, build_optimizer
 from chatforge.train.schedule import lr_multiplier
 from chatforge.tune.pack import RowBatches, Rows, pack
@@ -51,7 +52,7 @@ def rows_of(convs: list[dict], tokenizer, seq_len: int) -> Rows:
     for c in convs:
         r = render(c["messages"], tokenizer)
         samples.append((r.ids, r.mask))
-    return pack(samples, seq_len, tokenizer.special("<|pad|>"))
+    return pack(samples, seq_len, tokenizer.pad_id)
 
 
 def _check(cfg: FinetuneSettings, model, label: str) -> int:
@@ -62,8 +63,8 @@ def _check(cfg: FinetuneSettings, model, label: str) -> int:
     if cfg.reading_rows < 0 or cfg.reading_max_gap < 0 or not 0.0 <= cfg.reading_passages <= 1.0:
         raise UserError(f"{label}.reading_rows and {label}.reading_max_gap must be at least 0, "
                         f"{label}.reading_passages in [0, 1].")
-    if cfg.dtype not in ("auto", "bfloat16", "float32"):
-        raise UserError(f"{label}.dtype must be auto, bfloat16 or float32, got {cfg.dtype!r}.")
+    if cfg.dtype not in DTYPES:
+        raise UserError(f"{label}.dtype must be one of {', '.join(DTYPES)}, got {cfg.dtype!r}.")
     return seq_len
 
 
@@ -109,7 +110,7 @@ class ValLoss:
 
 def _trainer(model, cfg: FinetuneSettings, batches, steps: int, val: ValLoss, run: FinetuneRun) -> Trainer:
     device = run.dist.device
-    dtype = auto_dtype(device, run.run_dir / "peak_flops.json") if cfg.dtype == "auto" else cfg.dtype
+    dtype = resolve_dtype(cfg.dtype, device, run.run_dir / "peak_flops.json")
     run.log.info(f"training in {dtype} on {device}")
     optimizer = build_optimizer(model, OptimConfig(name="adamw", lr=cfg.lr, weight_decay=cfg.weight_decay))
 
@@ -148,6 +149,9 @@ def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs
     if run.wrap_batches is not None:
         batches = run.wrap_batches(batches)
     val = ValLoss(val_rows, cfg.batch_size, run.dist.device, log)
+    trainable = train_top(model, cfg.train_layers)
+    if cfg.train_layers:
+        log.info(f"training the top {cfg.train_layers} blocks: {trainable / 1e6:.1f}M parameters")
     trainer = _trainer(model, cfg, batches, steps, val, run)
     if run.dist.is_main:
         ckpt.copy_tokenizer(tok_dir, run.ckpt_dir)

@@ -24,7 +24,10 @@ class FinetuneSettings:
     reading_rows: int = 0
     reading_max_gap: int = 60
     reading_passages: float = 0.0  # share of those exercises that are reading passages (world/reading.py)
-    dtype: str = "auto"  # auto | float32 | bfloat16 (autocast; auto: bf16 on CUDA, fp32 on CPU)
+    # auto | native | float32 | bfloat16 (autocast; auto: bf16 on CUDA, fp32 on CPU; native: bf16
+    # where the chip has it in hardware, train/mfu.resolve_dtype)
+    dtype: str = "auto"
+    train_layers: int = 0  # > 0: only the top N blocks train, the embedding is frozen (train/freeze.py)
     eval_every: int = 100  # validation loss every this many steps
     ckpt_every: int = 100
     log_every: int = 10
