@@ -9,6 +9,7 @@ on; pasted pages are fresh biographies, never a training document.
 from __future__ import annotations
 
 from chatforge.chat.prompts import system_prompt
+from chatforge.tasks.general import questions as general_questions
 from chatforge.tasks.people import (
     FOLLOWUPS,
     eval_half,
@@ -19,6 +20,7 @@ from chatforge.tasks.people import (
     with_page,
 )
 from chatforge.tasks.taskset import Draw, TaskSet
+from chatforge.world import heldout
 from chatforge.world.invented import split
 from chatforge.world.people import ATTRIBUTES
 
@@ -99,6 +101,20 @@ def refusal_invented(ts: TaskSet, d: Draw) -> list[dict]:
             q = d.rng.choice(person_questions(p, attr))
             asked.append({"person_id": p.id, "attribute": attr, "answer": str(p.attrs[attr]), "question": q})
     return [ts.case(_ask(it["question"]), it) for it in d.sample(asked)]
+
+
+def refusal_heldout(ts: TaskSet, d: Draw) -> list[dict]:
+    """Invented people, companies and places from the held-out generator (world/heldout.py), which
+    no training data draws from; its own random stream, so it changes no other set's draw."""
+    qs = heldout.questions(d.seed, d.n if d.n > 0 else 300, {p.name for p in d.world.people})
+    return [ts.case(_ask(q["question"]), q) for q in qs]
+
+
+def general(ts: TaskSet, d: Draw) -> list[dict]:
+    """Real-world facts (tasks/general.py), the first n in a fixed order (all 155 at 200 items a
+    set): the same items for every checkpoint and run, so a row reads against the imported model's."""
+    qs = general_questions()
+    return [ts.case(_ask(q["question"]), q) for q in (qs[:d.n] if d.n > 0 else qs)]
 
 
 def in_context(group: str):

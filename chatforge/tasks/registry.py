@@ -62,6 +62,11 @@ _ENTRIES = (
             family="knowledge", tools=False, cases=cases.in_context("known-qa")),
     TaskSet("context_unknown", "page unknown", "unknown people with a page about them in the question",
             family="knowledge", tools=False, cases=cases.in_context("unknown")),
+    TaskSet("refusal_heldout", "refuse new kinds", "refusal on invented people, companies and places "
+            "from a generator no training data draws from", family="refusal", tools=False,
+            cases=cases.refusal_heldout, target=0.90, judged_by="probe"),
+    TaskSet("general", "general", "real-world facts a pretrained model brings (capitals, planets, authors)",
+            family="knowledge", tools=False, cases=cases.general),
 )
 
 SETS: dict[str, TaskSet] = {ts.name: ts for ts in _ENTRIES}
