@@ -18,7 +18,7 @@ from typing import Any
 from chatforge.core.deps import Check
 from chatforge.core.errors import UserError
 
-ReportSection = Callable[[Path], Any]  # run directory -> a report.doc.Section
+ReportSection = Callable[[Path], Any]  # run directory -> a report.doc.Section (None: nothing to show)
 
 
 def no_checks(cfg: Any = None) -> list[Check]:

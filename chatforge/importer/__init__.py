@@ -8,6 +8,7 @@ command, stage.py the stage (the `smol` preset's base model). The reverse of cha
 """
 
 from chatforge.core.stage import Stage
+from chatforge.importer import card
 from chatforge.importer.checks import checks
 from chatforge.importer.config import ImportConfig
 
@@ -18,4 +19,4 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("import", _run, config={"import": ImportConfig}, checks=checks)
+STAGE = Stage("import", _run, config={"import": ImportConfig}, checks=checks, report=(card.section,))

@@ -106,7 +106,7 @@ def _name(fn) -> str:
     return "_".join(x for x in (stage, name) if x) or "section"
 
 
-def _render(fn, run: Path) -> Section:
+def _render(fn, run: Path) -> Section | None:
     try:
         return fn(run)
     except Exception as e:  # a file in a shape this version does not know: say so, render the rest
@@ -118,7 +118,7 @@ def _render(fn, run: Path) -> Section:
 def build(run: Path, pipeline: Pipeline) -> tuple[str, str, list[Section]]:
     run = Path(run)
     cfg = read(run, "config.json") or {}
-    body = [_render(fn, run) for fn in pipeline.reports]
+    body = [s for s in (_render(fn, run) for fn in pipeline.reports) if s is not None]
 
     def time_per_stage(r: Path) -> Section:
         return timing(r, pipeline)

@@ -1,0 +1,78 @@
+"""The import stage's section of the report: the lecture's claims as before/after rows on one real
+model (the model as imported, after SFT, after the probe), and the forgetting guard.
+
+Only a run that imported a model has this section. Rows come from the eval stage's table; "kept"
+reads the suite's per-item results: of the general-knowledge items the imported model answered
+right, the share a later checkpoint still answers right.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatforge.report.doc import Section
+from chatforge.report.read import ci, pct, read
+
+STAGES = ("import", "pretrain", "sft", "probe")
+# (claim, task set in the head / before, task set with the skill / after)
+CLAIMS = [
+    ("counting letters: in its head vs with python", "letters", "letters_python"),
+    ("arithmetic: in its head vs with the calculator", "arithmetic", "arithmetic_calculator"),
+    ("unknown people: refuses (tools off) vs searches (tools on)", "refusal_unknown", "search_unknown"),
+    ("invented names: the world's vs a held-out generator's", "refusal_invented", "refusal_heldout"),
+]
+KEPT_MIN = 0.90
+
+
+def _cell(row: dict, name: str) -> str:
+    t = (row.get("tasks") or {}).get(name) or {}
+    return f"{pct(t.get('accuracy'))} {ci(t.get('ci95'))}".strip() if t else "—"
+
+
+def correct_items(run: Path, row: dict, name: str) -> list[int] | None:
+    """The per-item results of one task set for one eval row (its stage's suite file or the eval
+    stage's own), or None."""
+    rel = (row.get("source") or {}).get("suite") or f"eval/{row.get('name')}.json"
+    suite = read(run, rel) or {}
+    items = (((suite.get("tasks") or {}).get(name) or {}).get("per_item") or {}).get("correct")
+    return items if isinstance(items, list) else None
+
+
+def kept(before: list[int], after: list[int]) -> tuple[float, int] | None:
+    """Of the items right before, the share still right after; (share, how many were right)."""
+    if len(before) != len(after):
+        return None
+    right = [i for i, ok in enumerate(before) if ok]
+    return (sum(after[i] for i in right) / len(right), len(right)) if right else None
+
+
+def section(run: Path) -> Section | None:
+    m = read(run, "import/metrics.json")
+    if not isinstance(m, dict) or not m.get("imported"):
+        return None
+    sec = Section("import", f"A real model: {m.get('source_name') or m.get('source')}")
+    sec.p(f"{m.get('params', 0) / 1e6:.1f}M parameters, {m.get('n_layer')} layers, imported from "
+          f"`{m.get('source')}`; the tool markers it lacked were added as special tokens "
+          f"({', '.join(m.get('added_specials') or {}) or 'none'}).")
+    ev = read(run, "eval/metrics.json") or {}
+    rows = {r.get("name"): r for r in ev.get("rows") or [] if isinstance(r, dict)}
+    have = [s for s in STAGES if s in rows]
+    if not have:
+        return sec.p("The eval stage has not run yet: no before/after rows.")
+    sec.table(["claim", *[f"{s}: before | after" for s in have]],
+              [[claim, *[f"{_cell(rows[s], a)} | {_cell(rows[s], b)}" for s in have]]
+               for claim, a, b in CLAIMS],
+              "Accuracy on the same 200 items a set for every checkpoint [Wilson 95% interval]; "
+              "refusal sets count a refusal as right.")
+    hall = [f"{s} {pct((rows[s].get('hallucination') or {}).get('rate'))}" for s in have]
+    sec.p("Hallucination (confident answers about unknown and invented people): " + ", ".join(hall) + ".")
+    base = correct_items(run, rows.get("import") or {}, "general")
+    for s in have[1:]:
+        after = correct_items(run, rows[s], "general")
+        k = kept(base, after) if base is not None and after is not None else None
+        if k is None:
+            sec.verdict(None, f"general knowledge kept by {s}: the per-item results are not in the run.")
+        else:
+            sec.verdict(k[0] >= KEPT_MIN, f"general knowledge kept by {s}: {pct(k[0])} of the {k[1]} "
+                        f"facts the imported model answered right (target at least {pct(KEPT_MIN, 0)}).")
+    return sec
