@@ -51,3 +51,4 @@ class ProbeConfig(FinetuneSettings):
     eval_max_new_tokens: int = 160
     eval_batch_size: int = 16
     eval_threads: int = 1
+    eval_dtype: str = "float32"  # float32 | native: bf16 weights while decoding where the chip has bf16

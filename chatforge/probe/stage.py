@@ -26,7 +26,7 @@ from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.eval.stats import wilson
-from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.eval.suite import SuiteSettings, decoding_copy, evaluate
 from chatforge.probe.dataset import build
 from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
 from chatforge.probe.judge import load_judge
@@ -99,7 +99,7 @@ def _interrogate(ctx: StageContext, model, tokenizer, world, device) -> list[dic
     ctx.log.info(f"interrogating: {len(items)} questions x {cfg.samples} samples at temperature "
                  f"{cfg.temperature}, judge: {judge.name}")
     with torch_threads(cfg.eval_threads):
-        answer = model_answerer(model, tokenizer, temperature=cfg.temperature,
+        answer = model_answerer(decoding_copy(model, cfg.eval_dtype), tokenizer, temperature=cfg.temperature,
                                 max_new_tokens=cfg.max_new_tokens, batch_size=cfg.sample_batch)
         classified = interrogate(items, answer, judge, samples=cfg.samples, known_min=cfg.known_min,
                                  unknown_max=cfg.unknown_max, seed=seed, chunk=8 * cfg.sample_batch,

@@ -38,3 +38,4 @@ class SFTConfig(FinetuneSettings):
     # torch threads while evaluating (0 = leave as is). Decoding a small model is a chain of tiny
     # matmuls, which one thread runs fastest (docs/chat.md).
     eval_threads: int = 1
+    eval_dtype: str = "float32"  # float32 | native: bf16 weights while decoding where the chip has bf16
