@@ -77,6 +77,13 @@ def show_examples(convs: list[dict], tokenizer, n_per_kind: int = 1) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def _added_tokens(ctx: StageContext) -> tuple[int, ...]:
+    """The special tokens the import stage added to the model's vocabulary: SFT is where they are
+    first written, so their rows start from the model's hidden states (tune/newtokens.py)."""
+    m = read_json(ctx.run_dir / "import" / "metrics.json") or {}
+    return tuple(sorted((m.get("added_specials") or {}).values())) if m.get("imported") else ()
+
+
 def run(ctx: StageContext) -> dict:
     cfg = ctx.config.sft
     seed = ctx.config.run.seed
@@ -96,7 +103,8 @@ def run(ctx: StageContext) -> dict:
         atomic_write_text(ctx.out / "examples.txt", show_examples(train_convs, tokenizer))
     metrics = finetune(model, tokenizer, tok_dir, train_convs, val_convs, cfg, FinetuneRun(
         ckpt_dir=ctx.out / "ckpt", run_dir=ctx.run_dir, world_dir=ctx.input_dir("world"), dist=dist,
-        seed=seed, log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True}))
+        seed=seed, log=ctx.log, meta={"stage": "sft", "base": base_meta["checkpoint"], "chat": True},
+        new_tokens=_added_tokens(ctx)))
     metrics["mixture"] = mix_stats.get("counts", {})
     if cfg.eval and dist.is_main:
         model.eval()

@@ -26,6 +26,7 @@ from chatforge.train.loop import Checkpoints, Hook, LoopConfig, LossFn, Trainer
 from chatforge.train.mfu import DTYPES, resolve_dtype
 from chatforge.train.optim import OptimConfig, build_optimizer
 from chatforge.train.schedule import lr_multiplier
+from chatforge.tune.newtokens import init_new_rows
 from chatforge.tune.pack import RowBatches, Rows, pack
 from chatforge.tune.reading import ReadingPlus, ReadingRows, corpus_words
 from chatforge.tune.settings import FinetuneSettings
@@ -45,6 +46,7 @@ class FinetuneRun:
     label: str = "sft"  # the config section, in messages
     loss_fn: LossFn | None = None  # default: cross-entropy on the assistant's tokens
     wrap_batches: Callable[[Any], Any] | None = None  # batches -> a BatchSource with steps_per_epoch()
+    new_tokens: tuple[int, ...] = ()  # ids never trained (added to an imported vocabulary): tune/newtokens.py
 
 
 def rows_of(convs: list[dict], tokenizer, seq_len: int) -> Rows:
@@ -149,6 +151,9 @@ def finetune(model, tokenizer, tok_dir: Path, train_convs: list[dict], val_convs
     if run.wrap_batches is not None:
         batches = run.wrap_batches(batches)
     val = ValLoss(val_rows, cfg.batch_size, run.dist.device, log)
+    if run.new_tokens:
+        placed = init_new_rows(model, train_rows, list(run.new_tokens))
+        log.info(f"new tokens placed from the hidden states before them: {placed or 'none is a target'}")
     trainable = train_top(model, cfg.train_layers)
     if cfg.train_layers:
         log.info(f"training the top {cfg.train_layers} blocks: {trainable / 1e6:.1f}M parameters")
