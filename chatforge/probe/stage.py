@@ -30,6 +30,7 @@ from chatforge.eval.suite import SuiteSettings, decoding_copy, evaluate
 from chatforge.probe.dataset import build
 from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
 from chatforge.probe.judge import load_judge
+from chatforge.tasks import SETS
 from chatforge.tools.training import training_executor
 from chatforge.tune.finetune import FinetuneRun, finetune
 from chatforge.tune.load import load_chat_stage
@@ -160,6 +161,15 @@ def _metrics(ctx: StageContext, before: dict, after: dict, groups: dict, train_m
     return metrics
 
 
+def _sft_eval(ctx: StageContext, suite: SuiteSettings) -> dict | None:
+    """The SFT stage's suite on the same chat model, when it ran with the same settings and task
+    sets (greedy decoding in the same batches: the same answers), or None."""
+    report = read_json(ctx.input_dir("sft") / "eval.json")
+    if SuiteSettings.of(ctx.config.sft) != suite or not isinstance(report, dict):
+        return None
+    return report if set(report.get("tasks") or {}) == set(SETS) else None
+
+
 def run(ctx: StageContext) -> dict:
     cfg = ctx.config.probe
     validate(cfg)
@@ -176,6 +186,9 @@ def run(ctx: StageContext) -> dict:
     before_path = ctx.out / "eval_before.json"
     if before_path.is_file():
         before = read_json(before_path)
+    elif (before := _sft_eval(ctx, suite)) is not None:
+        ctx.log.info("the chat model before mitigation: the SFT stage's evaluation of it (the same suite)")
+        atomic_write_text(before_path, json.dumps(before, indent=2, ensure_ascii=False))
     else:
         ctx.log.info("evaluating the chat model before mitigation")
         before = evaluate(model, tokenizer, ctx.run_dir, suite, seed=seed, log=ctx.log)
