@@ -30,7 +30,7 @@ from chatforge.importer import tokenizer as tk  # noqa: E402
 from chatforge.importer.convert import import_model  # noqa: E402
 from chatforge.model.config import ModelConfig  # noqa: E402
 from chatforge.model.gpt import GPT  # noqa: E402
-from chatforge.tokenizer import Tokenizer  # noqa: E402
+from chatforge.tokenizer import Tokenizer, patterns  # noqa: E402
 from chatforge.train.checkpoint import load_model  # noqa: E402
 
 TEXTS = varied_texts(60) + ["a  1 b\t\t2\n 3", "x 12345  678\n\n  9", "I'M can't 2024-06-01  ", "\x04ctrl"]
@@ -145,7 +145,7 @@ def _hf_folder(kind: str, tok_dir, out):
     (out / "tokenizer_config.json").write_text(json.dumps(cfg_tok))
     if kind == "qwen3":
         tj = json.loads((out / "tokenizer.json").read_text())
-        tj["pre_tokenizer"] = tk.hf_pre_tokenizer_for(tk.DIGITS_GPT2_PATTERN)
+        tj["pre_tokenizer"] = tk.hf_pre_tokenizer_for(patterns.DIGITS_GPT2_PATTERN)
         (out / "tokenizer.json").write_text(json.dumps(tj))
     torch.manual_seed(1)
     common = dict(vocab_size=base.n_vocab + 3, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
@@ -217,7 +217,7 @@ def test_imported_chat_format_and_no_tools(tok_dir, tmp_path):
 def test_pre_tokenizer_regex_matches_hf(pattern, tok_dir, tmp_path):
     from tokenizers import Tokenizer as HF
 
-    pat = getattr(tk, pattern)
+    pat = getattr(patterns, pattern)
     base = Tokenizer.load(tok_dir)
     ours = Tokenizer(base.ranks, base.special_tokens, pattern=pat)
     tj = json.loads((tok_dir / "tokenizer.json").read_text())

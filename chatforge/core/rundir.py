@@ -88,8 +88,8 @@ def stage_hashes(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) ->
     """The config hash of this stage and the hash of its inputs (its deps' completion markers)."""
     h = hashlib.sha256()
     for dep in pipeline.needs(spec):
-        if dep.name in cfg.run.skip:
-            h.update(f"{dep.name}:left out".encode())
+        if dep.name in cfg.run.skip or dep.idle(cfg):
+            h.update(f"{dep.name}:{'left out' if dep.name in cfg.run.skip else 'idle'}".encode())
             continue
         marker = read_json(run_dir / dep.name / COMPLETE) or {}
         h.update(f"{dep.name}:{marker.get('config_hash')}:{marker.get('inputs_hash')}:"
@@ -108,7 +108,7 @@ def is_complete(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> 
 def check_deps(pipeline: Pipeline, spec: Stage, run_dir: Path, cfg: Config) -> None:
     """Raise a UserError naming the first earlier stage that is missing or stale."""
     for dep in pipeline.needs(spec):
-        if dep.name in cfg.run.skip:
+        if dep.name in cfg.run.skip or dep.idle(cfg):
             continue
         if not is_complete(pipeline, dep, Path(run_dir), cfg):
             raise UserError(

@@ -34,6 +34,9 @@ class Stage:
     decides: tuple[str, ...] | None = None  # sections whose values make its outputs stale (default: its own)
     checks: Callable[[Any], list[Check]] = no_checks  # checks(cfg or None: every option) -> what must work
     report: tuple[ReportSection, ...] = ()  # its sections of the report card, in order
+    # idle(cfg): under this config it has nothing to do (the import stage with no source), so the
+    # stages that need it do not wait for it
+    idle: Callable[[Any], bool] = lambda cfg: False
 
     @property
     def sections(self) -> tuple[str, ...]:

@@ -19,4 +19,9 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("import", _run, config={"import": ImportConfig}, checks=checks, report=(card.section,))
+def _idle(cfg) -> bool:
+    return not getattr(cfg, "import").source
+
+
+STAGE = Stage("import", _run, config={"import": ImportConfig}, checks=checks, report=(card.section,),
+              idle=_idle)

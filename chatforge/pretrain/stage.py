@@ -101,8 +101,9 @@ def _model(s: Setup) -> GPT:
 
 def _imported(s: Setup) -> GPT:
     """The import stage's model, continued here ([model] does not apply: the weights decide)."""
-    d = s.ctx.input_dir("import")
-    base = read_json(d / "metrics.json") or {}
+    imp = getattr(s.ctx.config, "import", None)
+    d = s.ctx.input_dir("import") if imp is not None and imp.source else None
+    base = (read_json(d / "metrics.json") or {}) if d is not None else {}
     if not base.get("imported"):
         raise UserError("pretrain.init is 'import' but the import stage imported nothing; set "
                         "import.source (e.g. --set import.source=smollm2) or pretrain.init=standard.")

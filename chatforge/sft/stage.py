@@ -80,7 +80,10 @@ def show_examples(convs: list[dict], tokenizer, n_per_kind: int = 1) -> str:
 def _added_tokens(ctx: StageContext) -> tuple[int, ...]:
     """The special tokens the import stage added to the model's vocabulary: SFT is where they are
     first written, so their rows start from the model's hidden states (tune/newtokens.py)."""
-    m = read_json(ctx.run_dir / "import" / "metrics.json") or {}
+    imp = getattr(ctx.config, "import", None)
+    if imp is None or not imp.source:
+        return ()
+    m = read_json(ctx.input_dir("import") / "metrics.json") or {}
     return tuple(sorted((m.get("added_specials") or {}).values())) if m.get("imported") else ()
 
 

@@ -83,7 +83,10 @@ def train_tokenizer(texts: Iterable[str], cfg: TokenizerConfig,
 def run(ctx: StageContext) -> dict[str, Any]:
     cfg: TokenizerConfig = ctx.config.tokenizer
     docs = (d.get("text") or "" for d in iter_documents(ctx.input_dir("data")))
-    base = read_json(ctx.input_dir("import") / "metrics.json") or {}
+    imp = getattr(ctx.config, "import", None)
+    base: dict = {}
+    if imp is not None and imp.source:
+        base = read_json(ctx.input_dir("import") / "metrics.json") or {}
     if base.get("imported"):
         return adopt(ctx, ctx.input_dir("import") / base["tokenizer_dir"], docs, cfg)
     ctx.log.info(f"training a {cfg.vocab_size}-token vocabulary with {cfg.trainer} "
