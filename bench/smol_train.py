@@ -57,18 +57,16 @@ def _ours(path: Path, tmp: str):
 
 def _freeze(model, kind: str):
     """-> the trainable parameters after freezing per `kind` (chatforge's model)."""
+    from chatforge.train.freeze import train_top
+
     for p in model.parameters():
         p.requires_grad_(True)
     if kind == "full":
         return [p for p in model.parameters()]
     if kind == "no-embedding":
         model.tok_emb.weight.requires_grad_(False)
-    elif kind.startswith("top"):
-        n = int(kind[3:])
-        model.tok_emb.weight.requires_grad_(False)
-        for layer in model.layers[: len(model.layers) - n]:
-            for p in layer.parameters():
-                p.requires_grad_(False)
+    elif kind.startswith("top"):  # what train_layers = N does in the stages
+        train_top(model, int(kind[3:]))
     elif kind.startswith("lora"):
         from peft import LoraConfig, get_peft_model
 
