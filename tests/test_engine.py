@@ -136,7 +136,9 @@ def test_tool_hook_force_feeds_results(tok):
         forced = [tok.special("<|tool_result|>")] + tok.encode(result) + [tok.special("<|/tool_result|>")]
         assert o.tokens[4 : 4 + len(forced)] == forced and all(o.forced[4 : 4 + len(forced)])
         assert o.tool_calls[0].input == tok.decode(o.tokens[:3]) and o.tool_calls[0].output == result
-        assert not any(o.forced[4 + len(forced):]) and len(o.tokens) == 30
+        # max_new_tokens counts the sampled tokens: the result does not eat the answer's budget
+        assert not any(o.forced[4 + len(forced):]) and o.forced.count(False) == 30
+        assert len(o.tokens) == 30 + len(forced) and o.finish_reason == "length"
         assert [(t, f) for rr, t, f in events if rr == r] == list(zip(o.tokens, o.forced))
         # each row alone gives the same tokens, and every sampled token after the result is the
         # uncached greedy choice given everything before it (so the result really was fed)
@@ -149,7 +151,7 @@ def test_tool_hook_force_feeds_results(tok):
         full = prompts[r] + o.tokens
         with torch.no_grad():
             pred = m(torch.tensor([full]))[0].argmax(-1).tolist()
-        for j in range(4 + len(forced), 30):
+        for j in range(4 + len(forced), len(o.tokens)):
             assert o.tokens[j] == pred[len(prompts[r]) + j - 1]
 
 
@@ -169,8 +171,19 @@ def test_tool_hook_errors_and_budget(tok):
     o = eng.generate([p], max_new_tokens=40, sampling=GREEDY, executor=boom)[0]
     assert o.tool_calls[0].output == "error: RuntimeError: no such tool"
     m.script, m.calls = {1: end}, 0
-    o = eng.generate([p], max_new_tokens=8, sampling=GREEDY, executor=lambda t, i: "y" * 100)[0]
-    assert len(o.tokens) == 8 and o.finish_reason == "length" and all(o.forced[2:])
+    o = eng.generate([p], max_new_tokens=8, sampling=GREEDY, executor=lambda t, i: "y" * 30)[0]
+    n_res = len(tok.encode("y" * 30)) + 2
+    assert o.forced.count(True) == n_res and o.forced.count(False) == 8 and o.finish_reason == "length"
+    # a result longer than the room left for it is cut there, and the row ends
+    m.script, m.calls = {1: end}, 0
+    o = Engine(m, tok, tool_room=5).generate([p], max_new_tokens=8, sampling=GREEDY,
+                                             executor=lambda t, i: "y" * 30)[0]
+    assert len(o.tokens) == 13 and o.forced.count(True) == 11 and o.finish_reason == "length"
+    # and nothing ever passes the model's context
+    m.script, m.calls = {1: end}, 0
+    room = m.config.max_seq_len - len(p)
+    o = eng.generate([p], max_new_tokens=room, sampling=GREEDY, executor=lambda t, i: "y" * 100)[0]
+    assert len(p) + len(o.tokens) == m.config.max_seq_len and o.finish_reason == "length"
 
 
 def test_generate_text_and_stream(tok):

@@ -13,7 +13,10 @@ How a batch runs (see docs/engine.md for the why):
 
 A row's output `tokens` holds everything after its prompt: sampled tokens (the stop token
 included, when one ended it) and force-fed tool results, with `forced` marking the latter so RL
-and distillation can leave them out of their losses.
+and distillation can leave them out of their losses. `max_new_tokens` counts sampled tokens only:
+a search result of 200 tokens must not eat the answer that reads it (it did: SmolLM2's answers
+after a search were cut to a word or two). Force-fed tokens get `tool_room` more cache instead,
+and the model's context bounds both.
 """
 
 from __future__ import annotations
@@ -53,10 +56,12 @@ class Completion:
 
 class Engine:
     """Generation for one model. `tokenizer` is needed only for tool calls and text helpers.
-    `lean_decode=False` keeps every step on the model's module path (benchmarks compare the two)."""
+    `lean_decode=False` keeps every step on the model's module path (benchmarks compare the two).
+    `tool_room`: the cache a row keeps for force-fed tool results, beyond its max_new_tokens."""
 
-    def __init__(self, model: GPT, tokenizer=None, *, lean_decode: bool = True):
+    def __init__(self, model: GPT, tokenizer=None, *, lean_decode: bool = True, tool_room: int = 512):
         self.model = model.eval()
+        self.tool_room = max(0, tool_room)
         self.tokenizer = tokenizer
         self.device = model.tok_emb.weight.device
         self.max_seq_len = model.config.max_seq_len
@@ -124,18 +129,20 @@ class Engine:
         """Complete every prompt `num_samples` times, drawing with `sampling` (GREEDY: argmax). Row r
         of the result (and of `on_token`) is sample r % num_samples of prompt r // num_samples. The
         same inputs and seed give the same output. Each row's prompt plus output stays within the
-        model's max_seq_len."""
+        model's max_seq_len. `max_new_tokens` bounds the sampled tokens; tool results force-fed
+        in between have the engine's `tool_room` tokens of their own."""
         prompts = self._check(prompts, num_samples, max_new_tokens, sampling)
         if not prompts:
             return []
         tool_ids = self._tool_ids(executor)
         gen = make_generator(seed, self.device)
-        budget = [min(max_new_tokens, self.max_seq_len - len(p)) for p in prompts]
+        room = self.tool_room if tool_ids is not None else 0
+        budget = [min(max_new_tokens + room, self.max_seq_len - len(p)) for p in prompts]
         cache, logits = self._prefill(prompts, num_samples, budget)
         fast = self._step is not None and self._step.supported(cache)
         if fast:
             self._step.refresh()  # weights may have changed since the last call (RL)
-        d = _Decode(self, prompts, num_samples, budget, on_token)
+        d = _Decode(self, prompts, num_samples, budget, max_new_tokens, on_token)
         stops = set(stop_ids)
         while True:
             d.decide(logits, sampling, gen, stops, executor, tool_ids)
@@ -204,11 +211,13 @@ class _Decode:
     the cache still holds (cache row i is output row active[i])."""
 
     def __init__(self, engine: Engine, prompts: list[list[int]], num_samples: int, budget: list[int],
-                 on_token: TokenCallback | None):
+                 max_sampled: int, on_token: TokenCallback | None):
         self.engine, self.prompts, self.on_token = engine, prompts, on_token
         n_rows = len(prompts) * num_samples
         self.outs = [Completion(r // num_samples, r % num_samples) for r in range(n_rows)]
-        self.row_budget = [budget[r // num_samples] for r in range(n_rows)]
+        self.row_budget = [budget[r // num_samples] for r in range(n_rows)]  # every output token
+        self.max_sampled = max_sampled  # the tokens a row may sample (tool results not counted)
+        self.sampled = [0] * n_rows
         self.pending: list[list[int]] = [[] for _ in range(n_rows)]
         self.active = list(range(n_rows))
 
@@ -230,6 +239,7 @@ class _Decode:
             r = self.active[i]
             o = self.outs[r]
             self.emit(r, [t], False)
+            self.sampled[r] += 1
             if t in stops:
                 o.finish_reason = "stop"
                 continue
@@ -239,7 +249,7 @@ class _Decode:
                 forced = forced[: self.row_budget[r] - len(o.tokens)]
                 self.emit(r, forced, True)
                 feed += forced
-            if len(o.tokens) >= self.row_budget[r]:
+            if len(o.tokens) >= self.row_budget[r] or self.sampled[r] >= self.max_sampled:
                 o.finish_reason = "length"
                 continue
             self.pending[r] = feed
