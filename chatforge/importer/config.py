@@ -18,3 +18,7 @@ class ImportConfig:
     # names it "SmolLM, trained by Hugging Face"); false: no default system prompt, so SFT's
     # identity conversations are not contradicted by one on every turn
     default_system: bool = True
+    # conversations the imported model writes itself (replay.py), replayed by continued
+    # pretraining (pretrain.replay_copies) and SFT (sft.replay) so it keeps what it knew; 0 = none
+    replay: int = 0
+    replay_max_new_tokens: int = 128

@@ -41,6 +41,9 @@ class PretrainConfig:
     # speed
     dtype: str = "auto"  # auto | native | bfloat16 | float32 (train/mfu.resolve_dtype)
     train_layers: int = 0  # > 0: only the top N blocks train, the embedding is frozen (train/freeze.py)
+    # > 0: each conversation the imported model wrote itself (import.replay) joins the training
+    # documents this many times, so continued pretraining keeps what it knew (importer/replay.py)
+    replay_copies: int = 0
     compile: bool = False
     # data
     val_frac: float = 0.08

@@ -14,6 +14,7 @@ file only wires pretraining's data, loss, evaluation and samples into it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from typing import Any
 
 import torch
 
+from chatforge.chat.render import render
 from chatforge.core.atomic import atomic_write_text, read_json
 from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
@@ -37,6 +39,7 @@ from chatforge.eval.copying import (
     passage_summary,
     summary,
 )
+from chatforge.importer.stage import read_replay
 from chatforge.model.circuits import init_induction_circuit
 from chatforge.model.gpt import GPT
 from chatforge.pretrain.evaluate import generate, sample_prompts
@@ -78,13 +81,31 @@ def _shards(s: Setup) -> tuple[Path, dict]:
     tokens_dir = s.ctx.out / "tokens"
     if s.main and sh.load_index(tokens_dir) is None:
         s.ctx.log.info("tokenizing documents into shards ...")
-        index = sh.build_shards(tokens_dir, s.documents(), s.tokenizer, s.cfg.val_frac, s.cfg.shard_tokens)
+        docs = itertools.chain(s.documents(), _replay_docs(s))
+        index = sh.build_shards(tokens_dir, docs, s.tokenizer, s.cfg.val_frac, s.cfg.shard_tokens)
         s.ctx.log.info(f"tokens: {index['tokens']['train']:,} train / {index['tokens']['val']:,} val "
                        f"in {index['docs']['train']:,} / {index['docs']['val']:,} documents")
         if index.get("note"):
             s.ctx.log.warn(index["note"])
     dd.barrier()
     return tokens_dir, sh.load_index(tokens_dir)
+
+
+def _replay_docs(s: Setup) -> list[dict]:
+    """The imported model's own conversations (importer/replay.py), `replay_copies` times each, as
+    training documents in its chat format: continued pretraining keeps what it knew."""
+    if s.cfg.replay_copies <= 0:
+        return []
+    if s.cfg.init != "import":
+        raise UserError("pretrain.replay_copies replays an imported model's own conversations; "
+                        "it needs pretrain.init = 'import'.")
+    convs = read_replay(s.ctx.input_dir("import"), 1 << 30)
+    if not convs:
+        raise UserError("pretrain.replay_copies is set but the import stage wrote no conversations; "
+                        "set import.replay (e.g. 400) or pretrain.replay_copies = 0.")
+    s.ctx.log.info(f"replay: {len(convs)} of the imported model's own conversations x {s.cfg.replay_copies}")
+    return [{"id": f"replay-{k}-{i}", "ids": render(c["messages"], s.tokenizer).ids, "split": "train"}
+            for k in range(s.cfg.replay_copies) for i, c in enumerate(convs)]
 
 
 def _model(s: Setup) -> GPT:

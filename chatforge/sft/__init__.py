@@ -14,5 +14,5 @@ def _run(ctx) -> dict:
     return run(ctx)
 
 
-STAGE = Stage("sft", _run, config={"sft": SFTConfig}, needs=("world", "pretrain", "tools"),
+STAGE = Stage("sft", _run, config={"sft": SFTConfig}, needs=("world", "import", "pretrain", "tools"),
               checks=sampling_checks, report=(card.losses, card.targets))

@@ -26,6 +26,7 @@ class SFTConfig(FinetuneSettings):
     # extra search conversations about known-qa people, as a share of `search`
     search_known_fraction: float = 0.25
     open: int = 300  # open-ended prompts (jokes, poems, descriptions, stories) with a demonstration answer
+    replay: int = 0  # conversations an imported model wrote itself (import.replay), so it keeps what it knew
     val_fraction: float = 0.05  # conversations held out for the validation loss
 
     # training: the FinetuneSettings fields (their defaults are SFT's)

@@ -12,6 +12,8 @@ import random
 from pathlib import Path
 from typing import Any
 
+from chatforge.core.errors import UserError
+from chatforge.importer.stage import read_replay
 from chatforge.tasks import SETS, TaskSet
 from chatforge.tasks.demos import Mix, with_system
 from chatforge.tasks.people import eval_half
@@ -46,6 +48,7 @@ def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[di
     for it in take(mix.rng, world.tasks("open", "train"), cfg.open):
         msgs = it["messages"] + [{"role": "assistant", "content": demo(it)}]
         convs.append({"kind": "open", "messages": with_system(msgs, mix.plain_system())["messages"]})
+    convs += _replay(Path(run_dir), cfg.replay)
     train, val, counts = split_val(convs, cfg.val_fraction, mix.rng)
     unknown = sum(1 for p in world.people if p.group == "unknown" and not eval_half(p.id))
     stats = {"counts": counts, "train": len(train), "val": len(val),
@@ -54,3 +57,14 @@ def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[di
         log.info("mixture: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return train, val, stats
 
+
+def _replay(run_dir: Path, n: int) -> list[dict]:
+    """`n` of the conversations an imported model wrote itself (importer/replay.py), so SFT on the
+    world keeps what it knew."""
+    if n <= 0:
+        return []
+    convs = read_replay(run_dir / "import", n)
+    if not convs:
+        raise UserError("sft.replay is set but the import stage wrote no conversations of the model's own; "
+                        "set import.replay (e.g. 400) or sft.replay = 0.")
+    return [{"kind": "replay", "messages": c["messages"]} for c in convs]

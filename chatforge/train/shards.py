@@ -68,6 +68,7 @@ def build_shards(out_dir: str | Path, documents: Iterable[dict], tokenizer, val_
                  shard_tokens: int = 1 << 24, batch_docs: int = 512,
                  progress: Callable[[int, int], None] | None = None) -> dict:
     """Tokenize `documents` ({"id", "text"} dicts) into `out_dir` (replaced as a whole, atomically).
+    A document may bring its token `ids` instead of text, and its `split` ("train"/"val").
     Returns the index. progress(docs, tokens) is called after every batch."""
     out_dir = Path(out_dir)
     bos = tokenizer.special("<|endoftext|>")
@@ -77,12 +78,14 @@ def build_shards(out_dir: str | Path, documents: Iterable[dict], tokenizer, val_
         n_docs = n_tokens = 0
         last_doc: list[int] | None = None
         for batch in _batched(documents, batch_docs):
-            texts = [d["text"] for d in batch]
+            texts = [d.get("text", "") for d in batch]
             for doc, ids in zip(batch, tokenizer.encode_batch(texts)):
+                ids = list(doc["ids"]) if "ids" in doc else ids  # already token ids (a chat rendered)
                 if not ids:
                     continue
                 ids = [bos] + ids
-                split = "val" if _is_val(str(doc.get("id") or doc["text"]), val_frac) else "train"
+                split = doc.get("split") or ("val" if _is_val(str(doc.get("id") or doc["text"]), val_frac)
+                                             else "train")
                 writers[split].add(ids)
                 last_doc = ids
                 n_docs += 1

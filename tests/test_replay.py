@@ -1,0 +1,103 @@
+"""An imported model's own conversations (importer/replay.py): what is kept, what is dropped, and
+how continued pretraining and SFT take them in.
+
+The engine is scripted here (the questions and answers a model "writes"), so each filter is seen
+doing its job; the real model's replay is measured in docs/smol.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tiny import make_tokenizer  # noqa: E402 - after the importorskip guard
+
+from chatforge.core.errors import UserError  # noqa: E402
+from chatforge.engine.engine import Completion  # noqa: E402
+from chatforge.importer import replay  # noqa: E402
+from chatforge.importer.stage import REPLAY, read_replay  # noqa: E402
+from chatforge.train import shards  # noqa: E402
+
+QUESTIONS = [("How do tides work?", "stop"), ("How do tides work?", "stop"),  # a repeat
+             ("What is the capital of France today?", "stop"),  # a question of the general set
+             ("Are you SmolLM?", "stop"), ("Tell me about the history of tea and", "length"),
+             ("Why is the sky blue?", "stop"), ("Give me a recipe for bread.", "stop"),
+             ("How do magnets attract iron?", "stop")]
+ANSWERS = {"How do tides work?": ("The Moon pulls the oceans. Water rises on the near side.", "stop"),
+           "Why is the sky blue?": ("Air scatters blue light most. So the sky looks blue. It is", "length"),
+           "Give me a recipe for bread.": ("Mix flour and water well. " * 3, "stop"),  # a loop
+           "How do magnets attract iron?": ("I am SmolLM, trained by Hugging Face.", "stop")}
+
+
+@pytest.fixture
+def tok(tmp_path):
+    return make_tokenizer(tmp_path / "tok", n_ranks=300)
+
+
+def _scripted(tok, monkeypatch):
+    end = tok.special("<|im_end|>")
+
+    class Scripted:
+        def __init__(self, model, tokenizer):
+            pass
+
+        def generate(self, prompts, *, num_samples=1, **kw):
+            if num_samples > 1:  # the questions: one prompt (the user turn's start), many samples
+                return [Completion(0, i, tok.encode(q) + ([end] if f == "stop" else []), finish_reason=f)
+                        for i, (q, f) in enumerate(QUESTIONS)]
+            outs = []
+            for i, p in enumerate(prompts):
+                q = next(q for q in ANSWERS if q in tok.decode(p))
+                a, f = ANSWERS[q]
+                outs.append(Completion(i, 0, tok.encode(a) + ([end] if f == "stop" else []), finish_reason=f))
+            return outs
+    monkeypatch.setattr(replay, "Engine", Scripted)
+
+
+def test_what_is_kept_and_what_is_dropped(tok, monkeypatch):
+    _scripted(tok, monkeypatch)
+    convs, dropped = replay.self_conversations(None, tok, n=4, seed=1)
+    got = {c["messages"][0]["content"]: c["messages"][1]["content"] for c in convs}
+    # a finished answer as it is; an answer cut by the limit ends at its last whole sentence
+    assert got == {"How do tides work?": "The Moon pulls the oceans. Water rises on the near side.",
+                   "Why is the sky blue?": "Air scatters blue light most. So the sky looks blue."}
+    assert all(c["kind"] == "replay" and [m["role"] for m in c["messages"]] == ["user", "assistant"]
+               for c in convs)
+    assert dropped == {"unfinished": 1, "repeat": 1, "general_set": 1, "old_identity": 2, "answer": 1}
+
+
+def test_the_user_turn_starts_after_the_system_turn(tok):
+    ids = replay.user_prefix(tok, "You are a helpful assistant")
+    assert tok.decode(ids).endswith("<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"
+                                    "<|im_start|>user\n")
+    assert ids.count(tok.special("<|im_start|>")) == 2
+
+
+def test_pretraining_takes_token_ids_and_their_split(tok, tmp_path):
+    """Rendered conversations enter the shards as their ids (the chat's special tokens stay
+    special), in the split they name."""
+    ids = [tok.special("<|im_start|>")] + tok.encode("user\nhi")
+    docs = [{"id": f"d{i}", "text": f"plain text number {i}"} for i in range(20)]
+    docs += [{"id": f"r{i}", "ids": ids, "split": "train"} for i in range(30)]
+    index = shards.build_shards(tmp_path / "s", docs, tok, val_frac=0.5)
+    assert index["docs"]["train"] + index["docs"]["val"] == 50
+    assert index["docs"]["train"] >= 30
+    train = [int(t) for s in shards.open_split(tmp_path / "s", "train") for t in s]
+    assert train.count(tok.special("<|im_start|>")) == 30  # every replayed one, none in val
+
+
+def test_read_replay_and_the_stages_that_need_it(tmp_path):
+    assert read_replay(tmp_path, 10) == []
+    rows = [{"kind": "replay", "messages": [{"role": "user", "content": f"q{i}"},
+                                            {"role": "assistant", "content": f"a{i}"}]} for i in range(5)]
+    (tmp_path / REPLAY).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert read_replay(tmp_path, 3) == rows[:3] and read_replay(tmp_path, 99) == rows
+    assert read_replay(tmp_path, 0) == []
+
+    from chatforge.sft.mixture import _replay
+
+    with pytest.raises(UserError, match="sft.replay is set"):
+        _replay(tmp_path / "nothing", 4)
