@@ -155,6 +155,47 @@ def test_tool_hook_force_feeds_results(tok):
             assert o.tokens[j] == pred[len(prompts[r]) + j - 1]
 
 
+class RowScripted(Scripted):
+    """Scripted, but the bonus goes to some rows only: script = {call: (token, rows)}."""
+
+    def logits(self, h):
+        out = GPT.logits(self, h)
+        step = self.script.get(self.calls)
+        self.calls += 1
+        out[..., 256:] -= 1e4
+        if step is not None:
+            tok, rows = step
+            out[rows, tok] += 2e4
+        return out
+
+
+def test_one_row_feeding_a_result_goes_token_by_token(tok):
+    """One row of six feeds a long result: it goes in one token a step beside the others'
+    decoding (a multi-token step would cost all six rows), with the same tokens as greedy."""
+    m = make_model(tok.n_vocab, cls=RowScripted)
+    end = tok.special("<|/tool_call|>")
+    eng = Engine(m, tok)
+    prompts = [tok.encode("search\nwho") if r == 0 else tok.encode(f"row {r} text") for r in range(6)]
+    prompts[0] = [tok.special("<|tool_call|>")] + prompts[0]
+    m.script, m.calls = {2: (end, [0])}, 0
+    outs = eng.generate(prompts, max_new_tokens=12, sampling=GREEDY, executor=lambda t, i: "r" * 40)
+    o = outs[0]
+    n_res = len(tok.encode("r" * 40)) + 2
+    assert o.tokens[2] == end and o.forced[3:3 + n_res] == [True] * n_res and o.forced.count(False) == 12
+    assert all(not any(x.forced) and len(x.tokens) == 12 for x in outs[1:])
+    # all at once would be 12 forwards (the prefill and 11 steps); row 0 fed its result a token a
+    # step while the five others decoded, then the rest in one step once it was alone
+    assert 12 < m.calls < 12 + n_res
+    m.script = {}
+    for r, x in enumerate(outs):
+        full = prompts[r] + x.tokens
+        with torch.no_grad():
+            pred = m(torch.tensor([full]))[0].argmax(-1).tolist()
+        for j, (t, f) in enumerate(zip(x.tokens, x.forced)):
+            if not f and not (r == 0 and j == 2):
+                assert t == pred[len(prompts[r]) + j - 1], (r, j)
+
+
 def test_tool_hook_errors_and_budget(tok):
     m = make_model(tok.n_vocab, cls=Scripted)
     end = tok.special("<|/tool_call|>")

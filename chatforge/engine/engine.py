@@ -8,8 +8,10 @@ How a batch runs (see docs/engine.md for the why):
    overwritten.
 2. Expand: `num_samples` copies of each prompt's cache row (one prefill, many samples).
 3. Decode: each step every unfinished row either samples a token, or feeds tokens it already has
-   (force-fed tool results). Rows with several tokens to feed go in one forward, right-padded like
-   the prefill, so a 40-token tool result costs one step, not 40. Finished rows leave the batch.
+   (force-fed tool results). Once a quarter of the rows have several tokens to feed, they go in
+   one forward, right-padded like the prefill, so a 40-token tool result costs one step, not 40;
+   before that a result is fed one token a step, since a multi-token step costs every row of the
+   batch as many positions. Finished rows leave the batch.
 
 A row's output `tokens` holds everything after its prompt: sampled tokens (the stop token
 included, when one ended it) and force-fed tool results, with `forced` marking the latter so RL
@@ -267,7 +269,12 @@ class _Decode:
     def feed(self, cache: KVCache, fast: bool) -> torch.Tensor:
         """Every row's pending tokens (up to T of them) in one forward; -> the next logits."""
         eng, active, pending = self.engine, self.active, self.pending
-        T = min(max(len(pending[r]) for r in active), cache.max_len - cache.pos)
+        # A multi-token step costs every row T positions, so it waits until a quarter of the rows
+        # have a tool result to feed; until then a result goes in one token a step, like decoding.
+        # (One row's 250-token search result used to cost all 48 rows 250 positions each.)
+        feeding = sum(len(pending[r]) > 1 for r in active)
+        T = max(len(pending[r]) for r in active) if 4 * feeding >= len(active) else 1
+        T = min(T, cache.max_len - cache.pos)
         if T == 1 and fast and cache.lengths is None:
             # the common step: one token per row, every row at the same length
             toks = torch.tensor([pending[r][0] for r in active], device=eng.device)
