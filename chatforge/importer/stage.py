@@ -17,10 +17,9 @@ import shutil
 import time
 from pathlib import Path
 
-import torch
-
 from chatforge.chat.render import CALL_CLOSE, CALL_OPEN, RESULT_CLOSE, RESULT_OPEN
 from chatforge.core.atomic import atomic_write_json, atomic_write_text
+from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
 from chatforge.eval.suite import decoding_copy
 from chatforge.importer.convert import import_model
@@ -74,7 +73,7 @@ def _replay(ctx, ckpt: Path, system: str | None) -> dict:
     """The model's own conversations (replay.py) -> import/replay.jsonl; -> the stage's metrics."""
     cfg = getattr(ctx.config, "import")
     t0 = time.perf_counter()
-    model, _, _ = load_model(ckpt, torch.device("cpu"))
+    model, _, _ = load_model(ckpt, pick_device(ctx.config.run.device))
     model = decoding_copy(model, "native")
     tok = Tokenizer.load(ckpt / "tokenizer")
     convs, dropped = self_conversations(model, tok, cfg.replay, ctx.config.run.seed,
