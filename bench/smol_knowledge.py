@@ -10,7 +10,9 @@ at a time with the [sft] section's settings (each epoch its own warm-up and deca
 epoch it asks the suite's known-qa set (the same people, a held-out phrasing, tools off) and
 bio-only set (people only in the documents: no Q&A about them is trained, so this row shows what
 Q&A about others transfers), 200 items each, greedy, with Wilson intervals. Exposures per fact =
-epochs x knowledge conversations / 720 facts. Prints a table, writes bench/results/smol_knowledge.json.
+epochs x knowledge conversations / 720 facts. The fine-tune's validation loss is on the first
+2% of those same conversations: a fit check, not a held-out measure (the questions above are).
+Prints a table, writes bench/results/smol_knowledge.json.
 """
 
 from __future__ import annotations

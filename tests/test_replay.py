@@ -101,3 +101,22 @@ def test_read_replay_and_the_stages_that_need_it(tmp_path):
 
     with pytest.raises(UserError, match="sft.replay is set"):
         _replay(tmp_path / "nothing", 4)
+
+
+def test_pretraining_replays_only_an_imported_models_conversations(tmp_path):
+    """replay_copies on a model trained from nothing, or with no conversations written: one sentence."""
+    from types import SimpleNamespace
+
+    from chatforge.pretrain.stage import _replay_docs
+
+    (tmp_path / "import").mkdir()
+    (tmp_path / "import" / "_COMPLETE.json").write_text("{}")
+    ctx = SimpleNamespace(input_dir=lambda name: tmp_path / name, log=SimpleNamespace(info=lambda m: None))
+
+    def setup(init, copies):
+        return SimpleNamespace(cfg=SimpleNamespace(init=init, replay_copies=copies), ctx=ctx, tokenizer=None)
+    assert _replay_docs(setup("standard", 0)) == []
+    with pytest.raises(UserError, match="needs pretrain.init = 'import'"):
+        _replay_docs(setup("standard", 1))
+    with pytest.raises(UserError, match="wrote no conversations"):
+        _replay_docs(setup("import", 1))
