@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from chatforge.core.errors import UserError
 from chatforge.model import GPT, KVCache, ModelConfig
@@ -89,6 +90,47 @@ def test_select_rows_copies_cache():
         out = m(torch.tensor([[7], [8], [9]]), c2)
         ref = m(torch.cat([idx[[1, 1, 0]], torch.tensor([[7], [8], [9]])], 1))[:, -1]
     assert (out[:, 0] - ref).abs().max().item() < 1e-5
+
+
+def test_select_rows_grows_the_cache():
+    m = tiny()
+    idx = torch.randint(0, 300, (2, 10))
+    with torch.no_grad():
+        cache = KVCache.for_model(m, 2, max_len=12)
+        m(idx, cache)
+        big = cache.select_rows([0, 1], max_len=20)
+        out = m(torch.randint(0, 300, (2, 8)), big)  # 18 tokens: would not fit the old 12
+    assert big.max_len == 20 and big.pos == 18 and torch.isfinite(out).all()
+
+
+def test_one_query_attention_equals_sdpa():
+    # the bf16 decode step's attention: one query per row, grouped heads, a per-row mask
+    from chatforge.model.gpt import one_query_attention
+    g = torch.Generator().manual_seed(0)
+    B, H, Hk, S, D = 5, 6, 2, 17, 8
+    q, k, v = (torch.randn(s, generator=g) for s in ((B, H, 1, D), (B, Hk, S, D), (B, Hk, S, D)))
+    mask = (torch.arange(S)[None, :] <= torch.tensor([3, 16, 9, 0, 12])[:, None])[:, None, None, :]
+    for m in (mask, None):
+        ref = F.scaled_dot_product_attention(q, k, v, attn_mask=m, enable_gqa=True)
+        assert (one_query_attention(q, k, v, m) - ref).abs().max().item() < 1e-5
+    got = one_query_attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), mask)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+    assert got.dtype == torch.bfloat16 and (got.float() - ref).abs().max().item() < 0.05
+
+
+def test_bf16_cached_decode_follows_the_uncached_forward():
+    m = tiny(n_kv_head=2).to(torch.bfloat16)
+    idx = torch.randint(0, 300, (3, 12))
+    lens = [5, 12, 8]
+    with torch.no_grad():
+        cache = KVCache.for_model(m, 3, max_len=16)
+        m(idx, cache)
+        cache.set_lengths(lens)
+        nxt = torch.tensor([[7], [8], [9]])
+        out = m(nxt, cache)[:, 0]
+        for i, n in enumerate(lens):
+            ref = m(torch.cat([idx[i : i + 1, :n], nxt[i : i + 1]], 1))[0, -1]
+            assert (out[i] - ref).abs().max().item() < 0.1 * ref.abs().max().item()
 
 
 def test_loss_path_and_mask():
