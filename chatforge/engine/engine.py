@@ -17,8 +17,10 @@ A row's output `tokens` holds everything after its prompt: sampled tokens (the s
 included, when one ended it) and force-fed tool results, with `forced` marking the latter so RL
 and distillation can leave them out of their losses. `max_new_tokens` counts sampled tokens only:
 a search result of 200 tokens must not eat the answer that reads it (it did: SmolLM2's answers
-after a search were cut to a word or two). Force-fed tokens get `tool_room` more cache instead,
-and the model's context bounds both.
+after a search were cut to a word or two). Force-fed tokens get `tool_room` more tokens instead,
+and the model's context bounds both. The KV cache starts with room for the prompts and their
+sampled tokens only and grows when a tool result needs more (reserving the room for every row up
+front cost 1.5 GB at 64 SmolLM2 rows, and every finished row's cache copy touched all of it).
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class Engine:
 
     def _prefill(self, prompts: list[list[int]], num_samples: int, budget: list[int]):
         """The distinct prompts, right-padded, in one forward; then one cache row per sample.
-        -> (cache, next-token logits per row)."""
+        -> (cache, next-token logits per row). The cache holds each prompt plus its `budget`."""
         lens = [len(p) for p in prompts]
         cache_len = min(self.max_seq_len, max(n + b for n, b in zip(lens, budget)))
         idx = torch.zeros(len(prompts), max(lens), dtype=torch.long)
@@ -140,7 +142,7 @@ class Engine:
         gen = make_generator(seed, self.device)
         room = self.tool_room if tool_ids is not None else 0
         budget = [min(max_new_tokens + room, self.max_seq_len - len(p)) for p in prompts]
-        cache, logits = self._prefill(prompts, num_samples, budget)
+        cache, logits = self._prefill(prompts, num_samples, [min(b, max_new_tokens) for b in budget])
         fast = self._step is not None and self._step.supported(cache)
         if fast:
             self._step.refresh()  # weights may have changed since the last call (RL)
@@ -155,7 +157,7 @@ class Engine:
             cache = d.drop_finished(cache)
             if cache is None:
                 break
-            logits = d.feed(cache, fast)
+            cache, logits = d.feed(cache, fast)
         return d.outs
 
     def _run_tool(self, prompt: list[int], out: Completion, executor: Executor,
@@ -266,21 +268,25 @@ class _Decode:
             self.active = [self.active[i] for i in keep]
         return cache
 
-    def feed(self, cache: KVCache, fast: bool) -> torch.Tensor:
-        """Every row's pending tokens (up to T of them) in one forward; -> the next logits."""
+    def feed(self, cache: KVCache, fast: bool) -> tuple[KVCache, torch.Tensor]:
+        """Every row's pending tokens (up to T of them) in one forward; -> (the cache, grown if
+        they needed room, the next logits)."""
         eng, active, pending = self.engine, self.active, self.pending
         # A multi-token step costs every row T positions, so it waits until a quarter of the rows
         # have a tool result to feed; until then a result goes in one token a step, like decoding.
         # (One row's 250-token search result used to cost all 48 rows 250 positions each.)
         feeding = sum(len(pending[r]) > 1 for r in active)
         T = max(len(pending[r]) for r in active) if 4 * feeding >= len(active) else 1
+        if cache.pos + T > cache.max_len:  # a tool result needs more room than the cache has
+            grown = min(eng.max_seq_len, cache.pos + T + self.max_sampled)
+            cache = cache.select_rows(torch.arange(cache.batch, device=cache.k.device), grown)
         T = min(T, cache.max_len - cache.pos)
         if T == 1 and fast and cache.lengths is None:
             # the common step: one token per row, every row at the same length
             toks = torch.tensor([pending[r][0] for r in active], device=eng.device)
             for r in active:
                 del pending[r][0]
-            return eng.model.logits(eng._step(toks, cache))
+            return cache, eng.model.logits(eng._step(toks, cache))
         chunks = []
         for r in active:
             chunks.append(pending[r][:T])
@@ -296,7 +302,7 @@ class _Decode:
             h = h[torch.arange(len(active), device=eng.device), n_fed - 1]
         else:
             h = h[:, 0]
-        return eng.model.logits(h)
+        return cache, eng.model.logits(h)
 
 
 class TextStream:
