@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -69,7 +70,10 @@ def main() -> None:
     model, tok_dir, meta = ckpt.load_model(run / "pretrain", dist.device)
     tok = Tokenizer.load(tok_dir or run / "tokenizer")
     suite = SuiteSettings(args.items, 64, 48, 0, "native")
+    # a measurement starts fresh: the fine-tune resumes from checkpoints it finds, and a folder
+    # left by another learning rate would hand it that run's epochs
     out_dir = run.parent / "exp" / "smol_knowledge"
+    shutil.rmtree(out_dir, ignore_errors=True)
     results = []
 
     def measure(epoch: int, train_s: float) -> None:
