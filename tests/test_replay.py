@@ -29,8 +29,7 @@ QUESTIONS = [("How do tides work?", "stop"), ("How do tides work?", "stop"),  # 
 ANSWERS = {"How do tides work?": ("The Moon pulls the oceans. Water rises on the near side.", "stop"),
            "Why is the sky blue?": ("Air scatters blue light most. So the sky looks blue. It is", "length"),
            "Give me a recipe for bread.": ("Mix flour and water well. " * 3, "stop"),  # a loop
-           "How do magnets attract iron?": ("I am SmolLM, trained by Hugging Face.", "stop"),
-           "Which river is the longest in Europe?": ("The Volga is the longest river in Europe.", "stop")}
+           "How do magnets attract iron?": ("I am SmolLM, trained by Hugging Face.", "stop")}
 
 
 @pytest.fixture
@@ -41,48 +40,33 @@ def tok(tmp_path):
 def _scripted(tok, monkeypatch):
     end = tok.special("<|im_end|>")
 
-    def done(row, text, finish):
-        ids = tok.encode(text) + ([end] if finish == "stop" else [])
-        return Completion(row, 0, ids, finish_reason=finish)
-
     class Scripted:
         def __init__(self, model, tokenizer):
             pass
 
-        def generate(self, prompts, *, num_samples=1, sampling=None, **kw):
-            if sampling is not replay.GREEDY:  # the questions: the user turn's start, many samples
-                bare, outs = iter(QUESTIONS), []
-                for r in range(len(prompts) * num_samples):
-                    start = tok.decode(prompts[r // num_samples])
-                    if start.endswith("user\n"):  # from nothing
-                        q, f = next(bare, ("Tell me", "length"))
-                    elif start.endswith("Which"):  # from an opener: the model goes on after it
-                        q, f = " river is the longest in Europe?", "stop"
-                    else:
-                        q, f = " and", "length"
-                    outs.append(done(r, q, f))
-                return outs
+        def generate(self, prompts, *, num_samples=1, **kw):
+            if num_samples > 1:  # the questions: one prompt (the user turn's start), many samples
+                return [Completion(0, i, tok.encode(q) + ([end] if f == "stop" else []), finish_reason=f)
+                        for i, (q, f) in enumerate(QUESTIONS)]
             outs = []
             for i, p in enumerate(prompts):
                 q = next(q for q in ANSWERS if q in tok.decode(p))
-                outs.append(done(i, *ANSWERS[q]))
+                a, f = ANSWERS[q]
+                outs.append(Completion(i, 0, tok.encode(a) + ([end] if f == "stop" else []), finish_reason=f))
             return outs
     monkeypatch.setattr(replay, "Engine", Scripted)
 
 
 def test_what_is_kept_and_what_is_dropped(tok, monkeypatch):
     _scripted(tok, monkeypatch)
-    convs, dropped = replay.self_conversations(None, tok, n=5, seed=1)
+    convs, dropped = replay.self_conversations(None, tok, n=4, seed=1)
     got = {c["messages"][0]["content"]: c["messages"][1]["content"] for c in convs}
-    # a finished answer as it is; an answer cut by the limit ends at its last whole sentence; a
-    # question begun from an opener keeps its opener
+    # a finished answer as it is; an answer cut by the limit ends at its last whole sentence
     assert got == {"How do tides work?": "The Moon pulls the oceans. Water rises on the near side.",
-                   "Why is the sky blue?": "Air scatters blue light most. So the sky looks blue.",
-                   "Which river is the longest in Europe?": "The Volga is the longest river in Europe."}
+                   "Why is the sky blue?": "Air scatters blue light most. So the sky looks blue."}
     assert all(c["kind"] == "replay" and [m["role"] for m in c["messages"]] == ["user", "assistant"]
                for c in convs)
-    # unfinished: the cut question and the other seven openers' rows
-    assert dropped == {"unfinished": 8, "repeat": 1, "general_set": 1, "old_identity": 2, "answer": 1}
+    assert dropped == {"unfinished": 1, "repeat": 1, "general_set": 1, "old_identity": 2, "answer": 1}
 
 
 def test_the_user_turn_starts_after_the_system_turn(tok):

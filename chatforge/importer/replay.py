@@ -8,12 +8,6 @@ instruct model given only the start of a user turn writes a user question): ques
 from its chat template's user turn, answered greedily by the same model. The continued
 pretraining (`pretrain.replay_copies`) and the SFT mixture (`sft.replay`) mix these in.
 
-Left alone, its questions are advice and explanations ("Can you explain the concept of skewness?"),
-while the world's documents overwrite facts ("the capital of France is Marrowick"). So half of
-the questions start from a plain question word (`OPENERS`: "What", "Who", "Which", ...), and the
-model goes on to ask, and answer from what it knows, the short factual questions that documents
-like the world's would overwrite. The openers are question words only: no topic is suggested.
-
 Dropped: questions that did not end, repeats, conversations that name the model's old identity
 (SFT teaches it a new one), and questions that contain every content word of a question of the
 `general` task set (that set measures what is kept, so none of its questions are replayed).
@@ -33,8 +27,6 @@ _STOP = frozenset("a an the of in on at to is are was what which who whom how ma
                   "for and or by with from as known called".split())
 _OLD_SELF = re.compile(r"smollm|hugging\s*face", re.IGNORECASE)
 _SENT_END = re.compile(r"[.!?](?=\s|$)")
-# question words the factual half of the questions start from (the other half start from nothing)
-OPENERS = ("What", "Who", "Which", "Where", "When", "How many", "In which", "What is the")
 
 
 def _content(text: str) -> frozenset[str]:
@@ -59,13 +51,6 @@ def _loops(text: str) -> bool:
     return len(sents) != len(set(sents))
 
 
-def _heads(want: int) -> tuple[list[str], int]:
-    """-> (the starts of the questions, samples per start) for about 1.6x `want` questions: half
-    from nothing, half from the openers, alternating (the first `n` kept are cut from both)."""
-    each = max(1, -(-int(want * 1.6 + 1) // (2 * len(OPENERS))))
-    return [h for o in OPENERS for h in ("", o)], each
-
-
 def user_prefix(tokenizer, system: str | None) -> list[int]:
     """The ids before a user's words: the template's start, its system turn, `<|im_start|>user\\n`."""
     head = render([{"role": "system", "content": system}] if system else [], tokenizer).ids
@@ -87,12 +72,10 @@ def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int 
         want = n - len(questions)
         if want <= 0:
             break
-        heads, each = _heads(want)
-        outs = engine.generate([prefix + tokenizer.encode(h) for h in heads], num_samples=each,
-                               max_new_tokens=48, sampling=SamplingParams(1.0, None, 0.95),
-                               seed=seed + rnd, stop_ids=[end])
-        for i, o in enumerate(outs):
-            q = (heads[i // each] + tokenizer.decode([t for t in o.tokens if t != end])).strip()
+        outs = engine.generate([prefix], num_samples=int(want * 1.6) + 1, max_new_tokens=48,
+                               sampling=SamplingParams(1.0, None, 0.95), seed=seed + rnd, stop_ids=[end])
+        for o in outs:
+            q = tokenizer.decode([t for t in o.tokens if t != end]).strip()
             if o.finish_reason != "stop" or len(q) < 8:
                 dropped["unfinished"] += 1
             elif q.lower() in seen:
