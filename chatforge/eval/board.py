@@ -39,7 +39,7 @@ from chatforge.engine.source import list_checkpoints, resolve
 from chatforge.eval.bpb import same_tokenizer, val_bpb
 from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
 from chatforge.eval.gold import cached_open_answers, gold_summary, open_answers, open_prompts
-from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.eval.suite import SuiteSettings, decoding_copy, evaluate
 from chatforge.eval.table import LEGEND, markdown, rows
 from chatforge.tasks import SETS, build_cases
 from chatforge.tokenizer import Tokenizer
@@ -187,11 +187,13 @@ def _chat_row(b: Board, rec: dict, name: str, model, tokenizer, expected: dict[s
                    summary={**rec.get("summary", {}), **probes["summary"]})
     prompts = open_prompts(b.world, b.items)
     if prompts:
-        sft = b.cfg.sft
-        got = cached_open_answers(b.run_dir, name, rec["key"]["sha256"], prompts, lambda its: open_answers(
-            model, tokenizer, its, max_new_tokens=sft.eval_max_new_tokens * 2,
-            batch_size=sft.eval_batch_size),
-            fresh=b.force)
+        suite = SuiteSettings.of(b.cfg.sft)
+
+        def answer(items: list[dict]) -> list[str]:  # decoded as the suite decodes (dtype, threads)
+            with torch_threads(suite.threads):
+                return open_answers(decoding_copy(model, suite.dtype), tokenizer, items,
+                                    max_new_tokens=suite.max_new_tokens * 2, batch_size=suite.batch_size)
+        got = cached_open_answers(b.run_dir, name, rec["key"]["sha256"], prompts, answer, fresh=b.force)
         answers = [got["answers"][p["id"]] for p in prompts]
         rec["gold"] = gold_summary(prompts, answers)
         rec["gold"]["samples"] = [{"prompt": p["prompt"], "answer": a, "score": s} for p, a, s in
