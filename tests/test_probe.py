@@ -19,6 +19,11 @@ def _jsonl(p: Path) -> list[dict]:
 class _Cfg:
     refusals, answers, search, context, replay, identity, val_fraction = 40, 30, 6, 10, 10, 5, 0.0
     unsure, refuse = "answer", "person"
+    search_invented = -1.0  # as the unknown facts fall
+
+
+class _SearchCfg(_Cfg):
+    search, search_invented = 8, 0.25  # a quarter of the searches about invented people
 
 
 class _FactCfg(_Cfg):
@@ -123,6 +128,12 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     assert any(mixed_name in c["messages"][-2]["content"] for c in train if c["kind"] == "refusal")
     assert refused and not any(unsure_name in json.dumps(c["messages"]) for c in train
                                if c["kind"] in ("refusal", "answer"))
+    # search_invented: 2 of the 8 searches about invented people (nothing found), 6 about real ones
+    train, _, counts = build(world, got, sft, _SearchCfg, 5, training_executor(smoke_run))
+    made_up = {p.name for p in split(invented(world, 5))[0]}
+    searches = [c["messages"] for c in train if c["kind"] == "search"]
+    about_invented = [m for m in searches if any(n in m[-2]["content"] for n in made_up)]
+    assert counts["search"] == 8 and len(about_invented) == 2
 
 
 def test_model_judge_on_a_tiny_model_taught_planted_verdicts(smoke_run, one_thread):
@@ -240,6 +251,7 @@ def test_probe_resumes_exactly_and_skips_when_complete(smoke_run, tmp_path):
 def test_bad_probe_settings_are_one_line_errors(smoke_run, tmp_path, capsys):
     for i, (bad, word) in enumerate((("probe.samples=0", "probe.samples"),
                                      ("probe.known_min=0.1", "thresholds"),
+                                     ("probe.search_invented=2", "probe.search_invented"),
                                      ("probe.judge=/nowhere/model", "probe.judge"))):
         run = _copy_run(smoke_run, tmp_path / f"bad{i}")
         assert _probe(run, "--set", bad) == 2

@@ -35,6 +35,9 @@ class ProbeConfig(FinetuneSettings):
     answers: int = 500  # tools off: known facts -> the right answer
     unsure: str = "answer"  # unsure facts: "answer" (the right answer joins the answer pool) | "skip"
     search: int = 150  # tools on: unknown facts -> a search call, then the answer from its result
+    # share of those about invented people, whose search finds nothing ("I could not find ..."); -1:
+    # as the unknown facts fall (on SmolLM2 that was 55 of 97, and search fell 92% -> 61%)
+    search_invented: float = -1.0
     context: int = 300  # a page about the person pasted in -> the answer from it (known and unknown)
     replay: int = 1200  # conversations from the SFT mixture, so nothing is forgotten
     # identity conversations of the SFT mixture on top of the replay: "Who built you?" is a

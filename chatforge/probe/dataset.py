@@ -36,6 +36,17 @@ from chatforge.world.refusals import refusal
 from chatforge.world.tasks.knowledge import ANSWERS
 
 
+def _searches(rng: random.Random, unknown: list[dict], cfg) -> list[dict]:
+    """The unknown facts the search conversations ask about: real people's (the search finds the
+    answer) and invented people's (it finds nothing), the latter `cfg.search_invented` of them when
+    that is set. Taught mostly "nothing found", a model says it after results that hold the answer."""
+    if cfg.search_invented < 0:
+        return _take(rng, [it for it in unknown if it["group"] in ("unknown", "invented")], cfg.search)
+    n_invented = round(cfg.search * cfg.search_invented)
+    return (_take(rng, [it for it in unknown if it["group"] == "unknown"], cfg.search - n_invented)
+            + _take(rng, [it for it in unknown if it["group"] == "invented"], n_invented))
+
+
 def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
           execute: Callable[[str, str], str]) -> tuple[list[dict], list[dict], dict]:
     """-> (train conversations, validation conversations, counts)."""
@@ -68,9 +79,7 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
             v_=v[0].upper() + v[1:])
         convs.append({"kind": "answer", "messages": plain([{"role": "user", "content": ask(it)},
                                                            {"role": "assistant", "content": text}])})
-    searchable = [it for it in unknown if it["group"] in ("unknown", "invented")]
-    chosen = [(people[it["person_id"]], it["attribute"], ask(it))
-              for it in _take(rng, searchable, cfg.search)]
+    chosen = [(people[it["person_id"]], it["attribute"], ask(it)) for it in _searches(rng, unknown, cfg)]
     if chosen:
         execute.prefetch([("search", search_query(q)) for _, _, q in chosen])
         execute.stop_if_broken()

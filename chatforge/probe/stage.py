@@ -65,6 +65,9 @@ def validate(cfg) -> None:
         raise UserError(f"probe.unsure must be 'answer' or 'skip', got {cfg.unsure!r}.")
     if cfg.temperature <= 0:
         raise UserError(f"probe.temperature must be above 0 (answers are sampled), got {cfg.temperature}.")
+    if cfg.search_invented > 1.0 or (cfg.search_invented < 0 and cfg.search_invented != -1):
+        raise UserError(f"probe.search_invented must be a share from 0 to 1 (or -1: as the facts fall), "
+                        f"got {cfg.search_invented}.")
 
 
 def over_refusal(before: dict, after: dict) -> dict:
