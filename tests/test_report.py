@@ -69,6 +69,21 @@ def test_report_of_the_smoke_run_and_its_markdown_twin(run):
     assert "This run has no rl stage yet" in page2 and "This run has no distill stage yet" in page2
 
 
+def test_a_stages_earlier_outputs_are_not_a_stage(run, tmp_path):
+    """<stage>.prev/ (outputs kept when a stage reran with another config) is neither listed as a
+    complete stage nor counted in the time per stage."""
+    twin = tmp_path / "run"
+    shutil.copytree(run, twin, ignore=shutil.ignore_patterns("report"))
+    (twin / "sft.prev").mkdir()
+    for f in ("_STARTED.json", "_COMPLETE.json"):
+        shutil.copy(twin / "sft" / f, twin / "sft.prev" / f)
+    _, md = _report(twin)
+    _, plain = _report(run)
+    assert "sft.prev" not in md
+    total = re.compile(r"\| total \(stages\) \|[^\n]*")
+    assert total.search(md).group(0) == total.search(plain).group(0)
+
+
 def test_rlhf_and_distill_sections_from_their_metrics_and_when_malformed(tmp_path):
     from chatforge.pipeline import PIPELINE
     from chatforge.report.build import build

@@ -25,10 +25,11 @@ RUN_MINUTES = {"cpu": 60}  # preset -> the whole run's limit on the 2-core machi
 
 
 def _stages(run: Path, pipeline: Pipeline) -> list[tuple[str, dict]]:
-    """(stage, its _COMPLETE.json or {} when started but not finished), in pipeline order."""
+    """(stage, its _COMPLETE.json or {} when started but not finished), in pipeline order; then
+    other stages' folders, but not <stage>.prev/ (a stage's earlier outputs, core/rundir.py)."""
     known = pipeline.names
     names = known + sorted(p.name for p in run.iterdir() if p.is_dir() and p.name not in known
-                           and (p / "_STARTED.json").is_file())
+                           and p.suffix != ".prev" and (p / "_STARTED.json").is_file())
     out = []
     for n in names:
         if (run / n / "_STARTED.json").is_file() or (run / n / "_COMPLETE.json").is_file():
