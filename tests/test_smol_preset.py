@@ -114,6 +114,10 @@ def test_the_run_continues_the_imported_model(smol_run):
         assert not (run_dir / stage).exists(), stage
     rows = [r["name"] for r in json.loads((run_dir / "eval" / "metrics.json").read_text())["rows"]]
     assert rows == ["import", "pretrain", "sft", "probe"]  # the model as imported is a column
+    # the report compares each chat model's general-knowledge items with the imported model's
+    report = (run_dir / "report" / "report.md").read_text()
+    assert "general knowledge kept by sft:" in report and "general knowledge kept by probe:" in report
+    assert "not in the run" not in report and "kept by pretrain" not in report
 
 
 def test_the_result_exports_and_imports_back(smol_run, tmp_path):

@@ -32,7 +32,9 @@ def _cell(row: dict, name: str) -> str:
 def correct_items(run: Path, row: dict, name: str) -> list[int] | None:
     """The per-item results of one task set for one eval row (its stage's suite file or the eval
     stage's own), or None."""
-    rel = (row.get("source") or {}).get("suite") or f"eval/{row.get('name')}.json"
+    src = (row.get("source") or {}).get("suite")
+    # "computed": the eval stage measured it, in eval/<name>.json
+    rel = src if src and src != "computed" else f"eval/{row.get('name')}.json"
     suite = read(run, rel) or {}
     items = (((suite.get("tasks") or {}).get(name) or {}).get("per_item") or {}).get("correct")
     return items if isinstance(items, list) else None
@@ -68,9 +70,13 @@ def section(run: Path) -> Section | None:
     sec.p("Hallucination (confident answers about unknown and invented people): " + ", ".join(hall) + ".")
     base = correct_items(run, rows.get("import") or {}, "general")
     for s in have[1:]:
+        if "general" not in (rows[s].get("tasks") or {}):  # a base model: no task sets
+            continue
         after = correct_items(run, rows[s], "general")
         k = kept(base, after) if base is not None and after is not None else None
-        if k is None:
+        if base is not None and not any(base):
+            sec.verdict(None, f"general knowledge kept by {s}: the imported model answered none of it right.")
+        elif k is None:
             sec.verdict(None, f"general knowledge kept by {s}: the per-item results are not in the run.")
         else:
             sec.verdict(k[0] >= KEPT_MIN, f"general knowledge kept by {s}: {pct(k[0])} of the {k[1]} "
