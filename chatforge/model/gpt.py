@@ -114,10 +114,11 @@ class KVCache:
     """
 
     def __init__(self, n_layer: int, batch: int, n_kv_head: int, max_len: int, head_dim: int,
-                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
+                 dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu", zeroed: bool = True):
         shape = (n_layer, batch, n_kv_head, max_len, head_dim)
-        self.k = torch.zeros(shape, dtype=dtype, device=device)
-        self.v = torch.zeros(shape, dtype=dtype, device=device)
+        alloc = torch.zeros if zeroed else torch.empty  # empty: the caller writes every slot
+        self.k = alloc(shape, dtype=dtype, device=device)
+        self.v = alloc(shape, dtype=dtype, device=device)
         self.pos = 0
         self.lengths: torch.Tensor | None = None
 
@@ -155,13 +156,9 @@ class KVCache:
         `max_len` positions (default: as many as this one; more to grow it)."""
         index = torch.as_tensor(index, dtype=torch.long, device=self.k.device)
         n_layer, _, h, L, d = self.k.shape
-        shape = (n_layer, len(index), h, max_len or L, d)
-        out = KVCache.__new__(KVCache)
         # the copied slots are written once, not zeroed first; the rest is zeroed, as masked slots
         # are still read (and 0 * NaN from uninitialised memory would poison the attention sum)
-        out.k = torch.empty(shape, dtype=self.k.dtype, device=self.k.device)
-        out.v = torch.empty(shape, dtype=self.v.dtype, device=self.v.device)
-        out.pos, out.lengths = 0, None
+        out = KVCache(n_layer, len(index), h, max_len or L, d, self.k.dtype, self.k.device, zeroed=False)
         torch.index_select(self.k[:, :, :, : self.pos], 1, index, out=out.k[:, :, :, : self.pos])
         torch.index_select(self.v[:, :, :, : self.pos], 1, index, out=out.v[:, :, :, : self.pos])
         out.k[:, :, :, self.pos:].zero_()
