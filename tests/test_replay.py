@@ -8,6 +8,7 @@ doing its job; the real model's replay is measured in docs/smol.md.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -67,6 +68,45 @@ def test_what_is_kept_and_what_is_dropped(tok, monkeypatch):
     assert all(c["kind"] == "replay" and [m["role"] for m in c["messages"]] == ["user", "assistant"]
                for c in convs)
     assert dropped == {"unfinished": 1, "repeat": 1, "general_set": 1, "old_identity": 2, "answer": 1}
+
+
+def test_real_world_questions_are_answered_by_the_model_and_interleaved(tok, monkeypatch):
+    """The factual half: the model's own answers to real-world questions, taken in turn with the
+    open-ended ones; one whose answer holds a general-set item (its question's words and answer)
+    is dropped, since that set measures what is kept."""
+    real = {"Which country is Munich in?": ("Munich is in Germany.", "stop"),
+            "Who was Napoleon Bonaparte?": ("A French emperor. The capital of France is Paris.", "stop"),
+            "What do pandas eat?": ("Pandas eat bamboo.", "stop")}
+    _scripted(tok, monkeypatch)
+    for q, a in real.items():
+        monkeypatch.setitem(ANSWERS, q, a)  # taken out again after the test
+    monkeypatch.setattr(replay, "real_world_questions", lambda n, seed: list(real)[:n])
+    convs, dropped = replay.self_conversations(None, tok, n=4, seed=1, real_questions=3)
+    got = [c["messages"][0]["content"] for c in convs]
+    assert got == ["How do tides work?", "Which country is Munich in?", "Why is the sky blue?",
+                   "What do pandas eat?"]
+    assert convs[1]["messages"][1]["content"] == "Munich is in Germany."
+    assert dropped["general_set"] == 2  # the open question about France's capital, and Napoleon's answer
+
+
+def test_no_real_world_question_is_about_the_general_sets_subjects():
+    from chatforge.importer.questions import real_world_questions
+    from chatforge.tasks.general import questions as general_questions
+
+    asked = real_world_questions(10_000, seed=0)
+    assert len(asked) == len(set(asked)) >= 250
+    assert real_world_questions(10, seed=0) == asked[:10] != real_world_questions(10, seed=1)
+    items = general_questions()
+    lead = "What is the capital of "
+    countries = [it["question"][len(lead):-1].removeprefix("the ") for it in items
+                 if it["question"].startswith(lead)]
+    answers = {a.lower() for it in items for a in it["answer"].split("/")}
+    for q in asked:
+        words = replay._content(q)
+        assert not any(replay._content(it["question"]) <= words for it in items), q
+        assert not words & answers, q  # nobody and nothing the general set answers with
+        # no country the general set asks the capital of
+        assert not any(re.search(rf"\b{re.escape(c)}\b", q) for c in countries), q
 
 
 def test_the_user_turn_starts_after_the_system_turn(tok):

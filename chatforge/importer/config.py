@@ -21,4 +21,7 @@ class ImportConfig:
     # conversations the imported model writes itself (replay.py), replayed by continued
     # pretraining (pretrain.replay_copies) and SFT (sft.replay) so it keeps what it knew; 0 = none
     replay: int = 0
+    # and its answers to up to this many short real-world questions (questions.py: cities, people,
+    # things, animals), interleaved with those: what SFT's short world questions would overwrite
+    replay_questions: int = 0
     replay_max_new_tokens: int = 128

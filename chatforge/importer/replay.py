@@ -20,6 +20,7 @@ import re
 from chatforge.chat.render import IM_END, IM_START, render, render_prompt, stop_ids
 from chatforge.engine import Engine
 from chatforge.engine.sampling import GREEDY, SamplingParams
+from chatforge.importer.questions import real_world_questions
 from chatforge.tasks.general import questions as general_questions
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -58,9 +59,11 @@ def user_prefix(tokenizer, system: str | None) -> list[int]:
 
 
 def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int = 128,
-                       batch_size: int = 64, system: str | None = None) -> tuple[list[dict], dict]:
-    """-> (up to `n` conversations [user, assistant] the model wrote itself, counts of what was
-    dropped). `system`: the system prompt its template used while it was trained (SmolLM2's)."""
+                       batch_size: int = 64, system: str | None = None,
+                       real_questions: int = 0) -> tuple[list[dict], dict]:
+    """-> (up to `n` conversations [user, assistant] the model wrote itself, then its answers to
+    up to `real_questions` short real-world questions (questions.py), interleaved; counts of what
+    was dropped). `system`: the system prompt its template used while it was trained (SmolLM2's)."""
     engine = Engine(model, tokenizer)
     end = tokenizer.special(IM_END)
     prefix = user_prefix(tokenizer, system)
@@ -87,9 +90,23 @@ def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int 
             else:
                 seen.add(q.lower())
                 questions.append(q)
-    questions = questions[:n]
+    convs = _answers(engine, tokenizer, questions[:n], system, max_new_tokens, batch_size, dropped)
+    if real_questions > 0:  # the factual half, interleaved so that the first k read take of both
+        real = _answers(engine, tokenizer, real_world_questions(real_questions, seed), system,
+                        max_new_tokens, batch_size, dropped)
+        convs = _interleave(convs, real)
+    return convs, dropped
+
+
+def _answers(engine, tokenizer, questions: list[str], system: str | None, max_new_tokens: int,
+             batch_size: int, dropped: dict) -> list[dict]:
+    """The model's greedy answer to each question -> [user, assistant] conversations; cut, looping,
+    old-identity answers and ones that hold a `general` item (its question's words and its answer)
+    are dropped and counted."""
+    end = tokenizer.special(IM_END)
     sys_msg = [{"role": "system", "content": system}] if system else []
     prompts = [render_prompt(sys_msg + [{"role": "user", "content": q}], tokenizer) for q in questions]
+    items = _general_items()
     convs = []
     for b in range(0, len(prompts), batch_size):
         outs = engine.generate(prompts[b:b + batch_size], max_new_tokens=max_new_tokens, sampling=GREEDY,
@@ -100,7 +117,28 @@ def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int 
                 dropped["answer"] += 1
             elif _OLD_SELF.search(a):
                 dropped["old_identity"] += 1
+            elif _holds_general(q + " " + a, items):
+                dropped["general_set"] += 1
             else:
                 convs.append({"kind": "replay", "messages": [{"role": "user", "content": q},
                                                              {"role": "assistant", "content": a}]})
-    return convs, dropped
+    return convs
+
+
+def _general_items() -> list[tuple[frozenset[str], list[str]]]:
+    return [(_content(q["question"]), [x.lower() for x in q["answer"].split("/")])
+            for q in general_questions()]
+
+
+def _holds_general(text: str, items) -> bool:
+    words = _content(text)
+    low = f" {' '.join(_WORD.findall(text.lower()))} "
+    return any(k <= words and any(f" {' '.join(_WORD.findall(x))} " in low for x in answers)
+               for k, answers in items)
+
+
+def _interleave(a: list[dict], b: list[dict]) -> list[dict]:
+    out = []
+    for i in range(max(len(a), len(b))):
+        out += a[i:i + 1] + b[i:i + 1]
+    return out

@@ -58,7 +58,7 @@ def run(ctx) -> dict:
                  f"parameters, {c['n_layer']} layers, d_model {c['d_model']}, vocab {c['vocab_size']}) "
                  f"in {time.perf_counter() - t0:.1f}s; added special tokens: "
                  f"{', '.join(s.get('added_specials', {})) or 'none'}")
-    replay = _replay(ctx, ckpt, system) if cfg.replay > 0 else {}
+    replay = _replay(ctx, ckpt, system) if cfg.replay > 0 or cfg.replay_questions > 0 else {}
     return {"imported": True, "source": str(src), "source_name": s.get("source_name"), **replay,
             "architecture": s["architecture"], "params": s["params"], "n_layer": c["n_layer"],
             "d_model": c["d_model"], "vocab_size": c["vocab_size"], "max_seq_len": c["max_seq_len"],
@@ -77,7 +77,8 @@ def _replay(ctx, ckpt: Path, system: str | None) -> dict:
     model = decoding_copy(model, "native")
     tok = Tokenizer.load(ckpt / "tokenizer")
     convs, dropped = self_conversations(model, tok, cfg.replay, ctx.config.run.seed,
-                                        cfg.replay_max_new_tokens, system=system)
+                                        cfg.replay_max_new_tokens, system=system,
+                                        real_questions=cfg.replay_questions)
     atomic_write_text(ctx.out / REPLAY, "".join(json.dumps(c) + "\n" for c in convs))
     secs = round(time.perf_counter() - t0, 1)
     ctx.log.info(f"replay: {len(convs)} conversations the model wrote itself in {secs}s "
