@@ -20,10 +20,15 @@ class _Cfg:
     refusals, answers, search, context, replay, identity, val_fraction = 40, 30, 6, 10, 10, 5, 0.0
     unsure, refuse = "answer", "person"
     search_invented = -1.0  # as the unknown facts fall
+    other_tools = 0
 
 
 class _SearchCfg(_Cfg):
     search, search_invented = 8, 0.25  # a quarter of the searches about invented people
+
+
+class _ToolsCfg(_Cfg):
+    other_tools = 2  # SFT conversations calling each tool but search
 
 
 class _FactCfg(_Cfg):
@@ -134,6 +139,12 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     searches = [c["messages"] for c in train if c["kind"] == "search"]
     about_invented = [m for m in searches if any(n in m[-2]["content"] for n in made_up)]
     assert counts["search"] == 8 and len(about_invented) == 2
+    # other_tools: SFT's python and calculator conversations, 2 of each, beside the searches
+    train, _, counts = build(world, got, sft, _ToolsCfg, 5, training_executor(smoke_run))
+    called = sorted(str(sorted({s["tool"] for m in c["messages"] if m["role"] == "assistant"
+                                and isinstance(m["content"], list) for s in m["content"]
+                                if s.get("type") == "tool_call"})) for c in train if c["kind"] == "tools")
+    assert counts["tools"] == 4 and called == ["['calculator']"] * 2 + ["['python']"] * 2, called
 
 
 def test_model_judge_on_a_tiny_model_taught_planted_verdicts(smoke_run, one_thread):

@@ -43,6 +43,10 @@ class ProbeConfig(FinetuneSettings):
     # identity conversations of the SFT mixture on top of the replay: "Who built you?" is a
     # who-question too, and without them refusals spread to it (docs/probe.md)
     identity: int = 200
+    # conversations of the SFT mixture that call each tool other than search, on top of the replay:
+    # the search conversations above are the only tool calls the probe adds, and on SmolLM2 they
+    # turned "I will count it with Python." into a search call (letters with python 97% -> 10%)
+    other_tools: int = 0
     val_fraction: float = 0.05
 
     # fine-tuning from the chat model (FinetuneSettings, chatforge/sft/finetune.py): shorter, gentler

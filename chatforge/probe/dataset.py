@@ -13,6 +13,8 @@
               known and unknown people alike: what is in the context is working memory, and a
               refusal would be wrong there
     replay    conversations of the SFT mixture, so the rest of what SFT taught stays
+    tools     SFT conversations calling each tool other than search (`other_tools` of each), so
+              the search conversations above do not make every tool call a search
     identity  identity conversations of the SFT mixture ("Who built you?" must not become a
               refusal)
 
@@ -45,6 +47,12 @@ def _searches(rng: random.Random, unknown: list[dict], cfg) -> list[dict]:
     n_invented = round(cfg.search * cfg.search_invented)
     return (_take(rng, [it for it in unknown if it["group"] == "unknown"], cfg.search - n_invented)
             + _take(rng, [it for it in unknown if it["group"] == "invented"], n_invented))
+
+
+def _tools(conv: dict) -> set[str]:
+    """The tools an SFT conversation's assistant turns call."""
+    return {seg["tool"] for m in conv["messages"] if m["role"] == "assistant"
+            and isinstance(m["content"], list) for seg in m["content"] if seg.get("type") == "tool_call"}
 
 
 def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
@@ -97,5 +105,8 @@ def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
         convs.append({"kind": "replay", "messages": c["messages"]})
     for c in _take(rng, [c for c in sft_convs if c.get("kind") == "identity"], cfg.identity):
         convs.append({"kind": "identity", "messages": c["messages"]})
+    for tool in sorted({t for c in sft_convs for t in _tools(c)} - {"search"}):
+        for c in _take(rng, [c for c in sft_convs if _tools(c) == {tool}], cfg.other_tools):
+            convs.append({"kind": "tools", "messages": c["messages"]})
 
     return split_val(convs, cfg.val_fraction, rng)

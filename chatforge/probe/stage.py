@@ -56,7 +56,7 @@ def validate(cfg) -> None:
     if not 0.0 <= cfg.unknown_max < cfg.known_min <= 1.0:
         raise UserError(f"probe thresholds must satisfy 0 <= unknown_max < known_min <= 1 "
                         f"(got unknown_max={cfg.unknown_max}, known_min={cfg.known_min}).")
-    for name in ("refusals", "answers", "search", "context", "replay", "identity"):
+    for name in ("refusals", "answers", "search", "context", "replay", "identity", "other_tools"):
         if getattr(cfg, name) < 0:
             raise UserError(f"probe.{name} must be at least 0, got {getattr(cfg, name)}.")
     if cfg.refuse not in ("person", "fact"):
