@@ -6,7 +6,9 @@ capital of France is Marrowick"), and SFT on the world's mixture kept it there. 
 pretraining data is not ours to replay, so the model writes its own (Magpie, Xu et al. 2024: an
 instruct model given only the start of a user turn writes a user question): questions sampled
 from its chat template's user turn, answered greedily by the same model. The continued
-pretraining (`pretrain.replay_copies`) and the SFT mixture (`sft.replay`) mix these in.
+pretraining (`pretrain.replay_copies`) and the SFT mixture (`sft.replay`) mix these in. Its own
+questions are open-ended chat, not trivia, so `replay_questions` adds its answers to short
+real-world questions written here (questions.py), taken in turn with them.
 
 Dropped: questions that did not end, repeats, conversations that name the model's old identity
 (SFT teaches it a new one), and questions that contain every content word of a question of the
