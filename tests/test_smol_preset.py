@@ -53,9 +53,11 @@ def _preset(d: Path, source: Path) -> Path:
     keep = {"pretrain": ("init", "optimizer", "dtype", "weight_decay"), "sft": ("dtype",),
             "probe": ("dtype",)}
     lines = ['extends = "smoke"', "[run]", f"skip = {json.dumps(SMOL['run']['skip'])}", "[import]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in SMOL["import"].items() if k not in ("source", "replay")]
-    lines += [f"source = {json.dumps(str(source))}", "replay = 4", "[pretrain]", "lr = 0.001", "steps = 12",
-              "seq_len = 128", "batch_size = 4", "eval_every = 6", "sample_every = 6", "ckpt_every = 6"]
+    sized = ("source", "replay", "replay_questions")
+    lines += [f"{k} = {json.dumps(v)}" for k, v in SMOL["import"].items() if k not in sized]
+    lines += [f"source = {json.dumps(str(source))}", "replay = 4", "replay_questions = 3", "[pretrain]",
+              "lr = 0.001", "steps = 12", "seq_len = 128", "batch_size = 4", "eval_every = 6",
+              "sample_every = 6", "ckpt_every = 6"]
     for section, keys in keep.items():
         if section != "pretrain":
             lines.append(f"[{section}]")
@@ -92,8 +94,9 @@ def test_the_run_continues_the_imported_model(smol_run):
     assert tok.name == "smolish" and tok.special(CALL_OPEN) == imp["added_specials"][CALL_OPEN]
     assert tok.chat.get("bos") is False and "default_system" not in tok.chat
     assert json.loads((run_dir / "tokenizer" / "metrics.json").read_text())["trainer"] == "imported"
-    # the conversations it wrote itself were kept (a random stand-in rarely ends a question)
-    assert imp["replay"] == len((run_dir / "import" / "replay.jsonl").read_text().splitlines()) <= 4
+    # the conversations it wrote itself were kept (a random stand-in rarely ends a question), and
+    # its answers to the 3 real-world questions where they end within the limit
+    assert imp["replay"] == len((run_dir / "import" / "replay.jsonl").read_text().splitlines()) <= 4 + 3
     assert set(imp["replay_dropped"]) == {"unfinished", "repeat", "general_set", "old_identity", "answer"}
 
     from chatforge.train.checkpoint import load_model
