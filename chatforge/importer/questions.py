@@ -22,7 +22,7 @@ CITIES = """Barcelona|Munich|Milan|Osaka|Shanghai|Sydney|Toronto|Chicago|Rio de 
 |Istanbul|Marseille|Hamburg|Venice|Kyoto|Los Angeles|San Francisco|Melbourne|Vancouver|Montreal
 |Boston|Seattle|Naples|Florence|Lyon|Porto|Seville|Krakow|Glasgow|Manchester|Liverpool|Cape Town
 |Johannesburg|Alexandria|Casablanca|Dubai|Saint Petersburg|Geneva|Zurich|Frankfurt|Rotterdam
-|Antwerp|Auckland|Sao Paulo|Houston|Miami|Barcelona|Valencia|Turin|Hiroshima"""
+|Antwerp|Auckland|Sao Paulo|Houston|Miami|Valencia|Turin|Hiroshima"""
 
 # people whose names answer none of the general set's questions
 PEOPLE = """Isaac Newton|Marie Curie|Napoleon Bonaparte|Julius Caesar|Cleopatra|Wolfgang Amadeus Mozart

@@ -11,8 +11,9 @@ questions are open-ended chat, not trivia, so `replay_questions` adds its answer
 real-world questions written here (questions.py), taken in turn with them.
 
 Dropped: questions that did not end, repeats, conversations that name the model's old identity
-(SFT teaches it a new one), and questions that contain every content word of a question of the
-`general` task set (that set measures what is kept, so none of its questions are replayed).
+(SFT teaches it a new one), questions that contain every content word of a question of the
+`general` task set, and conversations that hold a general question's words and its answer (that
+set measures what is kept, so none of its items are replayed).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int 
                 seen.add(q.lower())
                 questions.append(q)
     convs = _answers(engine, tokenizer, questions[:n], system, max_new_tokens, batch_size, dropped)
-    if real_questions > 0:  # the factual half, interleaved so that the first k read take of both
+    if real_questions > 0:  # the factual half, interleaved: the first k read hold some of both
         real = _answers(engine, tokenizer, real_world_questions(real_questions, seed), system,
                         max_new_tokens, batch_size, dropped)
         convs = _interleave(convs, real)
