@@ -235,12 +235,13 @@ def evaluate_checkpoint(b: Board, name: str, path: Path, cached_only: bool = Fal
     tokenizer = Tokenizer.load(tok_dir)
     rec: dict[str, Any] = {"name": name, "checkpoint": str(ckpt_file), "step": meta.get("step"), "kind": kind,
                            "key": key, "source": {}}
-    with torch_threads(b.cfg.sft.eval_threads):
-        if kind == "chat":
-            _chat_row(b, rec, name, model, tokenizer, expected)
-        else:
-            rec.update(tasks={}, **_probes(b, model, tokenizer))
-        _bpb(b, rec, name, model, tokenizer, tok_dir)
+    # decoding picks its own threads (the suite's eval_threads); the probes and bits per byte are
+    # whole-row forward passes, which every core helps
+    if kind == "chat":
+        _chat_row(b, rec, name, model, tokenizer, expected)
+    else:
+        rec.update(tasks={}, **_probes(b, model, tokenizer))
+    _bpb(b, rec, name, model, tokenizer, tok_dir)
     rec["seconds"] = round(time.perf_counter() - t0, 1)
     cache = Path(b.run_dir) / "eval" / f"{name}.json"
     cache.parent.mkdir(parents=True, exist_ok=True)

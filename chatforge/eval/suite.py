@@ -162,8 +162,9 @@ def evaluate(model, tokenizer, run_dir: Path, settings: SuiteSettings, seed: int
     with torch_threads(settings.threads):
         report = run_sets(generator(model, tokenizer, run_dir, settings.max_new_tokens, settings.batch_size),
                           sets, log=log)
-        probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
-        reading = passage_probe(model, tokenizer, seed=seed)
+    # the probes are whole-row forward passes, not token-by-token decoding: every core helps them
+    probe = copy_probe(model, tokenizer, (d["text"] for d in world.documents()), seed=seed, gaps=GAPS)
+    reading = passage_probe(model, tokenizer, seed=seed)
     report["summary"].update(summary(probe))
     report["summary"].update(passage_summary(reading))
     report["copy_probe"] = probe
