@@ -109,6 +109,29 @@ def test_no_real_world_question_is_about_the_general_sets_subjects():
         assert not any(re.search(rf"\b{re.escape(c)}\b", q) for c in countries), q
 
 
+def test_the_held_out_general_family_shares_nothing_with_the_replay_or_the_general_set():
+    """general_heldout measures knowledge of kinds nothing replays: no replayed subject is asked or
+    accepted there, no replayed question holds one of its answers, and no question is a general one."""
+    from chatforge.importer import questions as rq
+    from chatforge.tasks.general import questions as general_questions
+    from chatforge.tasks.general_heldout import questions as heldout
+
+    items = heldout()
+    assert len(items) >= 150 and len({it["question"] for it in items}) == len(items)
+    assert not {it["question"] for it in items} & {it["question"] for it in general_questions()}
+    blocks = (rq.CITIES, rq.PEOPLE, rq.THINGS, rq.ANIMALS)
+    subjects = [s.lower() for block in blocks for s in rq._names(block)]
+    asked = rq.real_world_questions(10_000, seed=0)
+    asked_words = set().union(*(replay._content(q) for q in asked))
+    for it in items:
+        text = f" {' '.join(replay._WORD.findall((it['question'] + ' ' + it['answer']).lower()))} "
+        assert not [s for s in subjects if f" {s} " in text], it
+        forms = {f for a in it["answer"].split("/") for f in replay._WORD.findall(a.lower())}
+        assert not forms & asked_words, it
+    # the replay's filter keeps these out of the replay as it keeps the general set's
+    assert replay._holds_general("Which river flows through Paris? The Seine.", replay._general_items())
+
+
 def test_the_user_turn_starts_after_the_system_turn(tok):
     ids = replay.user_prefix(tok, "You are a helpful assistant")
     assert tok.decode(ids).endswith("<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"

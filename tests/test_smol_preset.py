@@ -120,6 +120,7 @@ def test_the_run_continues_the_imported_model(smol_run):
     # the report compares each chat model's general-knowledge items with the imported model's
     report = (run_dir / "report" / "report.md").read_text()
     assert "general knowledge kept by sft:" in report and "general knowledge kept by probe:" in report
+    assert "general knowledge of other kinds kept by sft:" in report
     assert "not in the run" not in report and "kept by pretrain" not in report
 
 

@@ -3,7 +3,8 @@ model (the model as imported, after SFT, after the probe), and the forgetting gu
 
 Only a run that imported a model has this section. Rows come from the eval stage's table; "kept"
 reads the suite's per-item results: of the general-knowledge items the imported model answered
-right, the share a later checkpoint still answers right.
+right (the `general` set, and `general_heldout`, kinds nothing replays), the share a later
+checkpoint still answers right.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CLAIMS = [
     ("invented names: the world's vs a held-out generator's", "refusal_invented", "refusal_heldout"),
 ]
 KEPT_MIN = 0.90
+# the forgetting guards: (task set, what the verdict calls it)
+GUARDS = [("general", "general knowledge"), ("general_heldout", "general knowledge of other kinds")]
 
 
 def _cell(row: dict, name: str) -> str:
@@ -68,17 +71,24 @@ def section(run: Path) -> Section | None:
               "refusal sets count a refusal as right.")
     hall = [f"{s} {pct((rows[s].get('hallucination') or {}).get('rate'))}" for s in have]
     sec.p("Hallucination (confident answers about unknown and invented people): " + ", ".join(hall) + ".")
-    base = correct_items(run, rows.get("import") or {}, "general")
+    for name, what in GUARDS:
+        _kept_verdicts(sec, run, rows, have, name, what)
+    return sec
+
+
+def _kept_verdicts(sec: Section, run: Path, rows: dict, have: list[str], name: str, what: str) -> None:
+    """One verdict per later checkpoint: the share of the set's items the imported model answered
+    right that it still answers right."""
+    base = correct_items(run, rows.get("import") or {}, name)
     for s in have[1:]:
-        if "general" not in (rows[s].get("tasks") or {}):  # a base model: no task sets
+        if name not in (rows[s].get("tasks") or {}):  # a base model, or a run before the set existed
             continue
-        after = correct_items(run, rows[s], "general")
+        after = correct_items(run, rows[s], name)
         k = kept(base, after) if base is not None and after is not None else None
         if base is not None and not any(base):
-            sec.verdict(None, f"general knowledge kept by {s}: the imported model answered none of it right.")
+            sec.verdict(None, f"{what} kept by {s}: the imported model answered none of it right.")
         elif k is None:
-            sec.verdict(None, f"general knowledge kept by {s}: the per-item results are not in the run.")
+            sec.verdict(None, f"{what} kept by {s}: the per-item results are not in the run.")
         else:
-            sec.verdict(k[0] >= KEPT_MIN, f"general knowledge kept by {s}: {pct(k[0])} of the {k[1]} "
+            sec.verdict(k[0] >= KEPT_MIN, f"{what} kept by {s}: {pct(k[0])} of the {k[1]} "
                         f"facts the imported model answered right (target at least {pct(KEPT_MIN, 0)}).")
-    return sec

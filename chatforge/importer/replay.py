@@ -12,8 +12,8 @@ real-world questions written here (questions.py), taken in turn with them.
 
 Dropped: questions that did not end, repeats, conversations that name the model's old identity
 (SFT teaches it a new one), questions that contain every content word of a question of the
-`general` task set, and conversations that hold a general question's words and its answer (that
-set measures what is kept, so none of its items are replayed).
+`general` or `general_heldout` task set, and conversations that hold such a question's words and
+its answer (those sets measure what is kept, so none of their items are replayed).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from chatforge.engine import Engine
 from chatforge.engine.sampling import GREEDY, SamplingParams
 from chatforge.importer.questions import real_world_questions
 from chatforge.tasks.general import questions as general_questions
+from chatforge.tasks.general_heldout import questions as heldout_general_questions
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("a an the of in on at to is are was what which who whom how many much does do did "
@@ -37,8 +38,13 @@ def _content(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 
 
+def _guarded() -> list[dict]:
+    """The items of the two sets that measure what the model kept: never replayed."""
+    return general_questions() + heldout_general_questions()
+
+
 def _general_keys() -> list[frozenset[str]]:
-    return [_content(q["question"]) for q in general_questions()]
+    return [_content(q["question"]) for q in _guarded()]
 
 
 def _whole(text: str, finished: bool) -> str:
@@ -104,8 +110,8 @@ def self_conversations(model, tokenizer, n: int, seed: int, max_new_tokens: int 
 def _answers(engine, tokenizer, questions: list[str], system: str | None, max_new_tokens: int,
              batch_size: int, dropped: dict) -> list[dict]:
     """The model's greedy answer to each question -> [user, assistant] conversations; cut, looping,
-    old-identity answers and ones that hold a `general` item (its question's words and its answer)
-    are dropped and counted."""
+    old-identity answers and ones that hold a `general` or `general_heldout` item (its question's
+    words and its answer) are dropped and counted."""
     end = tokenizer.special(IM_END)
     sys_msg = [{"role": "system", "content": system}] if system else []
     prompts = [render_prompt(sys_msg + [{"role": "user", "content": q}], tokenizer) for q in questions]
@@ -130,7 +136,7 @@ def _answers(engine, tokenizer, questions: list[str], system: str | None, max_ne
 
 def _general_items() -> list[tuple[frozenset[str], list[str]]]:
     return [(_content(q["question"]), [x.lower() for x in q["answer"].split("/")])
-            for q in general_questions()]
+            for q in _guarded()]
 
 
 def _holds_general(text: str, items) -> bool:

@@ -8,8 +8,9 @@ on; pasted pages are fresh biographies, never a training document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chatforge.chat.prompts import system_prompt
-from chatforge.tasks.general import questions as general_questions
 from chatforge.tasks.people import (
     FOLLOWUPS,
     eval_half,
@@ -110,11 +111,13 @@ def refusal_heldout(ts: TaskSet, d: Draw) -> list[dict]:
     return [ts.case(_ask(q["question"]), q) for q in qs]
 
 
-def general(ts: TaskSet, d: Draw) -> list[dict]:
-    """Real-world facts (tasks/general.py), the first n in a fixed order (all 155 at 200 items a
-    set): the same items for every checkpoint and run, so a row reads against the imported model's."""
-    qs = general_questions()
-    return [ts.case(_ask(q["question"]), q) for q in (qs[:d.n] if d.n > 0 else qs)]
+def general(source: Callable[[], list[dict]]):
+    """Real-world facts (tasks/general.py, tasks/general_heldout.py), the first n in a fixed order:
+    the same items for every checkpoint and run, so a row reads against the imported model's."""
+    def build(ts: TaskSet, d: Draw) -> list[dict]:
+        qs = source()
+        return [ts.case(_ask(q["question"]), q) for q in (qs[:d.n] if d.n > 0 else qs)]
+    return build
 
 
 def in_context(group: str):

@@ -11,6 +11,8 @@ from typing import Any
 
 from chatforge.core.errors import UserError
 from chatforge.tasks import cases, demos, practice
+from chatforge.tasks.general import questions as general_questions
+from chatforge.tasks.general_heldout import questions as heldout_general_questions
 from chatforge.tasks.taskset import Demos, Draw, TaskSet
 
 _ENTRIES = (
@@ -66,7 +68,10 @@ _ENTRIES = (
             "from a generator no training data draws from", family="refusal", tools=False,
             cases=cases.refusal_heldout, target=0.90, judged_by="probe"),
     TaskSet("general", "general", "real-world facts a pretrained model brings (capitals, planets, authors)",
-            family="knowledge", tools=False, cases=cases.general),
+            family="knowledge", tools=False, cases=cases.general(general_questions)),
+    TaskSet("general_heldout", "general, other kinds", "real-world facts of kinds neither the general set "
+            "nor the replay asks about (science, landmarks, books, sport, food)", family="knowledge",
+            tools=False, cases=cases.general(heldout_general_questions)),
 )
 
 SETS: dict[str, TaskSet] = {ts.name: ts for ts in _ENTRIES}
