@@ -5,8 +5,9 @@ for exactly that kind of question (the replay asks real-world questions of its o
 then that set alone would say "kept" where knowledge of other kinds went. These are facts of the
 kinds neither the `general` set nor the replay (importer/questions.py) asks about: science,
 rivers and landmarks, books and music, inventions, history's years, sport, food, myths, numbers
-of things. No subject or answer of the replay's questions is asked or accepted here, and no
-question repeats a `general` one (tests/test_replay.py). Answers accept every form after "/".
+of things: 218, of which the suite asks the first 200. No subject or answer of the replay's
+questions is asked or accepted here, and no question repeats a `general` one
+(tests/test_replay.py). Answers accept every form after "/".
 """
 
 from __future__ import annotations
@@ -181,7 +182,54 @@ What is glass mainly made from?|sand/silica
 What do you call a scientist who studies rocks?|geologist
 What do you call a doctor who looks after teeth?|dentist
 What is the study of living things called?|biology
-What is the study of the stars and planets called?|astronomy"""
+What is the study of the stars and planets called?|astronomy
+Which element has the chemical symbol K?|potassium
+Which element has the chemical symbol H?|hydrogen
+Which metal has the chemical symbol Pb?|lead
+What is a word that means the opposite of another word called?|antonym
+What is a word that means the same as another word called?|synonym
+How many strings does a standard violin have?|4/four
+What is the first book of the Bible?|Genesis
+Who was the first man in the Bible?|Adam
+Who was the Roman god of love?|Cupid
+Who was the Greek goddess of wisdom?|Athena
+In which city is the Louvre museum?|Paris
+In which country is the ancient city of Petra?|Jordan
+In which country is Angkor Wat?|Cambodia
+In which country are the Galapagos Islands?|Ecuador
+Which famous waterfalls lie between Canada and the United States?|Niagara
+What is the famous canyon in Arizona called?|Grand Canyon
+What is the deepest trench in the ocean?|Mariana/Marianas
+Which river flows through Rome?|Tiber
+Which river flows through Vienna?|Danube
+What is the largest country in South America?|Brazil
+Which country is called the Land of the Rising Sun?|Japan
+What is the hot liquid rock that flows from a volcano called?|lava
+What is the longest bone in the human body?|femur/thigh
+How many teeth does an adult human usually have?|32/thirty-two
+Which sense do we use the nose for?|smell
+Which lizard can change its color?|chameleon/chameleons
+Which insect glows in the dark?|firefly/fireflies/glow-worm
+How many legs does a crab have?|10/ten
+Which board game is about buying streets and hotels?|Monopoly
+How many cards are in a standard deck without jokers?|52/fifty-two
+In which sport do players hit a puck?|hockey
+In golf, what is a score of one under par called?|birdie
+Which season comes after winter?|spring
+Which long orange vegetable grows under the ground?|carrot/carrots
+What kind of food is cheddar?|cheese
+Which expensive spice comes from crocus flowers?|saffron
+Which drink is brewed from barley and hops?|beer
+Who wrote Frankenstein?|Shelley
+Who wrote Moby-Dick?|Melville
+Who painted Girl with a Pearl Earring?|Vermeer
+Which brothers flew the first powered airplane?|Wright
+Who was the first person to reach the South Pole?|Amundsen
+Who invented dynamite?|Nobel
+Which social network did Mark Zuckerberg start?|Facebook
+In which city does Batman live?|Gotham
+What is the name of Sherlock Holmes's friend and helper?|Watson
+What is the name of the gloomy donkey in Winnie-the-Pooh?|Eeyore"""
 
 
 def questions() -> list[dict]:
