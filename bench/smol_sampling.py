@@ -18,8 +18,8 @@ temperature 1, up to N new tokens, stopping at <|im_end|> / <|endoftext|>, on th
 
 The prompts are the run world's arithmetic and letter problems as chat user turns (our renderer;
 the same token ids go to every implementation). Generated tokens/s counts each row's tokens up to
-and including its stop token; the clock is wall time, best of --reps, prefill included. Memory
-: the bytes of each implementation's weights (its tensors; the GGUF file llama.cpp maps), and
+and including its stop token; the clock is wall time, best of --reps, prefill included.
+Memory: the bytes of each implementation's weights (its tensors; the GGUF file llama.cpp maps), and
 (Linux) the peak its sampling reached above what was resident before it started (the kernel's
 high-water mark, reset through /proc/self/clear_refs before each run; KV caches and activations,
 and the mapped GGUF's pages where first touched). Prints a table with the ratios and writes
