@@ -61,6 +61,38 @@ def test_oracle_scores_full_marks_and_silence_scores_zero(smoke_run):
             assert sys_msgs and all(m.startswith("Tools: calculator") for m in sys_msgs)
 
 
+def test_problems_of_held_out_families_are_scored_apart(smoke_run):
+    """A model that learnt the trained families' templates and nothing else: the set's accuracy
+    is the mix, and the split tells the two apart."""
+    from chatforge.eval.suite import run_sets
+    from chatforge.tasks import build_cases as build_sets
+    from chatforge.world import load_world
+
+    sets = build_sets(load_world(smoke_run / "world"), 30, seed=1)
+    sets = {k: sets[k] for k in ("arithmetic_calculator", "tools_off", "identity")}
+    by_id = {id(c["messages"]): c for cases in sets.values() for c in cases}
+
+    def templates_only(convs, tools_on):
+        out = []
+        for m in convs:
+            item = by_id[id(m)]["item"]
+            right = not item.get("held_out_family")
+            out.append([{"type": "text", "text": f"The answer is {item.get('answer') if right else -1}."}])
+        return out
+
+    rep = run_sets(templates_only, sets)
+    fam = rep["tasks"]["arithmetic_calculator"]["families"]
+    calc = sets["arithmetic_calculator"]
+    held = sum(bool(c["item"]["held_out_family"]) for c in calc)
+    assert 0 < held < len(calc)
+    assert fam["held_out"] == {"n": held, "correct": 0, "accuracy": 0.0, "ci95": fam["held_out"]["ci95"]}
+    assert fam["trained"]["n"] == len(calc) - held and fam["trained"]["accuracy"] == 1.0
+    assert rep["summary"]["acc_arithmetic_calculator"] == round((len(calc) - held) / len(calc), 4)
+    assert rep["summary"]["acc_arithmetic_calculator_heldout_families"] == 0.0
+    # sets without such items, and the obedience set (scored on its tool calls), get no split
+    assert "families" not in rep["tasks"]["identity"] and "families" not in rep["tasks"]["tools_off"]
+
+
 def test_eval_cli(smoke_run, capsys):
     from chatforge.cli import main
 

@@ -121,6 +121,7 @@ def _restrict(report: dict, tasks: list[str]) -> dict:
     out["tasks"] = {k: report["tasks"][k] for k in tasks}
     asked = [SETS[k] for k in tasks if k in SETS]
     keep = ({f"acc_{k}" for k in tasks} | {f"tool_use_{k}" for k in tasks} | {ts.metric for ts in asked}
+            | {f"acc_{k}_heldout_families" for k in tasks}
             | {ts.refusal_key for ts in asked if ts.refusal_key})
     every_refusal = {k for k, ts in SETS.items() if ts.refusal} <= set(tasks)
     out["summary"] = {k: v for k, v in report.get("summary", {}).items()

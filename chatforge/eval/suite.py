@@ -101,6 +101,10 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
                "seconds": round(time.perf_counter() - t0, 1), "samples": samples, "per_item": per_item}
         if any("hallucinated" in c for c in cases):
             rec["hallucinated"] = hallucinated
+        split = None if ts is not None and ts.obedience else family_split(cases, per_item["correct"])
+        if split:
+            rec["families"] = split
+            summary[f"acc_{name}_heldout_families"] = split["held_out"]["accuracy"]
         tasks[name] = rec
         summary[f"acc_{name}"] = rec["accuracy"]
         if ts is not None and ts.obedience:
@@ -110,7 +114,8 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
         if log is not None:
             log.info(f"eval {name}: {correct}/{n} = {100 * correct / n:.1f}% "
                      f"[95% CI {100 * lo:.0f}-{100 * hi:.0f}%] "
-                     f"(tool calls {called}/{n}, {rec['seconds']}s)")
+                     f"(tool calls {called}/{n}, {rec['seconds']}s)"
+                     + (f"; {describe_split(split)}" if split else ""))
     hall = [tasks[k] for k, ts in SETS.items() if ts.refusal and k in tasks]
     if hall:
         h, n = sum(t["hallucinated"] for t in hall), sum(t["n"] for t in hall)
@@ -121,6 +126,28 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
         if ts.refusal_key and k in tasks:
             summary[ts.refusal_key] = tasks[k]["refusal_rate"]
     return {"summary": summary, "tasks": tasks}
+
+
+def family_split(cases: list[dict], correct: list[int]) -> dict[str, Any] | None:
+    """Accuracy on the items of problem families no training data comes from (the world marks
+    them `held_out_family`: arithmetic's "travel" and "ages") apart from the trained families:
+    a model that learnt the templates scores high on one and low on the other. None when the set
+    has no such items."""
+    flags = [bool(c["item"].get("held_out_family")) for c in cases]
+    if not any(flags):
+        return None
+    out = {}
+    for key, want in (("trained", False), ("held_out", True)):
+        hits = [ok for ok, f in zip(correct, flags) if f == want]
+        lo, hi = wilson(sum(hits), len(hits))
+        out[key] = {"n": len(hits), "correct": sum(hits), "accuracy": round(sum(hits) / max(1, len(hits)), 4),
+                    "ci95": [round(lo, 4), round(hi, 4)]}
+    return out
+
+
+def describe_split(split: dict[str, Any]) -> str:
+    return ", ".join(f"{label} {split[k]['correct']}/{split[k]['n']} = {100 * split[k]['accuracy']:.1f}%"
+                     for k, label in (("trained", "trained families"), ("held_out", "held-out families")))
 
 
 def generator(model, tokenizer, run_dir, max_new_tokens: int, batch_size: int):
