@@ -122,6 +122,11 @@ def test_the_run_continues_the_imported_model(smol_run):
     assert "general knowledge kept by sft:" in report and "general knowledge kept by probe:" in report
     assert "general knowledge of other kinds kept by sft:" in report
     assert "not in the run" not in report and "kept by pretrain" not in report
+    # the calculator's held-out problem families are a row of their own, measured for every column
+    fam = next(line for line in report.splitlines() if "the trained problem families vs" in line)
+    cells = dict(zip(rows, fam.strip(" |").split(" | ")[1:]))
+    # a base model has no chat sets; the tiny run's few items may hold no trained family's problem
+    assert cells["pretrain"] == "— \\| —" and "%" in cells["sft"].split("\\|")[1], fam
 
 
 def test_the_result_exports_and_imports_back(smol_run, tmp_path):

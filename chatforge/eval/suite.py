@@ -139,15 +139,19 @@ def family_split(cases: list[dict], correct: list[int]) -> dict[str, Any] | None
     out = {}
     for key, want in (("trained", False), ("held_out", True)):
         hits = [ok for ok, f in zip(correct, flags) if f == want]
+        if not hits:  # a small draw may hold none of one kind
+            continue
         lo, hi = wilson(sum(hits), len(hits))
-        out[key] = {"n": len(hits), "correct": sum(hits), "accuracy": round(sum(hits) / max(1, len(hits)), 4),
+        out[key] = {"n": len(hits), "correct": sum(hits), "accuracy": round(sum(hits) / len(hits), 4),
                     "ci95": [round(lo, 4), round(hi, 4)]}
     return out
 
 
 def describe_split(split: dict[str, Any]) -> str:
     return ", ".join(f"{label} {split[k]['correct']}/{split[k]['n']} = {100 * split[k]['accuracy']:.1f}%"
-                     for k, label in (("trained", "trained families"), ("held_out", "held-out families")))
+                     for k, label in (("trained", "trained families"), ("held_out", "held-out families"))
+                     if k in split)
+
 
 
 def generator(model, tokenizer, run_dir, max_new_tokens: int, batch_size: int):

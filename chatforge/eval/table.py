@@ -39,6 +39,8 @@ def rows(records: list[dict]) -> list[dict[str, Any]]:
             if not t:
                 continue
             cell = {"accuracy": t["accuracy"], "ci95": t["ci95"], "n": t["n"], "correct": t["correct"]}
+            if "families" in t:  # trained problem families and held-out ones, scored apart
+                cell["families"] = t["families"]
             if ts.obedience:  # the column is obedience: answers without a tool call
                 k = round(t["n"] * (1 - t["tool_call_rate"]))
                 cell.update(accuracy=round(k / t["n"], 4), correct=k,

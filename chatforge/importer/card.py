@@ -22,13 +22,18 @@ CLAIMS = [
     ("unknown people: refuses (tools off) vs searches (tools on)", "refusal_unknown", "search_unknown"),
     ("invented names: the world's vs a held-out generator's", "refusal_invented", "refusal_heldout"),
 ]
+# the set whose held-out problem families are scored apart (eval.suite.family_split)
+FAMILIES = "arithmetic_calculator"
 KEPT_MIN = 0.90
 # the forgetting guards: (task set, what the verdict calls it)
 GUARDS = [("general", "general knowledge"), ("general_heldout", "general knowledge of other kinds")]
 
 
-def _cell(row: dict, name: str) -> str:
+def _cell(row: dict, name: str, family: str | None = None) -> str:
+    """One set's accuracy, or that of its trained / held-out problem families (`family`)."""
     t = (row.get("tasks") or {}).get(name) or {}
+    if family is not None:
+        t = (t.get("families") or {}).get(family) or {}
     return f"{pct(t.get('accuracy'))} {ci(t.get('ci95'))}".strip() if t else "—"
 
 
@@ -66,9 +71,13 @@ def section(run: Path) -> Section | None:
         return sec.p("The eval stage has not run yet: no before/after rows.")
     sec.table(["claim", *[f"{s}: before | after" for s in have]],
               [[claim, *[f"{_cell(rows[s], a)} | {_cell(rows[s], b)}" for s in have]]
-               for claim, a, b in CLAIMS],
+               for claim, a, b in CLAIMS]
+              + [["arithmetic with the calculator: the trained problem families vs two held-out ones",
+                  *[f"{_cell(rows[s], FAMILIES, 'trained')} | {_cell(rows[s], FAMILIES, 'held_out')}"
+                    for s in have]]],
               "Accuracy on the same 200 items a set for every checkpoint [Wilson 95% interval]; "
-              "refusal sets count a refusal as right.")
+              "refusal sets count a refusal as right; the held-out problem families' wording and "
+              "structure are in no training data.")
     hall = [f"{s} {pct((rows[s].get('hallucination') or {}).get('rate'))}" for s in have]
     sec.p("Hallucination (confident answers about unknown and invented people): " + ", ".join(hall) + ".")
     for name, what in GUARDS:
