@@ -57,6 +57,41 @@ def test_mixture_follows_the_rules(smoke_run):
             assert not any(p.name in asked for p in off_limits if p.group == "unknown"), text
 
 
+def test_documents_join_the_mixture_as_plain_text(smoke_run):
+    """sft.documents: biographies of the known people trained beside the conversations (mixed
+    training), every token a target; the later stages' readers see only the conversations."""
+    from chatforge.core.rundir import saved_config
+    from chatforge.pipeline import load_config
+    from chatforge.sft.mixture import build_mixture, conversations
+    from chatforge.tokenizer import Tokenizer
+    from chatforge.tune.finetune import rows_of
+    from chatforge.world import load_world
+
+    cfg = load_config(overrides=["sft.documents=6", "sft.val_fraction=0"], saved=saved_config(smoke_run))
+    train, _, stats = build_mixture(smoke_run, cfg.sft, cfg.run.seed)
+    docs = [c for c in train if c["kind"] == "document"]
+    assert len(docs) == stats["counts"]["document"] == 6 and all(set(c) == {"kind", "text"} for c in docs)
+    world = load_world(smoke_run / "world")
+    by_text = {d["text"]: d for d in world.documents()}
+    known = {p.id for p in world.people if p.group in ("known-qa", "known-bio-only")}
+    for c in docs:  # a biography of a known person, never of someone the suite asks as unknown
+        d = by_text[c["text"]]
+        assert d["genre"] == "bio" and set(d["person_ids"]) <= known
+    tok = Tokenizer.load(smoke_run / "tokenizer")
+    rows = rows_of(docs[:1], tok, seq_len=1024)
+    ids, mask = rows.ids[0].tolist(), rows.mask[0].tolist()
+    n = 1 + len(tok.encode(docs[0]["text"]))
+    assert ids[:n] == [tok.special("<|endoftext|>")] + tok.encode(docs[0]["text"])
+    assert mask[:n] == [0] + [1] * (n - 1) and sum(mask) == n - 1
+    # the written mixture's readers (probe, RL, distillation) get its conversations only
+    mix = smoke_run / "sft" / "mixture"
+    assert conversations(mix) == [c for c in _read_jsonl(mix / "train.jsonl") if "messages" in c]
+    out = smoke_run.parent / "mix_with_docs"
+    out.mkdir(exist_ok=True)
+    (out / "train.jsonl").write_text("".join(json.dumps(c) + "\n" for c in train))
+    assert conversations(out) == [c for c in train if c["kind"] != "document"]
+
+
 def _copy_run(src: Path, dst: Path) -> Path:
     dst.mkdir(parents=True)
     for name in ("world", "data", "tokenizer", "pretrain", "tools"):

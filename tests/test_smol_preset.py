@@ -111,6 +111,10 @@ def test_the_run_continues_the_imported_model(smol_run):
     # SFT taught it the tool markers: its training data rendered them as the new special ids
     examples = (run_dir / "sft" / "examples.txt").read_text()
     assert "<|tool_call|>" in examples
+    # mixed training: the known people's biographies as plain text beside the conversations, and
+    # the probe (which replays SFT's conversations) ran on that mixture
+    assert "### document\n[[" in examples
+    assert json.loads((run_dir / "sft" / "metrics.json").read_text())["mixture"]["document"] > 0
     for stage in ("sft", "probe", "eval", "report"):
         assert (run_dir / stage / "_COMPLETE.json").exists(), stage
     for stage in SMOL["run"]["skip"]:

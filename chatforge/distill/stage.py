@@ -43,6 +43,7 @@ from chatforge.distill.models import check_white_box, find_teacher, same_vocabul
 from chatforge.distill.onpolicy import OnPolicy, OnPolicyBatches, prompts_of
 from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
 from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.sft.mixture import conversations
 from chatforge.tokenizer import Tokenizer
 from chatforge.tools.training import training_executor
 from chatforge.train import checkpoint as ckpt
@@ -107,7 +108,7 @@ def distill_data(ctx) -> tuple[list[dict], list[dict]]:
         sources.append(probe / "mitigation")
     for d in sources:
         for split, out in (("train", train), ("val", val)):
-            for c in _jsonl(d / f"{split}.jsonl"):
+            for c in conversations(d, split):  # the SFT mixture's plain-text documents left out
                 key = json.dumps(c["messages"], sort_keys=True)
                 if key not in seen:
                     seen.add(key)

@@ -30,6 +30,7 @@ from chatforge.eval.suite import SuiteSettings, decoding_copy, evaluate
 from chatforge.probe.dataset import build
 from chatforge.probe.interrogate import interrogate, model_answerer, questions, summarize
 from chatforge.probe.judge import load_judge
+from chatforge.sft.mixture import conversations
 from chatforge.tasks import SETS
 from chatforge.tools.training import training_executor
 from chatforge.tune.finetune import FinetuneRun, finetune
@@ -130,7 +131,7 @@ def _dataset(ctx: StageContext, world, classified: list[dict]) -> tuple[list[dic
     mix = ctx.out / "mitigation"
     if (mix / "stats.json").is_file():
         return _jsonl(mix / "train.jsonl"), _jsonl(mix / "val.jsonl"), read_json(mix / "stats.json")
-    sft_convs = _jsonl(ctx.input_dir("sft") / "mixture" / "train.jsonl")
+    sft_convs = conversations(ctx.input_dir("sft") / "mixture")
     train, val, counts = build(world, classified, sft_convs, cfg, ctx.config.run.seed,
                                training_executor(ctx.run_dir))
     mix.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from chatforge.rl.practice import Practice
 from chatforge.rl.problems import blind_guesser, check_sets, test_problems, train_problems
 from chatforge.rl.rft import round_data
 from chatforge.rl.rollout import Groups, sample_groups
+from chatforge.sft.mixture import conversations
 from chatforge.tasks import SETS
 from chatforge.tools.training import training_executor
 from chatforge.train import checkpoint as ckpt
@@ -224,9 +225,7 @@ def _grpo(p: Practice) -> dict:
 
 def _rft(p: Practice) -> dict:
     ctx, cfg, model, tokenizer = p.ctx, p.cfg, p.model, p.tokenizer
-    sft_convs = [json.loads(x)
-                 for x in (ctx.input_dir("sft") / "mixture" / "train.jsonl").read_text().splitlines()
-                 if x.strip()]
+    sft_convs = conversations(ctx.input_dir("sft") / "mixture")
     rounds, steps = [], 0
     for r in range(cfg.rounds):
         model.eval()

@@ -27,6 +27,9 @@ class SFTConfig(FinetuneSettings):
     search_known_fraction: float = 0.25
     open: int = 300  # open-ended prompts (jokes, poems, descriptions, stories) with a demonstration answer
     replay: int = 0  # conversations an imported model wrote itself (import.replay), so it keeps what it knew
+    # biographies of the known people (both groups) trained as plain text beside the conversations:
+    # mixed training (Allen-Zhu and Li 3.1), so Q&A about some people carries over to the others
+    documents: int = 0
     val_fraction: float = 0.05  # conversations held out for the validation loss
 
     # training: the FinetuneSettings fields (their defaults are SFT's)

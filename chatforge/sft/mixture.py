@@ -8,6 +8,7 @@ demonstrations joins after the ones below.
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[di
         msgs = it["messages"] + [{"role": "assistant", "content": demo(it)}]
         convs.append({"kind": "open", "messages": with_system(msgs, mix.plain_system())["messages"]})
     convs += _replay(Path(run_dir), cfg.replay)
+    convs += _documents(world, getattr(cfg, "documents", 0), mix.rng)
     train, val, counts = split_val(convs, cfg.val_fraction, mix.rng)
     unknown = sum(1 for p in world.people if p.group == "unknown" and not eval_half(p.id))
     stats = {"counts": counts, "train": len(train), "val": len(val),
@@ -68,3 +70,22 @@ def _replay(run_dir: Path, n: int) -> list[dict]:
         raise UserError("sft.replay is set but the import stage wrote no conversations of the model's own; "
                         "set import.replay (e.g. 400) or sft.replay = 0.")
     return [{"kind": "replay", "messages": c["messages"]} for c in convs]
+
+
+def _documents(world, n: int, rng: random.Random) -> list[dict]:
+    """`n` biographies of the known people (known-qa and bio-only), as plain text."""
+    if n <= 0:
+        return []
+    known = {p.id for p in world.people if p.group in ("known-qa", "known-bio-only")}
+    bios = [d for d in world.documents() if d.get("genre") == "bio" and set(d.get("person_ids", [])) & known]
+    return [{"kind": "document", "text": d["text"]} for d in rng.sample(bios, min(n, len(bios)))]
+
+
+def conversations(mixture_dir: Path, split: str = "train") -> list[dict]:
+    """The conversations of a written mixture (`sft/mixture/<split>.jsonl`), without its plain-text
+    documents: what the later stages replay or distil from."""
+    path = Path(mixture_dir) / f"{split}.jsonl"
+    if not path.is_file():
+        return []
+    rows = (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+    return [r for r in rows if "messages" in r]

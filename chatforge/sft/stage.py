@@ -1,7 +1,8 @@
 """The sft stage: base checkpoint + conversation mixture -> chat checkpoint, then evaluation.
 
     run_dir/sft/
-      mixture/train.jsonl, val.jsonl   the conversations (built once; a resume reuses them)
+      mixture/train.jsonl, val.jsonl   the conversations, and with sft.documents plain-text biographies
+                                       ({"kind": "document", "text"}); built once, a resume reuses them
       examples.txt                     a few rendered conversations, trained tokens [[marked]]
       ckpt/step_XXXXXX.pt, latest.json the chat model (same format as pretraining checkpoints)
       eval.json                        per-task accuracy and sample transcripts
@@ -61,6 +62,9 @@ def show_examples(convs: list[dict], tokenizer, n_per_kind: int = 1) -> str:
         if seen.get(k, 0) >= n_per_kind:
             continue
         seen[k] = seen.get(k, 0) + 1
+        if "text" in c:
+            parts.append(f"### {k}\n[[{c['text']}]]\n")
+            continue
         r = render(c["messages"], tokenizer)
         out, run, on = [], [], None
         for i, m in zip(r.ids, r.mask):

@@ -52,6 +52,10 @@ class FinetuneRun:
 def rows_of(convs: list[dict], tokenizer, seq_len: int) -> Rows:
     samples = []
     for c in convs:
+        if "text" in c:  # a document: every token trained, after <|endoftext|> as in pretraining
+            ids = [tokenizer.special("<|endoftext|>")] + tokenizer.encode(c["text"])
+            samples.append((ids, [0] + [1] * (len(ids) - 1)))
+            continue
         r = render(c["messages"], tokenizer)
         samples.append((r.ids, r.mask))
     return pack(samples, seq_len, tokenizer.pad_id)
