@@ -50,7 +50,7 @@ def _standin(d: Path) -> Path:
 
 def _preset(d: Path, source: Path) -> Path:
     """The smoke preset's sizes with the smol preset's choices: what it imports, how it trains."""
-    keep = {"pretrain": ("init", "optimizer", "dtype", "weight_decay"), "sft": ("dtype",),
+    keep = {"pretrain": ("init", "optimizer", "dtype", "weight_decay"), "sft": ("dtype", "documents"),
             "probe": ("dtype",)}
     lines = ['extends = "smoke"', "[run]", f"skip = {json.dumps(SMOL['run']['skip'])}", "[import]"]
     sized = ("source", "replay", "replay_questions")
