@@ -153,7 +153,6 @@ def describe_split(split: dict[str, Any]) -> str:
                      if k in split)
 
 
-
 def generator(model, tokenizer, run_dir, max_new_tokens: int, batch_size: int):
     """generate(conversations, tools_on) with the run's real tools; with tools off, a call the
     model makes anyway gets an error result (and counts against obedience)."""
