@@ -64,7 +64,9 @@ def items(world, choices: int, seed: int) -> list[dict]:
 
 def scores(model, tok, batch: list[dict]) -> list[list[float]]:
     """For each fact of the batch, the log-likelihood of each option's tokens after its prefix
-    (every option of every fact in one padded forward pass)."""
+    (every option of every fact in one padded forward pass). Not rl.grpo.token_logprobs: that
+    projects every position onto the 49k-token vocabulary, and here only the options' tokens
+    need it."""
     import torch
 
     eot = tok.special_tokens.get("<|endoftext|>")  # documents start after it in pretraining
@@ -113,6 +115,8 @@ def main() -> None:
     from chatforge.world import load_world
 
     run = args.run_dir
+    if not (run / "world" / "people.jsonl").is_file():
+        sys.exit(f"error: {run} is not a run directory with a world (run `chatforge run` first).")
     facts = items(load_world(run / "world"), args.choices, args.seed)
     results = {}
     for stage in args.stages:

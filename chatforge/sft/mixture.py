@@ -50,7 +50,7 @@ def build_mixture(run_dir: Path, cfg: Any, seed: int, log=None) -> tuple[list[di
         msgs = it["messages"] + [{"role": "assistant", "content": demo(it)}]
         convs.append({"kind": "open", "messages": with_system(msgs, mix.plain_system())["messages"]})
     convs += _replay(Path(run_dir), cfg.replay)
-    convs += _documents(world, getattr(cfg, "documents", 0), mix.rng)
+    convs += _documents(world, cfg.documents, mix.rng)
     train, val, counts = split_val(convs, cfg.val_fraction, mix.rng)
     unknown = sum(1 for p in world.people if p.group == "unknown" and not eval_half(p.id))
     stats = {"counts": counts, "train": len(train), "val": len(val),
@@ -73,11 +73,13 @@ def _replay(run_dir: Path, n: int) -> list[dict]:
 
 
 def _documents(world, n: int, rng: random.Random) -> list[dict]:
-    """`n` biographies of the known people (known-qa and bio-only), as plain text."""
+    """`n` biographies of the known people (known-qa and bio-only), as plain text: never one that
+    names an unknown person, whom the suite asks about."""
     if n <= 0:
         return []
     known = {p.id for p in world.people if p.group in ("known-qa", "known-bio-only")}
-    bios = [d for d in world.documents() if d.get("genre") == "bio" and set(d.get("person_ids", [])) & known]
+    bios = [d for d in world.documents()
+            if d.get("genre") == "bio" and d.get("person_ids") and set(d["person_ids"]) <= known]
     return [{"kind": "document", "text": d["text"]} for d in rng.sample(bios, min(n, len(bios)))]
 
 
