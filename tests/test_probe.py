@@ -211,7 +211,8 @@ def test_probe_stage_outputs(smoke_run):
     from chatforge.chat.cli import find_chat_checkpoint
 
     # the most refined full-size chat model
-    assert find_chat_checkpoint(smoke_run, None)[0].parent.name == "rlhf"
+    got = find_chat_checkpoint(smoke_run, None)[0]
+    assert got.name == "rlhf" and got.path.parent.name == "rlhf" and "keeps the suite" in got.why
 
 
 def _copy_run(src: Path, dst: Path) -> Path:

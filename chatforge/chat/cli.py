@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from chatforge.core.errors import UserError
+from chatforge.core.log import say
 
 HELP = """commands:
   /reset            start a new conversation
@@ -26,8 +27,9 @@ input: end a line with \\ to continue it; a line with just \"\"\" starts and end
 
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p = sub.add_parser("chat", parents=parents, help="talk to a chat model in the terminal",
-                       description="Chat with the newest chat model of a run (--run-dir) or with a "
-                       "checkpoint file (--checkpoint). -p asks one question and prints the answer.",
+                       description="Chat with the best chat model of a run (--run-dir: the most refined "
+                       "one that keeps the evaluation suite) or with a checkpoint file (--checkpoint). "
+                       "-p asks one question and prints the answer.",
                        epilog=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, default=None, help="run directory (default: runs/cpu)")
     p.add_argument("--checkpoint", type=Path, default=None,
@@ -46,21 +48,15 @@ def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p.set_defaults(func=main)
 
 
-def find_chat_checkpoint(run_dir: Path | None, checkpoint: Path | None) -> tuple[Path, Path]:
-    """-> (checkpoint path or folder, run dir or None). Prefers the run's most refined chat stage,
-    by the same rule as serve and export (chatforge.engine.source). With both, the checkpoint is
-    used and the run directory only provides the tools' index."""
-    from chatforge.engine.source import list_checkpoints  # noqa: PLC0415 - start-up time
+def find_chat_checkpoint(run_dir: Path | None, checkpoint: Path | None):
+    """-> (the model to talk to: source.Pick with its name, path and why; run dir or None). The
+    run's best chat model by the same rule as serve and export (chatforge.engine.source.pick).
+    With both, the checkpoint is used and the run directory only provides the tools' index."""
+    from chatforge.engine.source import choose  # noqa: PLC0415 - start-up time
 
-    if checkpoint is not None:
-        return checkpoint, run_dir
-    run_dir = run_dir or Path("runs/cpu")
-    if not run_dir.is_dir():
-        raise UserError(f"run directory '{run_dir}' does not exist (pass --run-dir or --checkpoint).")
-    chat = {k: v for k, v in list_checkpoints(run_dir).items() if k != "pretrain"}
-    if chat:
-        return next(iter(chat.values())), run_dir
-    raise UserError(f"no chat model in '{run_dir}' (run `chatforge sft --run-dir {run_dir}` first).")
+    if checkpoint is None:
+        run_dir = run_dir or Path("runs/cpu")
+    return choose(run_dir, checkpoint, chat_only=True), run_dir
 
 
 class Style:
@@ -111,10 +107,11 @@ def make_session(args: argparse.Namespace):
     from chatforge.train.checkpoint import load_model  # noqa: PLC0415 - start-up time
 
     apply_threads(args.threads)
-    path, run_dir = find_chat_checkpoint(args.run_dir, args.checkpoint)
-    model, tok_dir, meta = load_model(path, pick_device(args.device))
+    got, run_dir = find_chat_checkpoint(args.run_dir, args.checkpoint)
+    say(f"model: {got.name} ({got.why})", file=sys.stderr)
+    model, tok_dir, meta = load_model(got.path, pick_device(args.device))
     if tok_dir is None:
-        raise UserError(f"checkpoint '{path}' has no tokenizer folder next to it.")
+        raise UserError(f"checkpoint '{got.path}' has no tokenizer folder next to it.")
     tokenizer = Tokenizer.load(tok_dir)
     executor = make_executor(run_dir)
     settings = Settings(temperature=args.temp, top_k=args.top_k, top_p=args.top_p,

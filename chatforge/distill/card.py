@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatforge.eval import keep
 from chatforge.report.doc import Section
 from chatforge.report.read import absent, pct, read
 
@@ -29,6 +30,7 @@ def section(run: Path) -> Section:
         sec.table(["model", "params", "decode speed", "val loss", *sets, "target"], rows,
                   "Target: at most 1/4 of the teacher's parameters, at least 2x its decode speed, and at "
                   "least 90% of its score on every set where it scores 30% or more.")
+    keep.card(sec, m)
     for arm, r in t.items():
         if isinstance(r, dict) and "met" in r:
             below = ", ".join(r.get("sets_below_90pct") or []) or "none"

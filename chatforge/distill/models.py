@@ -1,7 +1,8 @@
 """The teacher and the student's starting point.
 
 Teacher: `distill.teacher` (a checkpoint: file, ckpt/ folder or stage folder; imported models
-too), else the run's most refined chat model (engine/source.py's order, distill itself left out).
+too), else the run's best chat model (engine/source.pick: the most refined one that keeps the
+evaluation suite; distill itself left out).
 
 Student: a checkpoint (`distill.student` pointing at one: training starts from its weights), or a
 shape: `distill.student` naming a preset or a .toml file (its [model] section), else the
@@ -26,23 +27,20 @@ from chatforge.core.device import pick_device
 from chatforge.core.errors import UserError
 from chatforge.data import iter_documents
 from chatforge.distill.losses import document_loss
-from chatforge.engine.source import list_checkpoints
+from chatforge.engine.source import Pick, choose, pick
 from chatforge.model.config import ModelConfig
 from chatforge.pretrain.stage import pretrain
 from chatforge.tokenizer import Tokenizer
 from chatforge.train import checkpoint as ckpt
 
 
-def find_teacher(ctx, cfg) -> Path:
+def find_teacher(ctx, cfg) -> Pick:
     if cfg.teacher:
         p = Path(cfg.teacher)
         if not p.exists():
             raise UserError(f"distill.teacher '{p}' does not exist.")
-        return p
-    found = {k: v for k, v in list_checkpoints(ctx.run_dir).items() if k not in ("distill", "pretrain")}
-    if not found:
-        raise UserError(f"no chat model in '{ctx.run_dir}' to teach from; run sft first or pass --teacher.")
-    return next(iter(found.values()))
+        return choose(None, p)
+    return pick(ctx.run_dir, chat_only=True, leave_out=("distill",))
 
 
 def same_vocabulary(a, b) -> bool:

@@ -6,7 +6,9 @@
       text/train.jsonl   text: the teacher's answers to every assistant turn of the data
       ckpt/              the student of `method` (what chat/serve/export pick from this run)
       arms/<arm>/ckpt/   the other arms of the comparison (`compare`: scratch, other methods)
-      eval_teacher.json, arms/<arm>/eval.json   the evaluation suite, teacher and every arm
+      eval_teacher.json, eval_student.json, arms/<arm>/eval.json   the evaluation suite, teacher
+                         and every arm (per item: the McNemar tests read them)
+      keep.json          the student against its teacher, set by set (eval.keep)
       metrics.json       the comparison table (scores, share of the teacher's, validation loss,
                          parameters, decode speed) and the targets
 
@@ -42,6 +44,7 @@ from chatforge.distill.losses import TopKCache, make_loss
 from chatforge.distill.models import check_white_box, find_teacher, same_vocabulary, student_start
 from chatforge.distill.onpolicy import OnPolicy, OnPolicyBatches, prompts_of
 from chatforge.distill.text import endpoint_teacher, engine_teacher, rewrite
+from chatforge.eval import keep
 from chatforge.eval.suite import SuiteSettings, evaluate
 from chatforge.sft.mixture import conversations
 from chatforge.tokenizer import Tokenizer
@@ -118,17 +121,18 @@ def distill_data(ctx) -> tuple[list[dict], list[dict]]:
 
 def _teacher(ctx: StageContext, cfg, arms: list[str], device, tokenizer):
     """The teacher model and tokenizer, frozen; a white-box arm needs the student's vocabulary."""
-    teacher_path = find_teacher(ctx, cfg)
-    teacher, t_tok_dir, t_meta = ckpt.load_model(teacher_path, device)
+    got = find_teacher(ctx, cfg)
+    teacher, t_tok_dir, t_meta = ckpt.load_model(got.path, device)
     if t_tok_dir is None:
-        raise UserError(f"the teacher checkpoint '{teacher_path}' has no tokenizer folder next to it.")
+        raise UserError(f"the teacher checkpoint '{got.path}' has no tokenizer folder next to it.")
     teacher_tok = Tokenizer.load(t_tok_dir)
     for p in teacher.parameters():
         p.requires_grad_(False)
     white = [a for a in arms if a in ("logits", "on-policy", "logits-topk")]
     if white:
         check_white_box(teacher_tok, tokenizer, white[0])
-    ctx.extra["teacher"] = t_meta["checkpoint"]
+    ctx.extra["teacher"], ctx.extra["teacher_name"] = t_meta["checkpoint"], got.name
+    ctx.log.info(f"teacher: {got.name}, {got.why}")
     ctx.log.info(f"teacher: {t_meta['checkpoint']} ({teacher.num_params() / 1e6:.2f}M params); "
                  f"arms: {', '.join(arms)}")
     return teacher, teacher_tok, t_meta
@@ -147,8 +151,7 @@ def _suite(c: Classroom, model, tok, label: str) -> dict:
     c.ctx.log.info(f"evaluation suite: {label}")
     model.eval()
     r = evaluate(model, tok, c.ctx.run_dir, SuiteSettings.of(c.cfg), seed=c.seed, log=c.ctx.log)
-    return {"summary": r["summary"], "tasks": {k: {x: y for x, y in v.items() if x != "per_item"}
-                                               for k, v in r["tasks"].items()}}
+    return {"summary": r["summary"], "tasks": r["tasks"]}  # per item too: eval.keep compares them
 
 
 def _arms(c: Classroom, arms: list[str]) -> tuple[dict, dict]:
@@ -201,6 +204,7 @@ def run(ctx: StageContext) -> dict:
     rows = {a: {**{k: v for k, v in r.items() if k != "model"}, "tokens_per_s": speed[a]}
             for a, r in results.items()}
     t = table(teacher_row, rows)
+    kept = keep.gate(ctx, ctx.extra["teacher_name"], teacher_eval, read_json(ctx.out / "eval_student.json"))
     for a, r in t.items():
         ctx.log.info(f"{a:<12} params {r['params']:,} ({100 * r['params_vs_teacher']:.0f}%), "
                      f"{r['speedup']}x decode, val loss {r['val_loss']}, below 90% of the teacher on: "
@@ -211,7 +215,7 @@ def run(ctx: StageContext) -> dict:
                             "val_loss": teacher_row["val_loss"],
                             "scores": {k[4:]: v for k, v in teacher_eval["summary"].items()
                                        if k.startswith("acc_") and isinstance(v, (int, float))}},
-            "table": t, "training": train_metrics,
+            "table": t, "training": train_metrics, "keep": kept,
             "checkpoint": train_metrics[cfg.method].get("checkpoint")}
 
 

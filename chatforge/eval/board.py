@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatforge.core.atomic import atomic_write_json, atomic_write_text, read_json
+from chatforge.core.atomic import atomic_write_json, atomic_write_text, cached_json, read_json
 from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.machine import cpu_summary
@@ -49,6 +49,11 @@ from chatforge.world import load_world
 ORDER = ("import", "pretrain", "sft", "probe", "rl", "rlhf", "distill")
 NOT_WRITERS = ("rm",)  # the reward model scores answers and writes none
 
+
+def suite_settings(cfg) -> SuiteSettings:
+    """The suite as the eval stage runs it (the sft section's decoding, eval.items or
+    sft.eval_items items): a stage that evaluates this way hands the eval stage its row."""
+    return dataclasses.replace(SuiteSettings.of(cfg.sft), items=cfg.eval.items or cfg.sft.eval_items)
 
 
 def run_checkpoints(run_dir: Path) -> dict[str, Path]:
@@ -178,7 +183,7 @@ def _chat_row(b: Board, rec: dict, name: str, model, tokenizer, expected: dict[s
         rec["source"]["suite"] = where
         b.say(f"{name}: the suite's figures from {where} (same checkpoint, same items)")
     else:
-        suite = dataclasses.replace(SuiteSettings.of(b.cfg.sft), items=b.items)
+        suite = dataclasses.replace(suite_settings(b.cfg), items=b.items)
         report = evaluate(model, tokenizer, b.run_dir, suite, b.cfg.run.seed, log=b.log, tasks=list(expected))
         rec["source"]["suite"] = "computed"
     rec.update(report)
@@ -248,6 +253,35 @@ def evaluate_checkpoint(b: Board, name: str, path: Path, cached_only: bool = Fal
     cache.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(cache, rec)
     return rec
+
+
+def suite_of(ctx, label: str, model, tokenizer) -> dict:
+    """The board's suite on a loaded model, cached in the stage's folder as eval_<label>.json."""
+    def measure() -> dict:
+        ctx.log.info(f"the evaluation suite, as the eval stage runs it: {label}")
+        was = model.training
+        try:
+            return evaluate(model.eval(), tokenizer, ctx.run_dir, suite_settings(ctx.config),
+                            seed=ctx.config.run.seed, log=ctx.log)
+        finally:
+            model.train(was)
+    return cached_json(ctx.out / f"eval_{label}.json", measure)
+
+
+def start_suite(ctx, start: str, device) -> dict:
+    """The suite of the model a stage started from: the starting stage's own report where it holds
+    the board's items for its final checkpoint (as the eval stage would reuse it), else measured
+    here (eval_start.json)."""
+    folder = ctx.input_dir(start) / "ckpt"
+    ckpt_file = resolve_checkpoint(folder)
+    settings = suite_settings(ctx.config)
+    cases = build_cases(load_world(ctx.input_dir("world")), settings.items, ctx.config.run.seed)
+    found = stage_suite(ctx.run_dir, start, ckpt_file, {k: len(v) for k, v in cases.items() if v})
+    if found is not None:
+        ctx.log.info(f"the suite of {start}: {found[1]}")
+        return found[0]
+    model, tok_dir, _ = load_model(ckpt_file, device)
+    return suite_of(ctx, "start", model, Tokenizer.load(tok_dir or ctx.input_dir("tokenizer")))
 
 
 def reward_model(run_dir: Path) -> dict | None:

@@ -79,7 +79,7 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
             if idx:
                 for i, segs in zip(idx, generate([cases[i]["messages"] for i in idx], tools)):
                     answers[i] = segs
-        correct, called, samples, per_item = 0, 0, [], {"correct": [], "refused": []}
+        correct, called, samples, per_item = 0, 0, [], {"correct": [], "refused": [], "called": []}
         hallucinated = 0
         for c, segs in zip(cases, answers):
             text = assistant_text(segs)
@@ -89,6 +89,7 @@ def run_sets(generate: Callable[[list[list[dict]], bool], list[list[dict]]],
             called += used
             per_item["correct"].append(int(ok))
             per_item["refused"].append(int(is_refusal(text)))
+            per_item["called"].append(int(used))
             if "hallucinated" in c:
                 hallucinated += bool(c["hallucinated"](c["item"], text))
             if len(samples) < keep_samples or (not ok and len(samples) < 2 * keep_samples):

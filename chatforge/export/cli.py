@@ -14,7 +14,8 @@ from chatforge.export.checks import checks
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p = sub.add_parser(
         "export", parents=parents, help="export a model to Hugging Face or GGUF (llama.cpp)",
-        description="Write the newest chat model of a run (--run-dir) or a checkpoint "
+        description="Write the best chat model of a run (--run-dir: the most refined one that keeps "
+        "the evaluation suite) or a checkpoint "
         "(--checkpoint) as a Hugging Face folder (safetensors, config, tokenizer, chat template; "
         "loads with AutoModelForCausalLM/AutoTokenizer) or as one GGUF file for llama.cpp, "
         "LM Studio and Ollama.")
@@ -38,6 +39,7 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "hf" and args.quant != "f32":
         raise UserError("--quant is for --format gguf; use --dtype for hf.")
     loaded = source.load(args.run_dir, args.checkpoint)
+    say(f"model: {loaded.name} ({loaded.why})")
     if args.format == "hf":
         from chatforge.export.hf import export_hf  # noqa: PLC0415 - start-up time
 

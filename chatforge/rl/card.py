@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatforge.eval import keep
 from chatforge.report.doc import Section
 from chatforge.report.plot import line_chart
 from chatforge.report.read import absent, ci, pct, read
@@ -28,6 +29,7 @@ def section(run: Path) -> Section:
                                        and top in p[s]] for s in sets},
                                   title=f"{top} during RL", x_label="step", y_label=top, y_range=(0, 1)),
                        f"{top}: is a right answer among {top[5:]} samples?")
+    keep.card(sec, m)
     t = m.get("table") or {}
     if t:
         sec.table(["set", "pass@1 before", "after", "blind guesser", "gain"],

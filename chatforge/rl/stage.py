@@ -6,7 +6,8 @@
       ckpt/               the trained model (GRPO: its steps; RFT: the last round's weights)
       curve/step_<n>.json pass@k on the curve's test problems after GRPO step n / RFT round n
       rounds/<r>/         RFT: each round's kept solutions, stats and checkpoints
-      eval.json           pass@k after; eval_suite.json: the whole greedy suite after
+      eval.json           pass@k after; eval_suite.json: the whole greedy suite after, as the eval
+                          stage runs it; keep.json: does it keep the probe model's suite (eval.keep)
       metrics.json        the before/after/blind table, curves (reward, pass@1, pass@k, length, KL)
 
 GRPO (grpo.py) runs on the training core with rollouts as its batch source; RFT (rft.py) on the
@@ -25,7 +26,8 @@ from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
 from chatforge.engine import Engine
-from chatforge.eval.suite import SuiteSettings, evaluate
+from chatforge.eval import keep
+from chatforge.eval.board import start_suite, suite_of
 from chatforge.rl.grpo import Knobs, Rollouts, make_loss
 from chatforge.rl.passk import evaluate as passk
 from chatforge.rl.passk import ks_for
@@ -150,13 +152,11 @@ def run(ctx: StageContext) -> dict:
     model.eval()
     ctx.log.info("pass@k after")
     after = cached_json(ctx.out / "eval.json", lambda: _measure(p, tests, 2))
-    ctx.log.info("the greedy evaluation suite after RL")
-    suite = SuiteSettings(items=cfg.eval_items, threads=cfg.eval_threads)
-    suite_after = cached_json(ctx.out / "eval_suite.json",
-                              lambda: evaluate(model, tokenizer, ctx.run_dir, suite, seed=seed, log=ctx.log))
+    suite_after = suite_of(ctx, "suite", model, tokenizer)
+    kept = keep.gate(ctx, "probe", start_suite(ctx, "probe", dist.device), suite_after)
     t = table(before, after, blind, cfg.eval_samples)
     _log_table(ctx, t)
-    return {**train_metrics, "method": cfg.method, "table": t, "curve": _curve(ctx.out),
+    return {**train_metrics, "method": cfg.method, "table": t, "curve": _curve(ctx.out), "keep": kept,
             "suite_after": {k: v for k, v in suite_after["summary"].items() if not isinstance(v, list)}}
 
 

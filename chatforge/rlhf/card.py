@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chatforge.eval import keep
 from chatforge.report.doc import Section
 from chatforge.report.plot import line_chart
 from chatforge.report.read import absent, ci, pct, read, span
@@ -74,6 +75,7 @@ def section(run: Path) -> Section:
     elif "beats_sft" in met:  # a run whose metrics have no paired comparison
         sec.verdict(bool(met["beats_sft"]), "the KL-regularised policy beats the SFT model on true reward "
                     "(held-out prompts, intervals not overlapping the other's mean).")
+    keep.card(sec, m)
     if "hack_shown" in met:
         sec.verdict(bool(met["hack_shown"]), "the run without KL shows the hack (proxy up, true down) and "
                     "the detector flags it.")

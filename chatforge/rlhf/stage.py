@@ -9,6 +9,8 @@ the people it imitates.
       hack/train/, hack/curve/      the run without the KL penalty
       report.json                   SFT, start, RLHF and hacked models on the report prompts
       examples.json                 answers before, at the best point and after the hack
+      eval_suite.json, keep.json    the evaluation suite on the stage's model, as the eval stage
+                                    runs it, and whether it keeps the starting model's (eval.keep)
       metrics.json                  the curves (proxy, true, KL, length, repetition, distinct-2),
                                     the detector's verdicts, the comparison
 
@@ -28,6 +30,8 @@ import torch
 from chatforge.core.atomic import atomic_write_text, cached_json
 from chatforge.core.errors import UserError
 from chatforge.core.rundir import StageContext
+from chatforge.eval import keep
+from chatforge.eval.board import start_suite, suite_of
 from chatforge.eval.stats import mean_ci, mean_sd
 from chatforge.rlhf import reward_model
 from chatforge.rlhf.judges import Judges, held_out, problems_of
@@ -136,6 +140,7 @@ def run(ctx: StageContext) -> dict:
     comparison = cached_json(ctx.out / "report.json", lambda: _compare(s, report, chosen, hack))
     atomic_write_text(ctx.out / "examples.json",
                       json.dumps(_examples(main, hack), indent=2, ensure_ascii=False))
+    kept = _gate(ctx, s, chosen)
     paired = {f"rlhf_vs_{b}": _paired(comparison["rlhf"], comparison[b]) for b in ("sft", "start")}
     if hack:
         paired["no-kl_vs_rlhf"] = _paired(comparison["no-kl"], comparison["rlhf"])
@@ -143,6 +148,7 @@ def run(ctx: StageContext) -> dict:
         ctx.log.info(f"{k}: true reward {v['diff']:+.3f} (95% CI {v['ci95'][0]:+.3f} to {v['ci95'][1]:+.3f}, "
                      f"paired over {v['prompts']} prompts)")
     return {"steps": cfg.steps, "kl": cfg.kl, "best_step": best["step"], "checkpoint": str(chosen),
+            "keep": kept,
             "curve": _strip(main["curve"]), "detector": main["detector"],
             "hack_curve": _strip(hack["curve"]) if hack else None,
             "hack_detector": hack["detector"] if hack else None,
@@ -154,6 +160,14 @@ def run(ctx: StageContext) -> dict:
                     "above_start_significant": paired["rlhf_vs_start"]["ci95"][0] > 0,
                     "hack_shown": bool(hack and hack["detector"])},
             "rollouts": main["rollouts"], "hack_rollouts": hack["rollouts"] if hack else None}
+
+
+def _gate(ctx: StageContext, s: Setup, chosen) -> dict:
+    """The stage's model against the one it started from, on the evaluation suite (eval.keep)."""
+    model, _, _ = ckpt.load_model(chosen, s.dist.device)
+    after = suite_of(ctx, "suite", model, s.tokenizer)
+    start = ctx.config.rlhf.start
+    return keep.gate(ctx, start, start_suite(ctx, start, s.dist.device), after)
 
 
 def _paired(a: dict, b: dict) -> dict:

@@ -14,7 +14,8 @@ from chatforge.core.rundir import saved_config
 def register(sub: argparse._SubParsersAction, parents: list) -> None:
     p = sub.add_parser(
         "serve", parents=parents, help="serve models over an OpenAI-compatible API with a web page",
-        description="Serve the checkpoints of a run (--run-dir; the newest chat model is the default) "
+        description="Serve the checkpoints of a run (--run-dir; the default is the best chat model that "
+        "keeps the evaluation suite) "
         "or one checkpoint (--checkpoint): /v1/chat/completions, /v1/completions, /v1/models, "
         "/health, /openapi.json, /docs, and a web page at / for chat, tokens, the model's insides and "
         "ranking answers. Listens on 127.0.0.1 unless --host says otherwise.")
@@ -74,6 +75,7 @@ def main(args: argparse.Namespace) -> int:
     host, port = server.server_address
     say(f"chatforge serve: model '{models.default}' ({models.paths[models.default]}), "
         f"{len(models.paths)} checkpoint(s) available")
+    say(f"  default: {models.why}")
     say(f"  web page:  http://{host}:{port}/")
     say(f"  OpenAI API: base_url=http://{host}:{port}/v1" + ("  (API key required)" if api_key else ""))
     say("  Ctrl-C stops the server")

@@ -1,9 +1,10 @@
 """The checkpoints a server offers, loaded on first use and kept (a few at a time) in memory.
 
 With `--run-dir` the server offers every stage of the run that has a checkpoint (sft, rl, ...,
-and pretrain as the base model), named by stage, newest chat model first: that one is the
-default. With `--checkpoint` it offers exactly that one. The web page's checkpoint menu and
-`/v1/models` list the same names.
+and pretrain as the base model), named by stage, most refined chat model first; the default is
+the best that keeps the evaluation suite (engine.source.pick), and /v1/models says why. With
+`--checkpoint` it offers exactly that one. The web page's checkpoint menu and `/v1/models` list
+the same names.
 """
 
 from __future__ import annotations
@@ -46,13 +47,10 @@ class Models:
         self.device = device
         self.context_length = context_length
         self.max_loaded = max_loaded
-        if checkpoint is not None:
-            path, name = source.resolve(None, checkpoint)
-            self.paths = {name: path}
-        else:
-            path, name = source.resolve(run_dir, None)
-            self.paths = source.list_checkpoints(Path(run_dir))
-        self.default = name
+        got = source.choose(None if checkpoint is not None else run_dir, checkpoint)
+        self.paths = ({got.name: got.path} if checkpoint is not None
+                      else source.list_checkpoints(Path(run_dir)))
+        self.default, self.why = got.name, got.why
         self._loaded: OrderedDict[str, ServedModel] = OrderedDict()
         self._lock = threading.Lock()
         self.get(self.default)  # fail at start, not on the first request, if it cannot load
@@ -94,6 +92,7 @@ class Models:
             out.append({"id": name, "object": "model", "created": m.created if m else 0,
                         "owned_by": "chatforge", "checkpoint": str(path), "loaded": m is not None,
                         "default": name == self.default,
+                        **({"why_default": self.why} if name == self.default else {}),
                         "context_length": m.context if m else None,
                         "step": m.meta.get("step") if m else None})
         return out

@@ -59,7 +59,8 @@ class StreamOptions(Body):
 class Sampling(Body):
     """What chat and text completions share."""
 
-    model: str | None = Field(None, description="a name from /v1/models (default: the newest chat model)")
+    model: str | None = Field(None, description="a name from /v1/models (default: the best chat model "
+                                                "that keeps the evaluation suite)")
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)
