@@ -91,6 +91,10 @@ def test_openai_client_completions_models_n(server):
     _, url = server
     client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
     assert [m.id for m in client.models.list().data][0] == "sft"
+    st, listed = request(url, "GET", "/v1/models")
+    default = [m for m in listed["data"] if m["default"]]
+    assert st == 200 and [m["id"] for m in default] == ["sft"]
+    assert "the most refined chat model that keeps the suite" in default[0]["why_default"]
     r = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0)
     s = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0, stream=True)
     assert "".join(c.choices[0].text for c in s) == r.choices[0].text
