@@ -119,6 +119,9 @@ def test_the_pipeline_gates_rl_rlhf_and_distillation_and_chat_says_why(smoke_run
     for stage in ("rl", "rlhf"):
         found = stage_suite(smoke_run, stage, resolve_checkpoint(smoke_run / stage / "ckpt"), expected)
         assert found is not None and found[1] == f"{stage}/eval_suite.json", stage
+    # the eval stage's table says which model the commands pick, and the report card shows it
+    picked = json.loads((smoke_run / "eval" / "metrics.json").read_text())["picked"]
+    assert picked["name"] == "rlhf" and "keeps the suite" in picked["why"]
     capsys.readouterr()
     assert main(["chat", "--run-dir", str(smoke_run), "-p", "Hi", "--max-new-tokens", "4"]) == 0
     err = capsys.readouterr().err

@@ -35,7 +35,7 @@ from chatforge.core.atomic import atomic_write_json, atomic_write_text, cached_j
 from chatforge.core.device import torch_threads
 from chatforge.core.errors import UserError
 from chatforge.core.machine import cpu_summary
-from chatforge.engine.source import list_checkpoints, resolve
+from chatforge.engine.source import list_checkpoints, pick, resolve
 from chatforge.eval.bpb import same_tokenizer, val_bpb
 from chatforge.eval.copying import GAPS, copy_probe, passage_probe, passage_summary, summary
 from chatforge.eval.gold import cached_open_answers, gold_summary, open_answers, open_prompts
@@ -324,6 +324,11 @@ def evaluate_run(run_dir: Path, cfg, checkpoints: dict[str, Path], *, items: int
     rm = reward_model(run_dir)
     if rm:
         out["reward_model"] = rm
+    try:  # the model chat, serve and export pick by the stages' keep verdicts, and why
+        got = pick(run_dir, chat_only=True)
+        out["picked"] = {"name": got.name, "why": got.why}
+    except UserError as e:
+        out["picked"] = {"name": None, "why": str(e)}
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     atomic_write_json(run_dir / "eval" / "metrics.json", out)
     atomic_write_text(run_dir / "eval" / "table.md", markdown(table_rows) + "\n" + LEGEND + "\n")

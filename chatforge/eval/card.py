@@ -20,6 +20,10 @@ def section(run: Path) -> Section:
     sec.table(headers(), [cells(r) for r in m["rows"]], LEGEND)
     sec.p(f"{m.get('items')} items a task set, seed {m.get('seed')}, measured {m.get('created')} "
           f"on {m.get('machine')}.")
+    got = m.get("picked")
+    if isinstance(got, dict) and got.get("why"):
+        sec.p(f"The model `chatforge chat`, `serve` and `export` pick: **{got.get('name') or 'none'}** "
+              f"({got['why']}).")
     rm = m.get("reward_model")
     if isinstance(rm, dict):
         sec.p(f"Reward model held-out pairwise accuracy: {pct(rm.get('accuracy'))} {ci(rm.get('ci95'))} "
