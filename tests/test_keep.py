@@ -81,6 +81,10 @@ def test_the_pick_leaves_aside_a_stage_that_let_a_set_fall_and_what_started_from
     assert got.name == "rlhf" and "keeps the suite" in got.why and "left aside" not in got.why
     # distillation's teacher is chosen the same way, the student itself never
     assert source.pick(run, chat_only=True, leave_out=("rlhf", "rl")).name == "probe"
+    # a gated stage without a verdict (still running, or from before the gate) is not judged
+    (run / "rlhf" / verdict.VERDICT).unlink()
+    got = source.pick(run)
+    assert got.name == "rl" and "rlhf (not judged: no rlhf/keep.json" in got.why
     # a checkpoint named on the command line is used as it is
     assert source.choose(None, run / "rl" / "ckpt").why == "named with --checkpoint"
 

@@ -94,7 +94,7 @@ def test_openai_client_completions_models_n(server):
     st, listed = request(url, "GET", "/v1/models")
     default = [m for m in listed["data"] if m["default"]]
     assert st == 200 and [m["id"] for m in default] == ["sft"]
-    assert "the most refined chat model that keeps the suite" in default[0]["why_default"]
+    assert default[0]["why_default"] == "the most refined chat model"
     r = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0)
     s = client.completions.create(model="sft", prompt="The model", max_tokens=8, temperature=0, stream=True)
     assert "".join(c.choices[0].text for c in s) == r.choices[0].text

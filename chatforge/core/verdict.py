@@ -13,6 +13,7 @@ from chatforge.core.atomic import read_json
 from chatforge.core.errors import UserError
 
 VERDICT = "keep.json"
+GATED = ("rl", "rlhf", "distill")  # the stages that write one: without it their model is not judged
 
 
 def read(run_dir: Path, stage: str) -> dict | None:

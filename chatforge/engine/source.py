@@ -59,10 +59,13 @@ class Pick:
 
 
 def _kept(run_dir: Path, name: str, depth: int = 0) -> tuple[bool, str]:
-    """(whether the stage's model keeps the suite, what its verdict says): a stage with no verdict
-    (sft, probe, a run from before the gate) keeps; one with a verdict keeps when no set fell and
-    the model it started from keeps too."""
+    """(whether the stage's model keeps the suite, what its verdict says): a stage that writes no
+    verdict (sft, probe) is not judged; RL, RLHF and distillation keep when their verdict says no
+    set fell and the model they started from keeps too, and without a verdict they are left aside."""
     v = verdict.read(run_dir, name)
+    if v is None and name in verdict.GATED:
+        return False, (f"not judged: no {name}/{verdict.VERDICT} (the stage has not finished, or ran "
+                       "before stages judged their model)")
     if v is None:
         return True, ""
     if not v["kept"]:
@@ -84,7 +87,8 @@ def pick(run_dir: Path, chat_only: bool = False, leave_out: tuple[str, ...] = ()
             aside.append(f"{name} ({said})")
             continue
         why = ("the base model: the run has no chat model yet" if name == "pretrain" else
-               f"the most refined chat model that keeps the suite{f': it {said}' if said else ''}")
+               f"the most refined chat model that keeps the suite: it {said}" if said else
+               "the most refined chat model")
         if aside:
             why += "; left aside: " + "; ".join(aside)
         return Pick(name, path, why)
