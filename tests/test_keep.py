@@ -47,7 +47,8 @@ def test_tools_off_counts_answers_without_a_tool_call_and_unpaired_sets_are_list
     assert v["unpaired"] == ["identity"]
     assert verdict.describe(keep.verdict(after, after, "rl")).startswith("keeps")
     empty = {"tasks": {}}
-    assert verdict.describe(keep.verdict(empty, empty, "rl")).startswith("has nothing to compare")
+    nothing = keep.verdict(empty, empty, "rl")
+    assert not nothing["kept"] and verdict.describe(nothing).startswith("has nothing to compare")
 
 
 def _stage(run: Path, name: str, said: dict | None = None) -> None:
@@ -129,4 +130,4 @@ def test_the_pipeline_gates_rl_rlhf_and_distillation_and_chat_says_why(smoke_run
     capsys.readouterr()
     assert main(["chat", "--run-dir", str(smoke_run), "-p", "Hi", "--max-new-tokens", "4"]) == 0
     err = capsys.readouterr().err
-    assert "model: rlhf (the most refined chat model that keeps the suite: it keeps the suite of" in err
+    assert "model: rlhf (the most refined chat model, and it keeps the suite of rl" in err

@@ -87,7 +87,7 @@ def pick(run_dir: Path, chat_only: bool = False, leave_out: tuple[str, ...] = ()
             aside.append(f"{name} ({said})")
             continue
         why = ("the base model: the run has no chat model yet" if name == "pretrain" else
-               f"the most refined chat model that keeps the suite: it {said}" if said else
+               f"the most refined chat model, and it {said}" if said else
                "the most refined chat model")
         if aside:
             why += "; left aside: " + "; ".join(aside)

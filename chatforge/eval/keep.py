@@ -52,7 +52,8 @@ def verdict(before: dict, after: dict, against: str) -> dict[str, Any]:
         compared.append(name)
         if p < P_REAL:
             (fallen if sum(y) < sum(x) else risen).append(row)
-    return {"against": against, "kept": not fallen, "fallen": fallen, "risen": risen,
+    # nothing compared (no per-item results) is not evidence that the model keeps the suite
+    return {"against": against, "kept": bool(compared) and not fallen, "fallen": fallen, "risen": risen,
             "compared": compared, "unpaired": unpaired, "p_real": P_REAL}
 
 
