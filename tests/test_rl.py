@@ -181,6 +181,15 @@ def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
         assert reward(world, p, refusal("X", p["item"]["attribute"], __import__("random").Random(0))) == 1.0
         assert reward(world, p, f"The answer is {p['item']['answer']}.") == 0.0
         assert blind_guesser(world, name, t, [1])["pass@1"] == 0.0
+        # on a guard the abstention reward changes nothing: declining is simply right
+        assert reward(world, p, refusal("X", p["item"]["attribute"], __import__("random").Random(0)),
+                      0.25) == 1.0
+    # on an answer set, declining earns the abstention reward, a wrong guess 0, a right answer 1
+    q = train_problems(world, "knowledge_known_qa", 3)[0]
+    no = refusal("X", q["item"]["attribute"], __import__("random").Random(0))
+    assert (reward(world, q, no), reward(world, q, no, 0.25)) == (0.0, 0.25)
+    assert reward(world, q, "The answer is nothing at all.", 0.25) == 0.0
+    assert reward(world, q, f"The answer is {q['item']['answer']}.", 0.25) == 1.0
 
 
 def test_each_step_shares_its_problems_between_sets_and_guards():
@@ -265,7 +274,8 @@ def test_rl_stage_outputs_resume_and_both_methods(smoke_run, tmp_path):
 
 @pytest.mark.parametrize("setting,words", [
     ("rl.method=ppo", "rl.method must be"), ('rl.sets=["chess"]', "unknown task set 'chess'"),
-    ("rl.samples=1", "at least 2"), ("rl.temperature=0", "above 0")])
+    ("rl.samples=1", "at least 2"), ("rl.temperature=0", "above 0"),
+    ("rl.abstain_reward=1", "rl.abstain_reward must be")])
 def test_bad_rl_settings_are_one_sentence(smoke_run, tmp_path, setting, words):
     run = tmp_path / "run"
     shutil.copytree(smoke_run, run, ignore=shutil.ignore_patterns("rl"))

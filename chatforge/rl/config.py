@@ -28,6 +28,10 @@ class RLConfig(FinetuneSettings):
     prompts_per_call: int = 8  # problems per engine call (x samples rows)
     guard_share: float = 0.25  # share of each step's (round's) problems drawn from the guard sets in `sets`
     format_reward: float = 0.0  # added when a sample ends its turn (<|im_end|>) instead of running out
+    # the reward of declining ("I don't know ...") on an answer set, where a wrong answer earns 0:
+    # between 0 and 1, it pays the model to decline where it is right less often than this
+    # (problems.reward); 0 = a refusal counts as wrong, as the evaluation counts it
+    abstain_reward: float = 0.0
 
     # GRPO (one optimizer step per batch of groups, on the training core). 30 steps keep the
     # default run inside its hour

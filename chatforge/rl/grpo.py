@@ -29,6 +29,7 @@ of a batch resumes exactly.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -152,6 +153,9 @@ class Rollouts:
         self.left = 0  # uses of the buffer left
         self.last: dict = {}  # the newest rollout's statistics (for the log and the curve)
         self.queue: list[dict] = []  # the current step's micro-batches not yet trained on
+        # the precision of the reference (and reuse's sampling-time) log-probs: the Trainer's
+        # autocast, set by the stage once the Trainer exists, so they match the policy's own
+        self.autocast: Callable = contextlib.nullcontext
 
     @torch.no_grad()
     def _rollout(self) -> dict:
@@ -165,8 +169,10 @@ class Rollouts:
             groups = self.sample(self.engine, problems, self.seed * 100003 + self.index)
         batch = build_rows(groups, k.std_scale, self.pad)
         if "ids" in batch:
-            batch["ref_logp"] = token_logprobs(self.ref, batch["ids"])
-            batch["old_logp"] = token_logprobs(self.model, batch["ids"]) if k.reuse > 1 else None
+            with self.autocast():
+                batch["ref_logp"] = token_logprobs(self.ref, batch["ids"], k.micro_batch)
+                batch["old_logp"] = (token_logprobs(self.model, batch["ids"], k.micro_batch)
+                                     if k.reuse > 1 else None)
         self.model.train(was)
         flat = [s for g in groups for s in g]
         self.last = {**batch["stats"], "rollout": self.index,

@@ -44,8 +44,8 @@ def score(rights: list[list[float]]) -> dict:
 def evaluate(engine, tokenizer, world, tests: dict[str, list[dict]], how: Groups, *, seed: int, execute,
              log=None) -> dict:
     """{set: {pass@k..., "mean_tokens", "n"}} for every set's test problems (`how.samples` each;
-    no format reward: a sample is right or not)."""
-    how = dataclasses.replace(how, format_reward=0.0)
+    no format or abstention reward: a sample is right or not)."""
+    how = dataclasses.replace(how, format_reward=0.0, abstain_reward=0.0)
     samples = how.samples
 
     out = {}

@@ -27,6 +27,7 @@ from collections import Counter
 
 from chatforge.core.errors import UserError
 from chatforge.tasks import SETS, build_cases, check_names, guards, practised
+from chatforge.world.refusals import is_refusal
 
 
 def check_sets(names: list[str]) -> None:
@@ -46,8 +47,14 @@ def test_problems(world, names: list[str], n: int, seed: int) -> dict[str, list[
     return {name: [SETS[name].problem(c["messages"], c["item"]) for c in sets[name]] for name in names}
 
 
-def reward(world, problem: dict, text: str) -> float:
-    return float(SETS[problem["set"]].correct(problem["item"], text))
+def reward(world, problem: dict, text: str, abstain: float = 0.0) -> float:
+    """1 for a right answer, else 0; with `abstain`, a wrong answer that declines ("I don't know
+    ...") earns `abstain` on a set that is not a guard: guessing then pays only where the model is
+    right more often than that, so practising answers does not teach it to answer everything."""
+    ts = SETS[problem["set"]]
+    if ts.correct(problem["item"], text):
+        return 1.0
+    return abstain if abstain and not ts.guard and is_refusal(text) else 0.0
 
 
 def blind_guesser(world, name: str, tests: list[dict], ks: list[int]) -> dict:

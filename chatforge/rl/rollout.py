@@ -24,12 +24,13 @@ class Groups:
     max_new_tokens: int
     prompts_per_call: int
     format_reward: float = 0.0  # added when a sample ends its turn (<|im_end|>) instead of running out
+    abstain_reward: float = 0.0  # a declined answer on a set that is not a guard, in place of 0
 
     @classmethod
     def of(cls, cfg, samples: int | None = None) -> Groups:
         """From an [rl] or [rlhf] section (`samples` in place of its own, e.g. eval_samples)."""
         return cls(samples or cfg.samples, cfg.temperature, cfg.max_new_tokens, cfg.prompts_per_call,
-                   getattr(cfg, "format_reward", 0.0))
+                   getattr(cfg, "format_reward", 0.0), getattr(cfg, "abstain_reward", 0.0))
 
 
 @dataclass
@@ -73,7 +74,8 @@ def sample_groups(engine, tokenizer, world, problems: list[dict], how: Groups, *
                 segs = parse_assistant(c.tokens, tokenizer)
                 text = assistant_text(segs)
                 finished = bool(c.tokens) and c.tokens[-1] == end
-                r = (scorer(problems[i], text) if scorer else reward(world, problems[i], text)) \
+                r = (scorer(problems[i], text) if scorer
+                     else reward(world, problems[i], text, how.abstain_reward)) \
                     + (how.format_reward if finished else 0.0)
                 out[i].append(Sample(i, prompt, list(c.tokens), list(c.forced), text, segs, finished, r))
     return out

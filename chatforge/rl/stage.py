@@ -60,6 +60,9 @@ def validate(cfg) -> None:
     if cfg.samples < 2:
         raise UserError("rl.samples must be at least 2 (advantages compare samples of one problem), "
                         f"got {cfg.samples}.")
+    if not 0 <= cfg.abstain_reward < 1:
+        raise UserError(f"rl.abstain_reward must be at least 0 and below 1 (a right answer earns 1), "
+                        f"got {cfg.abstain_reward}.")
     if not 0 <= cfg.guard_share <= 1:
         raise UserError(f"rl.guard_share must be between 0 and 1, got {cfg.guard_share}.")
     if cfg.temperature <= 0:
@@ -208,6 +211,7 @@ def _grpo(p: Practice) -> dict:
                                  lr=lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_steps, decay_frac=0.0)),
                       saves=Checkpoints(ctx.out / "ckpt", dataclasses.asdict(model.config), p.meta),
                       dist=dist, log=ctx.log, hooks=hooks)
+    rollouts.autocast = trainer.autocast
     ckpt.copy_tokenizer(p.tok_dir, ctx.out / "ckpt")
     start = trainer.resume()
     if start:

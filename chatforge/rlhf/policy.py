@@ -130,14 +130,16 @@ def _trainer(s: Setup, leg: Leg, rollouts: Rollouts, points: Points, stats: dict
     dtype = cfg.dtype if cfg.dtype != "auto" else auto_dtype(s.dist.device, ctx.run_dir / "peak_flops.json")
     optimizer = build_optimizer(s.model, OptimConfig(name="adamw", lr=leg.lr,
                                                      weight_decay=cfg.weight_decay))
-    return Trainer(s.model, optimizer, rollouts,
-                   make_loss(dataclasses.replace(cfg, kl=leg.kl), s.dist.device, stats),
-                   LoopConfig(steps=leg.steps, grad_clip=cfg.grad_clip, dtype=dtype,
-                              ckpt_every=cfg.ckpt_every, log_every=cfg.log_every,
-                              lr=lambda x: lr_multiplier(x, max(1, leg.steps), cfg.warmup_steps,
-                                                         decay_frac=0.0)),
-                   saves=Checkpoints(leg.out / "train", dataclasses.asdict(s.model.config), leg.meta),
-                   dist=s.dist, log=ctx.log, hooks=hooks)
+    trainer = Trainer(s.model, optimizer, rollouts,
+                      make_loss(dataclasses.replace(cfg, kl=leg.kl), s.dist.device, stats),
+                      LoopConfig(steps=leg.steps, grad_clip=cfg.grad_clip, dtype=dtype,
+                                 ckpt_every=cfg.ckpt_every, log_every=cfg.log_every,
+                                 lr=lambda x: lr_multiplier(x, max(1, leg.steps), cfg.warmup_steps,
+                                                            decay_frac=0.0)),
+                      saves=Checkpoints(leg.out / "train", dataclasses.asdict(s.model.config), leg.meta),
+                      dist=s.dist, log=ctx.log, hooks=hooks)
+    rollouts.autocast = trainer.autocast
+    return trainer
 
 
 def train(s: Setup, leg: Leg) -> dict:
