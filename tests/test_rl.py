@@ -86,6 +86,10 @@ def test_grpo_micro_batches_go_through_the_training_core_as_one_step():
     model = GPT.build(shape, 30)
     ids = torch.randint(0, 30, (7, 9))
     mask = (torch.rand(7, 8) > 0.3).float()
+    mask[0, 3:] = 0  # answers of different lengths: chunks take similar rows, each cut to its longest
+    mask[4, 5:] = 0
+    mask[5, 2:] = 0
+    mask[5, 0] = 1
     batch = {"ids": ids, "mask": mask, "adv": torch.randn(7), "ref_logp": torch.full((7, 8), -3.0),
              "old_logp": None}
     cfg = SimpleNamespace(clip_low=0.2, clip_high=0.28, kl=0.1)
@@ -135,6 +139,16 @@ def test_grpo_micro_batches_go_through_the_training_core_as_one_step():
     assert torch.allclose(grads[0], grads[1], atol=1e-6)
     assert losses[0] == pytest.approx(losses[1], abs=1e-6) and kls[0] == pytest.approx(kls[1], rel=1e-6)
     assert micro_batches({"stats": {}}, 3) == [{"stats": {}}]  # a step without signal is one piece
+    pieces = micro_batches(batch, 3)
+    assert [p["ids"].shape[1] for p in pieces] == sorted(p["ids"].shape[1] for p in pieces)
+    assert pieces[0]["ids"].shape[1] < 9 and sum(p["mask"].sum() for p in pieces) == mask.sum()
+
+    # the reference log-probs: cut rows give the same values where they count, and the two shortest
+    # rows (0 and 5) go through as a chunk of 4 ids
+    from chatforge.rl.grpo import token_logprobs
+
+    full, cut = token_logprobs(model, ids, 64), token_logprobs(model, ids, 2, mask)
+    assert torch.allclose(full * mask, cut * mask, atol=1e-5) and cut[[0, 5], 3:].abs().sum() == 0
 
 
 def test_pass_at_k_is_the_unbiased_estimator():

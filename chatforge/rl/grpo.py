@@ -81,14 +81,33 @@ def build_rows(groups, std_scale: bool, pad: int) -> dict | None:
     return {"ids": ids, "mask": mask, "adv": torch.tensor(adv, dtype=torch.float32), "stats": stats}
 
 
-def token_logprobs(model, ids: torch.Tensor, chunk: int = 64) -> torch.Tensor:
-    """log p(ids[:, t+1] | ids[:, :t+1]) for every position, [N, L-1], in chunks of rows."""
-    out = []
-    for i in range(0, ids.shape[0], chunk):
-        x = ids[i:i + chunk]
+def needed(mask: torch.Tensor) -> torch.Tensor:
+    """Per row, the ids a forward pass needs: up to its last counted target (+ 2), [N]. Positions
+    after it change nothing before it (causal attention), so a row is cut there."""
+    pos = torch.arange(1, mask.shape[1] + 1, dtype=torch.long)
+    return ((mask > 0).long() * pos).amax(dim=1) + 1
+
+
+def by_length(mask: torch.Tensor, rows: int) -> list[tuple[torch.Tensor, int]]:
+    """Chunks of `rows` row indices, shortest rows first, each with the length its ids are cut to:
+    a batch's few long answers no longer pad every row (padding to the longest row cost up to 3x)."""
+    n = needed(mask)
+    order = torch.argsort(n, stable=True)
+    return [(idx, max(2, int(n[idx].max()))) for idx in order.split(max(1, rows))]
+
+
+def token_logprobs(model, ids: torch.Tensor, chunk: int = 64,
+                   mask: torch.Tensor | None = None) -> torch.Tensor:
+    """log p(ids[:, t+1] | ids[:, :t+1]), [N, L-1], in chunks of rows; with `mask`, only up to each
+    row's last counted target (0 after it), rows of similar length together."""
+    if mask is None:
+        mask = torch.ones(ids.shape[0], ids.shape[1] - 1)
+    out = torch.zeros(ids.shape[0], ids.shape[1] - 1)
+    for idx, length in by_length(mask, chunk):
+        x = ids[idx, :length]
         logits = model(x[:, :-1])
-        out.append(-F.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none"))
-    return torch.cat(out)
+        out[idx, :length - 1] = -F.cross_entropy(logits.float().transpose(1, 2), x[:, 1:], reduction="none")
+    return out
 
 
 def policy_loss(logp, old_logp, ref_logp, adv, mask, *, clip_low: float, clip_high: float, kl_coef: float,
@@ -118,17 +137,17 @@ class Knobs:
 
 
 def micro_batches(batch: dict, rows: int) -> list[dict]:
-    """A step's batch cut into chunks of `rows` rows, each carrying the step's token count (`norm`)
-    so that the chunks' losses add up to the step's; a batch without signal is one chunk."""
+    """A step's batch cut into chunks of `rows` rows (shortest first, each cut to its longest row:
+    `by_length`), each carrying the step's token count (`norm`) so that the chunks' losses add up
+    to the step's; a batch without signal is one chunk."""
     if "ids" not in batch:
         return [batch]
-    n = batch["ids"].shape[0]
     norm = float(batch["mask"].sum().clamp(min=1))
     old = batch["old_logp"]
-    return [{"ids": batch["ids"][i:i + rows], "mask": batch["mask"][i:i + rows],
-             "adv": batch["adv"][i:i + rows], "ref_logp": batch["ref_logp"][i:i + rows],
-             "old_logp": None if old is None else old[i:i + rows],
-             "norm": norm, "first": i == 0} for i in range(0, n, max(1, rows))]
+    return [{"ids": batch["ids"][idx, :n], "mask": batch["mask"][idx, :n - 1], "adv": batch["adv"][idx],
+             "ref_logp": batch["ref_logp"][idx, :n - 1],
+             "old_logp": None if old is None else old[idx, :n - 1],
+             "norm": norm, "first": i == 0} for i, (idx, n) in enumerate(by_length(batch["mask"], rows))]
 
 
 class Rollouts:
@@ -170,8 +189,8 @@ class Rollouts:
         batch = build_rows(groups, k.std_scale, self.pad)
         if "ids" in batch:
             with self.autocast():
-                batch["ref_logp"] = token_logprobs(self.ref, batch["ids"], k.micro_batch)
-                batch["old_logp"] = (token_logprobs(self.model, batch["ids"], k.micro_batch)
+                batch["ref_logp"] = token_logprobs(self.ref, batch["ids"], k.micro_batch, batch["mask"])
+                batch["old_logp"] = (token_logprobs(self.model, batch["ids"], k.micro_batch, batch["mask"])
                                      if k.reuse > 1 else None)
         self.model.train(was)
         flat = [s for g in groups for s in g]
