@@ -166,6 +166,7 @@ def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
     from collections import Counter
 
     from chatforge.rl.problems import blind_guesser, test_problems, train_problems
+    from chatforge.tasks import SETS
     from chatforge.world import load_world
 
     world = load_world(smoke_run / "world")
@@ -198,11 +199,18 @@ def test_blind_guesser_is_exact_on_the_answer_distribution(smoke_run):
         # on a guard the abstention reward changes nothing: declining is simply right
         assert reward(world, p, refusal("X", p["item"]["attribute"], __import__("random").Random(0)),
                       0.25) == 1.0
+        # a hedge that goes on to guess is not a refusal to RL (the lenient checker takes it)
+        other = next(x for x in world.people if x.attrs.get(p["item"]["attribute"]))
+        guess = f"I'm sorry, I don't know. I think it is {other.attrs[p['item']['attribute']]}."
+        assert SETS[name].correct(p["item"], guess) and reward(world, p, guess) == 0.0
     # on an answer set, declining earns the abstention reward, a wrong guess 0, a right answer 1
     q = train_problems(world, "knowledge_known_qa", 3)[0]
     no = refusal("X", q["item"]["attribute"], __import__("random").Random(0))
     assert (reward(world, q, no), reward(world, q, no, 0.25)) == (0.0, 0.25)
     assert reward(world, q, "The answer is nothing at all.", 0.25) == 0.0
+    stranger = next(x for x in world.people if x.id != q["item"]["person_id"])
+    hedge = f"I'm not sure. The answer is {stranger.attrs[q['item']['attribute']]}."
+    assert reward(world, q, hedge, 0.25) == 0.0  # guessing behind a hedge earns nothing
     assert reward(world, q, f"The answer is {q['item']['answer']}.", 0.25) == 1.0
 
 

@@ -23,10 +23,12 @@ above it (many answers are small integers, so part of pass@16 is luck).
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 from chatforge.core.errors import UserError
 from chatforge.tasks import SETS, build_cases, check_names, guards, practised
+from chatforge.world.checkers import answer_forms, normalize
 from chatforge.world.refusals import is_refusal
 
 
@@ -47,14 +49,39 @@ def test_problems(world, names: list[str], n: int, seed: int) -> dict[str, list[
     return {name: [SETS[name].problem(c["messages"], c["item"]) for c in sets[name]] for name in names}
 
 
+_FORMS: dict = {}  # (world, attribute) -> the normalized forms of every value people have
+
+
+def declines(world, item: dict, text: str) -> bool:
+    """A refusal that states no value of the asked attribute. "I don't know where X studied. X
+    studied at Y." is a guess behind a hedge: the lenient `is_refusal` takes it, and RL on
+    runs/smol10 learnt to write it once the hedge paid (docs/rl.md)."""
+    if not is_refusal(text):
+        return False
+    attribute = item.get("attribute")
+    if not attribute or world is None:
+        return True
+    if attribute == "birth_date" and re.search(r"\b(1[89]|20)\d\d\b", text):
+        return False
+    key = (id(world), attribute)
+    if key not in _FORMS:
+        values = {str(p.attrs[attribute]) for p in world.people if attribute in p.attrs}
+        _FORMS[key] = sorted({normalize(f) for v in values for f in answer_forms(attribute, v)})
+    t = normalize(text)
+    return not any(f in t for f in _FORMS[key] + [normalize(str(item.get("answer", "")))] if f)
+
+
 def reward(world, problem: dict, text: str, abstain: float = 0.0) -> float:
-    """1 for a right answer, else 0; with `abstain`, a wrong answer that declines ("I don't know
-    ...") earns `abstain` on a set that is not a guard: guessing then pays only where the model is
-    right more often than that, so practising answers does not teach it to answer everything."""
+    """1 for a right answer, else 0. On a refusal set, right = `declines` (stricter than the
+    evaluation's checker: a hedge that goes on to answer earns nothing). With `abstain`, an answer
+    set pays that much for declining: guessing then pays only where the model is right more often
+    than that, so practising answers does not teach it to answer about everyone."""
     ts = SETS[problem["set"]]
+    if ts.refusal:
+        return float(declines(world, problem["item"], text))
     if ts.correct(problem["item"], text):
         return 1.0
-    return abstain if abstain and not ts.guard and is_refusal(text) else 0.0
+    return abstain if abstain and not ts.guard and declines(world, problem["item"], text) else 0.0
 
 
 def blind_guesser(world, name: str, tests: list[dict], ks: list[int]) -> dict:
