@@ -90,7 +90,7 @@ def needed(mask: torch.Tensor) -> torch.Tensor:
 
 def by_length(mask: torch.Tensor, rows: int) -> list[tuple[torch.Tensor, int]]:
     """Chunks of `rows` row indices, shortest rows first, each with the length its ids are cut to:
-    a batch's few long answers no longer pad every row (padding to the longest row cost up to 3x)."""
+    a batch's few long answers no longer pad every row."""
     n = needed(mask)
     order = torch.argsort(n, stable=True)
     return [(idx, max(2, int(n[idx].max()))) for idx in order.split(max(1, rows))]

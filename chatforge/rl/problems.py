@@ -49,9 +49,6 @@ def test_problems(world, names: list[str], n: int, seed: int) -> dict[str, list[
     return {name: [SETS[name].problem(c["messages"], c["item"]) for c in sets[name]] for name in names}
 
 
-_FORMS: dict = {}  # (world, attribute) -> the normalized forms of every value people have
-
-
 def declines(world, item: dict, text: str) -> bool:
     """A refusal that states no value of the asked attribute. "I don't know where X studied. X
     studied at Y." is a guess behind a hedge: the lenient `is_refusal` takes it, and RL on
@@ -63,12 +60,12 @@ def declines(world, item: dict, text: str) -> bool:
         return True
     if attribute == "birth_date" and re.search(r"\b(1[89]|20)\d\d\b", text):
         return False
-    key = (id(world), attribute)
-    if key not in _FORMS:
+    forms = world.__dict__.setdefault("_value_forms", {})  # kept on the world it describes
+    if attribute not in forms:
         values = {str(p.attrs[attribute]) for p in world.people if attribute in p.attrs}
-        _FORMS[key] = sorted({normalize(f) for v in values for f in answer_forms(attribute, v)})
+        forms[attribute] = sorted({normalize(f) for v in values for f in answer_forms(attribute, v)})
     t = normalize(text)
-    return not any(f in t for f in _FORMS[key] + [normalize(str(item.get("answer", "")))] if f)
+    return not any(f in t for f in forms[attribute] + [normalize(str(item.get("answer", "")))] if f)
 
 
 def reward(world, problem: dict, text: str, abstain: float = 0.0) -> float:
